@@ -1,0 +1,68 @@
+# netdevops.icmp — two commands on a fresh Debian 12 machine, as root:
+#   make demo   build a lab of network namespaces, run the collection's main job, tear it down
+#   make test   every test layer: unit, sanity, lint, integration (lab), molecule
+# Both install what they need (apt-get packages, a pinned virtualenv) on the way.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+BUILD := $(CURDIR)/.build
+REPORTS ?= $(CURDIR)/reports
+export ANSIBLE_COLLECTIONS_PATH := $(BUILD)/collections
+export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
+export ANSIBLE_NOCOLOR := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: demo test unit sanity lint changelog-lint integration molecule build install-check \
+        bench system venv link clean
+
+demo: system venv link
+	@bash scripts/demo.sh
+
+test: system venv link
+	@bash scripts/test.sh
+
+system:
+	@bash scripts/setup-system.sh
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt requirements-test.txt
+	@echo "venv: installing pinned requirements into $(VENV)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q -r requirements-test.txt
+	@touch $@
+
+# The working tree, importable and usable as ansible_collections/netdevops/icmp.
+link:
+	@mkdir -p $(BUILD)/collections/ansible_collections/netdevops
+	@ln -sfn $(CURDIR) $(BUILD)/collections/ansible_collections/netdevops/icmp
+
+unit: venv link
+	$(BIN)/pytest -q -n 2 tests/unit
+
+sanity: venv
+	bash scripts/sanity.sh
+
+lint: venv link
+	$(BIN)/ansible-lint --offline --profile production
+	$(BIN)/antsibull-changelog lint
+
+integration: venv link
+	$(BIN)/pytest -q tests/integration
+
+molecule: venv link
+	bash scripts/molecule.sh
+
+build: venv
+	@mkdir -p $(BUILD)/dist
+	$(BIN)/ansible-galaxy collection build --force --output-path $(BUILD)/dist .
+
+bench: system venv link
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(BUILD) $(REPORTS)
