@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# `make demo`: build the collection, install it from its tarball, build the default lab of
+# network namespaces, run the main job against it and tear the lab down (also on failure).
+# Without root there are no namespaces: run the loopback part only and say so.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin="$root/.venv/bin"
+work="$root/.build/demo"
+reports="${REPORTS:-$root/reports}"
+rm -rf "$work/collections" && mkdir -p "$work/dist" "$work/collections" "$reports"
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+step "Building and installing the collection from its tarball"
+"$bin/ansible-galaxy" collection build --force --output-path "$work/dist" "$root" >/dev/null
+tarball=$(ls -t "$work"/dist/netdevops-icmp-*.tar.gz | head -n1)
+"$bin/ansible-galaxy" collection install --force -p "$work/collections" "$tarball" >/dev/null
+echo "installed $(basename "$tarball") into $work/collections"
+export ANSIBLE_COLLECTIONS_PATH="$work/collections"
+export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false
+export ANSIBLE_STDOUT_CALLBACK=default ANSIBLE_CALLBACK_RESULT_FORMAT=yaml
+export ANSIBLE_DISPLAY_SKIPPED_HOSTS=false ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false
+playbook=("$bin/ansible-playbook" -e "demo_reports_dir=$reports")
+
+if [ "$(id -u)" -ne 0 ]; then
+  step "Not root: no network namespaces, no firewall changes. Running the loopback demo only."
+  echo "Run 'sudo make demo' for the lab, the firewall policy and the drills."
+  "${playbook[@]}" -i localhost, -c local netdevops.icmp.demo -e demo_mode=loopback
+  exit 0
+fi
+
+inventory="$work/inventory.yml"
+lab_down() {
+  step "Tearing the lab down"
+  "${playbook[@]}" netdevops.icmp.lab_down -e "icmp_lab_state_dir=$work/lab" >/dev/null \
+    && echo "lab removed; namespaces left: $(ip netns list | grep -c '^nilab-' || true)"
+}
+trap lab_down EXIT
+
+step "Building the default lab (h1 - r1 - h2, r1-h2 at MTU 1400)"
+"${playbook[@]}" netdevops.icmp.lab_up -e "icmp_lab_inventory_path=$inventory" -e "icmp_lab_state_dir=$work/lab"
+
+step "Running the main job against the lab"
+"${playbook[@]}" -i "$inventory" netdevops.icmp.demo
