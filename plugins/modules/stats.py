@@ -1,0 +1,197 @@
+#!/usr/bin/python
+# Copyright (c) netdevops.icmp contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: stats
+short_description: Read the kernel's ICMP and ICMPv6 counters and ICMP sysctls
+version_added: 1.0.0
+description:
+  - Returns the ICMP counters of the managed host's network namespace from C(/proc/net/snmp)
+    (C(Icmp:) and C(IcmpMsg:) lines) and C(/proc/net/snmp6) (C(Icmp6*)): messages and errors
+    in and out, counts per ICMP type with names, and how many errors the kernel suppressed by
+    rate limiting (C(OutRateLimitGlobal), C(OutRateLimitHost)) where the kernel has them.
+  - Returns the ICMP-related sysctls (echo ignore, rate limits, redirects, router
+    advertisements, PMTU discovery, C(ping_group_range)). Per-interface settings are read for
+    C(all) and C(default).
+  - With O(interval), reads the counters twice and returns the change and the rate per second
+    over the measured interval.
+  - A missing file or key (older kernels, containers, IPv6 disabled) becomes V(null); it never
+    fails the task.
+author:
+  - netdevops.icmp contributors
+options:
+  interval:
+    description:
+      - Seconds between two readings of the counters. When set, RV(delta) and RV(rate_per_s)
+        are returned. V(0) or unset reads once.
+    type: float
+    required: false
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads files; check mode reads them too.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+    description: Linux only (C(/proc/net/snmp), C(/proc/sys)). Other systems return nulls.
+notes:
+  - The counters are per network namespace; run the task inside the namespace (for example
+    with the C(netdevops.icmp.netns) connection) to see a lab node's counters.
+  - C(out_rate_limit_host) counts ICMP errors the kernel did not send because of
+    C(net.ipv4.icmp_ratelimit) / C(net.ipv6.icmp.ratelimit); when it grows on a router,
+    traceroute and PMTUD through that router see false loss.
+seealso:
+  - module: netdevops.icmp.ping
+  - module: netdevops.icmp.traceroute
+  - module: netdevops.icmp.pmtud
+"""
+
+EXAMPLES = r"""
+- name: Read ICMP counters and sysctls
+  netdevops.icmp.stats:
+  register: icmp
+
+- name: Fail when ICMP errors were rate-limited
+  ansible.builtin.assert:
+    that: (icmp.counters.ipv4.out_rate_limit_host or 0) == 0
+
+- name: Measure ICMP rates over 5 seconds
+  netdevops.icmp.stats:
+    interval: 5
+  register: icmp_rate
+
+- name: Show echo requests received per second
+  ansible.builtin.debug:
+    msg: "{{ icmp_rate.rate_per_s.ipv4.in_by_type['echo-request'] | default(0) }}"
+"""
+
+RETURN = r"""
+counters:
+  description:
+    - ICMP counters per family (at the second reading when O(interval) is set).
+    - Each family holds C(available) (the file was readable), the summary counters C(in_msgs),
+      C(in_errors), C(in_csum_errors), C(out_msgs), C(out_errors), C(out_rate_limit_global)
+      (IPv4 only; null for IPv6), C(out_rate_limit_host), C(counters) (every kernel counter,
+      snake_case, for example C(in_dest_unreachs)), and C(in_by_type) / C(out_by_type)
+      (counts keyed by ICMP type name such as C(echo-request), C(time-exceeded),
+      C(packet-too-big); unknown types as C(type-N)).
+  returned: always
+  type: dict
+  sample:
+    ipv4:
+      available: true
+      in_msgs: 12
+      in_errors: 0
+      in_csum_errors: 0
+      out_msgs: 9
+      out_errors: 0
+      out_rate_limit_global: 0
+      out_rate_limit_host: 4
+      counters: {in_msgs: 12, out_time_excds: 8}
+      in_by_type: {echo-request: 12}
+      out_by_type: {destination-unreachable: 1, time-exceeded: 8}
+    ipv6:
+      available: true
+      in_msgs: 7
+      in_errors: 0
+      in_csum_errors: 0
+      out_msgs: 25
+      out_errors: 0
+      out_rate_limit_global: null
+      out_rate_limit_host: 4
+      counters: {in_msgs: 7}
+      in_by_type: {neighbor-solicitation: 3}
+      out_by_type: {time-exceeded: 6}
+sysctls:
+  description:
+    - ICMP-related sysctls; null when unreadable. Multi-value keys (C(ping_group_range)) are
+      lists of integers; values that are not numbers (C(net.ipv6.icmp.ratemask) such as
+      C(0-1,3-127)) are strings.
+    - C(ipv4) holds C(icmp_echo_ignore_all), C(icmp_echo_ignore_broadcasts), C(icmp_ratelimit),
+      C(icmp_ratemask), C(icmp_msgs_per_sec), C(icmp_msgs_burst),
+      C(icmp_ignore_bogus_error_responses), C(ip_no_pmtu_disc), C(tcp_mtu_probing),
+      C(ping_group_range), C(accept_redirects) and C(send_redirects) (each C({all, default})).
+    - C(ipv6) holds C(ratelimit), C(ratemask), C(echo_ignore_all), C(accept_ra) and
+      C(accept_redirects) (each C({all, default})).
+  returned: always
+  type: dict
+  sample:
+    ipv4:
+      icmp_ratelimit: 1000
+      icmp_ratemask: 6168
+      ping_group_range: [1, 0]
+      accept_redirects: {all: 1, default: 1}
+    ipv6:
+      ratelimit: 100
+      ratemask: "0-1,3-127"
+      accept_ra: {all: 1, default: 1}
+delta:
+  description:
+    - Change of every counter between the two readings, same shape as RV(counters) without
+      C(available); null when O(interval) is not set. A counter missing in either reading is
+      null.
+  returned: always
+  type: dict
+  sample:
+    ipv4: {in_msgs: 10, out_rate_limit_host: 0, counters: {}, in_by_type: {echo-request: 10}, out_by_type: {}}
+rate_per_s:
+  description: RV(delta) divided by RV(interval_s), per second; null without O(interval).
+  returned: always
+  type: dict
+  sample:
+    ipv4: {in_msgs: 2.0}
+interval_s:
+  description: The measured interval between the two readings in seconds; null without O(interval).
+  returned: always
+  type: float
+  sample: 5.001
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.stats import (
+    FileProcReader,
+    collect,
+)
+
+
+class _SystemClock:
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={"interval": {"type": "float", "required": False}},
+        supports_check_mode=True,
+    )
+    interval = module.params["interval"]
+    if interval is not None and not 0 <= interval <= 3600:
+        module.fail_json(
+            msg="interval=%r is out of range: give seconds between 0 and 3600, or leave it unset"
+            % (interval,)
+        )
+    result = collect(FileProcReader(), _SystemClock(), interval or None)
+    counters = {family: result[family] for family in ("ipv4", "ipv6")}
+    module.exit_json(
+        changed=False,
+        counters=counters,
+        sysctls=result["sysctls"],
+        delta=result["delta"],
+        rate_per_s=result["rate_per_s"],
+        interval_s=result["interval_s"],
+    )
+
+
+if __name__ == "__main__":
+    main()
