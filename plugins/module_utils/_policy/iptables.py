@@ -1,0 +1,301 @@
+# Copyright (c) netdevops.icmp contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# NOTE: THIS IS PRIVATE TO THE COLLECTION. It is not a public API and may change at
+# any time.
+"""iptables/ip6tables backend: render ``iptables-restore --noflush`` input, parse ``iptables-save``.
+
+We own three user chains per family in the filter table (``NETDEVOPS-ICMP-IN``,
+``-FWD``, ``-OUT``) and one jump to each from the built-in chain. Declaring
+``:CHAIN - [0:0]`` in a ``--noflush`` restore flushes only that chain, and the
+restore commits the table in one transaction, so foreign rules are never
+touched and a killed restore changes nothing. The jump is inserted at position 1
+only when it is missing; an existing jump is never moved.
+
+The LOG target needs its own rule, so a logged drop is ``-j LOG`` + ``-j DROP``
+with the same match, and a rate-limited accept is ``-m limit ... -j ACCEPT``
+followed by the overflow drop; the parser folds these back into one model rule.
+"""
+from __future__ import annotations
+
+import re
+import shlex
+import typing as t
+
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import icmp_types
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy.coexist import (
+    ForeignChain,
+    ForeignRule,
+)
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy.icmp_types import IPV4, IPV6
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import (
+    DEFAULT_BURST,
+    DIRECTIONS,
+    Policy,
+    PolicyError,
+    RateLimit,
+    Rule,
+)
+
+DEFAULT_PREFIX = "NETDEVOPS-ICMP"
+_SUFFIX = {"input": "IN", "forward": "FWD", "output": "OUT"}
+BUILTIN = {"input": "INPUT", "forward": "FORWARD", "output": "OUTPUT"}
+_UNIT_OUT = {"second": "sec", "minute": "min", "hour": "hour"}
+_UNIT_IN = {"sec": "second", "second": "second", "min": "minute", "minute": "minute", "hour": "hour"}
+_PROTO = {IPV4: "icmp", IPV6: "ipv6-icmp"}
+_PROTO_IN = {"icmp": IPV4, "1": IPV4, "ipv6-icmp": IPV6, "icmpv6": IPV6, "58": IPV6}
+_COUNTERS = re.compile(r"\[\d+:\d+\]")
+
+
+class IptablesParseError(PolicyError):
+    """``iptables-save`` output we cannot read."""
+
+
+def chain_name(direction: str, prefix: str = DEFAULT_PREFIX) -> str:
+    return "%s-%s" % (prefix, _SUFFIX[direction])
+
+
+# --- render -------------------------------------------------------------------------------
+
+def _match(rule: Rule) -> str:
+    text = "-p %s" % _PROTO[rule.family]
+    if rule.icmp_type is not None:
+        value = str(rule.icmp_type) if rule.code is None else "%d/%d" % (rule.icmp_type, rule.code)
+        text += " -m icmp --icmp-type %s" % value if rule.family == IPV4 else " -m icmp6 --icmpv6-type %s" % value
+    return text
+
+
+def render_rule(rule: Rule, chain: str) -> t.List[str]:
+    match = "-A %s %s" % (chain, _match(rule))
+    lines = []
+    if rule.rate is not None:
+        limit = "-m limit --limit %d/%s" % (rule.rate.rate, _UNIT_OUT[rule.rate.per])
+        if rule.rate.burst != DEFAULT_BURST:  # iptables-save omits the default, and so do we
+            limit += " --limit-burst %d" % rule.rate.burst
+        lines.append("%s %s -j ACCEPT" % (match, limit))
+    elif rule.action == "accept":
+        return ["%s -j ACCEPT" % match]
+    if rule.log_prefix:
+        lines.append('%s -j LOG --log-prefix "%s"' % (match, rule.log_prefix))
+    lines.append("%s -j DROP" % match)
+    return lines
+
+
+def render_chains(policy: Policy, family: str, prefix: str = DEFAULT_PREFIX) -> str:
+    """The chains as ``iptables-save`` prints them (used for the diff and golden tests)."""
+    lines = []
+    for direction in DIRECTIONS:
+        for rule in policy.chain(family, direction):
+            lines.extend(render_rule(rule, chain_name(direction, prefix)))
+    return "".join(line + "\n" for line in lines)
+
+
+def render_restore(
+    want: Policy, family: str, present: t.Mapping[str, int], prefix: str = DEFAULT_PREFIX
+) -> t.Optional[str]:
+    """``iptables-restore --noflush`` input turning the live chains into ``want``.
+
+    ``present`` maps each of our chains that exists to the number of jumps to it from
+    its built-in chain. Returns None when there is nothing to do for this family.
+    """
+    body: t.List[str] = []
+    for direction in DIRECTIONS:
+        chain = chain_name(direction, prefix)
+        rules = want.chain(family, direction)
+        if rules:
+            body.append(":%s - [0:0]" % chain)  # declare = create or flush, nothing else
+            for rule in rules:
+                body.extend(render_rule(rule, chain))
+            if not present.get(chain):
+                body.append("-I %s 1 -j %s" % (BUILTIN[direction], chain))
+        elif chain in present:
+            body.append(":%s - [0:0]" % chain)
+            body.extend(["-D %s -j %s" % (BUILTIN[direction], chain)] * present[chain])
+            body.append("-X %s" % chain)
+    if not body:
+        return None
+    return "*filter\n" + "".join(line + "\n" for line in body) + "COMMIT\n"
+
+
+# --- parse --------------------------------------------------------------------------------
+
+class _Line(t.NamedTuple):
+    chain: str
+    family: t.Optional[str]
+    icmp_type: t.Optional[int]
+    code: t.Optional[int]
+    target: str
+    rate: t.Optional[RateLimit]
+    log_prefix: t.Optional[str]
+    other: bool
+
+
+def _filter_lines(text: str) -> t.List[str]:
+    lines, inside = [], False
+    for line in text.splitlines():
+        if line.startswith("*"):
+            inside = line.strip() == "*filter"
+        elif inside and line.strip() == "COMMIT":
+            inside = False
+        elif inside:
+            lines.append(line)
+    return lines
+
+
+def _type_code(family: str, value: str) -> t.Tuple[int, t.Optional[int]]:
+    type_text, _sep, code_text = value.partition("/")
+    icmp_type = icmp_types.type_number(family, type_text)
+    return icmp_type, (icmp_types.code_number(family, icmp_type, code_text) if code_text else None)
+
+
+def _parse_line(line: str) -> _Line:
+    try:
+        words = shlex.split(line)
+    except ValueError as err:
+        raise IptablesParseError("cannot read iptables-save line %r: %s" % (line, err)) from err
+    chain, words = words[1], words[2:]
+    state: t.Dict[str, t.Any] = {"other": False, "target": ""}
+    index = 0
+    while index < len(words):
+        word = words[index]
+        value = words[index + 1] if index + 1 < len(words) else ""
+        index += 2
+        try:
+            if word == "-p" and value in _PROTO_IN:
+                state["family"] = _PROTO_IN[value]
+            elif word == "-m" and value in ("icmp", "icmp6", "limit"):
+                continue
+            elif word in ("--icmp-type", "--icmpv6-type") and state.get("family"):
+                state["icmp_type"], state["code"] = _type_code(state["family"], value)
+            elif word == "--limit" and "/" in value and value.split("/")[1] in _UNIT_IN:
+                rate, unit = value.split("/")
+                state["rate"] = RateLimit(int(rate), _UNIT_IN[unit], DEFAULT_BURST)
+            elif word == "--limit-burst" and state.get("rate") and value.isdigit():
+                state["rate"] = RateLimit(state["rate"].rate, state["rate"].per, int(value))
+            elif word == "-j":
+                state["target"] = value
+            elif word == "--log-prefix" and state["target"] == "LOG":
+                state["log_prefix"] = value
+            else:
+                state["other"] = True
+                index -= 1  # flags without a value (e.g. "!") shift by one
+        except (icmp_types.IcmpValueError, ValueError):
+            state["other"] = True
+    return _Line(chain, state.get("family"), state.get("icmp_type"), state.get("code"), state["target"],
+                 state.get("rate"), state.get("log_prefix"), state["other"])
+
+
+def _same_match(a: _Line, b: _Line) -> bool:
+    return (a.family, a.icmp_type, a.code) == (b.family, b.icmp_type, b.code)
+
+
+def _fold(lines: t.List[_Line], direction: str) -> t.Tuple[t.List[Rule], t.List[str]]:
+    """Fold ``limit ACCEPT`` [+ ``LOG``] + ``DROP`` and ``LOG`` + ``DROP`` back into one rule each."""
+    rules: t.List[Rule] = []
+    unknown: t.List[str] = []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        group = [line]
+        if line.target == "LOG" or (line.target == "ACCEPT" and line.rate is not None):
+            for follower in lines[index + 1:index + 3]:
+                if not _same_match(line, follower) or follower.rate is not None:
+                    break
+                group.append(follower)
+                if follower.target != "LOG":
+                    break  # the DROP (or something we do not write) ends the group
+        rule = _rule_of(group, direction)
+        if rule is None:
+            unknown.append("%s %s" % (line.chain, "; ".join(repr(g) for g in group[:1])))
+            index += 1
+            continue
+        rules.append(rule)
+        index += len(group)
+    return rules, unknown
+
+
+def _rule_of(group: t.List[_Line], direction: str) -> t.Optional[Rule]:
+    """The model rule for one folded group, or None when it is not a shape we write."""
+    first, targets = group[0], [g.target for g in group]
+    if any(g.other or g.family is None for g in group) or (first.code is not None and first.icmp_type is None):
+        return None
+    log_prefix = next((g.log_prefix for g in group if g.target == "LOG"), None)
+    if first.rate is not None and targets in (["ACCEPT", "DROP"], ["ACCEPT", "LOG", "DROP"]):
+        return Rule(first.family, direction, first.icmp_type, first.code, "accept", first.rate, log_prefix)
+    if any(g.rate is not None for g in group):
+        return None
+    if targets == ["LOG", "DROP"] and log_prefix:
+        return Rule(first.family, direction, first.icmp_type, first.code, "drop", None, log_prefix)
+    if targets in (["ACCEPT"], ["DROP"]):
+        return Rule(first.family, direction, first.icmp_type, first.code, first.target.lower())
+    return None
+
+
+def parse_save(text: str, family: str, prefix: str = DEFAULT_PREFIX) -> t.Tuple[t.Optional[Policy], t.Dict[str, int], t.List[str]]:
+    """Our chains from ``iptables-save`` (or ``ip6tables-save``) output.
+
+    Returns ``(policy or None when none of our chains exist, {chain: jumps}, unknown rules)``.
+    """
+    lines = _filter_lines(text)
+    ours = {chain_name(d, prefix): d for d in DIRECTIONS}
+    present: t.Dict[str, int] = {}
+    by_direction: t.Dict[str, t.List[_Line]] = {d: [] for d in DIRECTIONS}
+    for raw in lines:
+        if raw.startswith(":") and raw[1:].split(" ")[0] in ours:
+            present.setdefault(raw[1:].split(" ")[0], 0)
+        elif raw.startswith("-A "):
+            parsed = _parse_line(raw)
+            if parsed.chain in ours:
+                by_direction[ours[parsed.chain]].append(parsed)
+            elif parsed.target in ours and parsed.chain == BUILTIN[ours[parsed.target]]:
+                present[parsed.target] = present.get(parsed.target, 0) + 1
+    if not present:
+        return None, {}, []
+    rules: t.List[Rule] = []
+    unknown: t.List[str] = []
+    for direction in DIRECTIONS:
+        folded, bad = _fold(by_direction[direction], direction)
+        rules.extend(folded)
+        unknown.extend(bad)
+    unknown.extend("rule for the other family: %s" % r.text() for r in rules if r.family != family)
+    policy = Policy.build([r for r in rules if r.family == family])
+    if list(policy.rules) != [r for r in rules if r.family == family]:
+        unknown.append("rules out of canonical order or duplicated")
+    return policy, present, unknown
+
+
+def foreign_chains(text: str, family: str, prefix: str = DEFAULT_PREFIX) -> t.List[ForeignChain]:
+    """Built-in filter chains up to our jump (our ACCEPT is final after it)."""
+    lines = _filter_lines(text)
+    policies = {}
+    for raw in lines:
+        if raw.startswith(":"):
+            name, policy = raw[1:].split(" ")[:2]
+            policies[name] = policy.lower()
+    chains = []
+    for direction in DIRECTIONS:
+        builtin, ours = BUILTIN[direction], chain_name(direction, prefix)
+        rules: t.List[ForeignRule] = []
+        for raw in lines:
+            if not raw.startswith("-A %s " % builtin):
+                continue
+            parsed = _parse_line(raw)
+            if parsed.target == ours:
+                break
+            verdict = {"ACCEPT": "accept", "DROP": "drop", "REJECT": "drop"}.get(parsed.target, "other")
+            rules.append(ForeignRule(parsed.family, parsed.icmp_type, parsed.code, verdict,
+                                     parsed.other or parsed.rate is not None))
+        chains.append(ForeignChain("%s filter chain %s" % ("iptables" if family == IPV4 else "ip6tables", builtin),
+                                   direction, (family,), policies.get(builtin, "accept"), tuple(rules)))
+    return chains
+
+
+def strip_ours(text: str, prefix: str = DEFAULT_PREFIX) -> str:
+    """``iptables-save`` output without comments, counters and anything about our chains."""
+    kept = []
+    for line in text.splitlines():
+        if line.startswith("#") or prefix in line:
+            continue
+        kept.append(_COUNTERS.sub("[0:0]", line))
+    return "\n".join(kept) + "\n"
