@@ -1,0 +1,178 @@
+# Copyright (c) netdevops.icmp contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# NOTE: THIS IS PRIVATE TO THE COLLECTION. It is not a public API and may change at
+# any time.
+"""The lab engine: read the live state, plan, and apply (``up``, ``down``, ``cleanup``).
+
+Commands go through the ``CommandRunner`` seam and files through ``Files``, so
+unit tests replay recorded output and check mode runs nothing.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import typing as t
+from dataclasses import dataclass
+
+from ansible_collections.netdevops.icmp.plugins.module_utils._lab import names, sshd, state
+from ansible_collections.netdevops.icmp.plugins.module_utils._lab.errors import LabError
+from ansible_collections.netdevops.icmp.plugins.module_utils._lab.model import Topology
+from ansible_collections.netdevops.icmp.plugins.module_utils._lab.plan import (
+    Step,
+    plan_cleanup,
+    plan_down,
+    plan_up,
+)
+from ansible_collections.netdevops.icmp.plugins.module_utils._runner import CommandError, CommandRunner
+
+
+class Files:
+    """The filesystem seam (namespaces share the controller's filesystem)."""
+
+    def read_text(self, path: str) -> t.Optional[str]:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                return handle.read()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except IsADirectoryError:
+            return ""
+
+    def write_text(self, path: str, content: str, mode: int) -> None:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content)
+        os.chmod(path, mode)
+
+    def makedirs(self, path: str, mode: int) -> None:
+        os.makedirs(path, mode=mode, exist_ok=True)
+
+    def rmtree(self, path: str) -> None:
+        shutil.rmtree(path, ignore_errors=True)
+
+    def listdir(self, path: str) -> t.List[str]:
+        try:
+            return sorted(os.listdir(path))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+
+
+@dataclass(frozen=True)
+class Outcome:
+    changed: bool
+    steps: t.Tuple[Step, ...]
+
+    @property
+    def commands(self) -> t.List[str]:
+        return [step.describe() for step in self.steps]
+
+
+class LabEngine:
+    def __init__(
+        self,
+        runner: CommandRunner,
+        files: t.Optional[Files] = None,
+        state_dir: str = sshd.DEFAULT_STATE_DIR,
+    ) -> None:
+        self.runner = runner
+        self.files = files or Files()
+        self.state_dir = state_dir
+
+    def paths(self, lab: str) -> sshd.LabPaths:
+        return sshd.LabPaths(self.state_dir, lab)
+
+    # -- reading ---------------------------------------------------------------
+    def list_netns(self) -> t.List[str]:
+        return state.parse_netns_list(self._out("ip", "-j", "netns", "list"))
+
+    def read_namespace(self, netns: str, sysctl_keys: t.Sequence[str] = (), pids: bool = False) -> state.NamespaceState:
+        live = state.NamespaceState(netns)
+        live.interfaces = state.parse_addr_show(self._out("ip", "-n", netns, "-j", "addr", "show"))
+        for family in (4, 6):
+            live.routes += state.parse_routes(
+                self._out("ip", "-n", netns, "-j", "-%d" % family, "route", "show"), family,
+            )
+        if sysctl_keys:
+            result = self.runner.run(("ip", "netns", "exec", netns, "sysctl", "-n", *sysctl_keys), check=False)
+            # An unknown key (an interface sysctl before the interface exists) fails the
+            # whole read: every key then counts as unknown and is set.
+            live.sysctls = state.parse_sysctl_values(sysctl_keys, result.stdout if result.rc == 0 else "")
+        if pids:
+            live.pids = self.read_pids(netns)
+        return live
+
+    def read_pids(self, netns: str) -> t.List[int]:
+        return state.parse_pids(self._out("ip", "netns", "pids", netns))
+
+    def read(self, topo: Topology) -> state.LiveState:
+        live = state.LiveState(netns=self.list_netns())
+        prefix = names.lab_netns_prefix(topo.name)
+        wanted = {node.netns: node for node in topo.nodes}
+        for netns in live.netns:
+            if netns in wanted:
+                node = wanted[netns]
+                keys = [key for key, _value in node.sysctls]
+                live.detail[netns] = self.read_namespace(netns, keys, pids=node.sshd)
+            elif netns.startswith(prefix):
+                live.detail[netns] = state.NamespaceState(netns, pids=self.read_pids(netns))
+        paths = self.paths(topo.name)
+        watched = [paths.key, paths.relay]
+        for node in topo.nodes:
+            if node.sshd:
+                watched += [paths.host_key(node.name), paths.sshd_config(node.name), paths.pid_file(node.name)]
+        live.files = {path: self.files.read_text(path) for path in watched}
+        return live
+
+    def _out(self, *argv: str) -> str:
+        try:
+            return self.runner.run(argv).stdout
+        except CommandError as err:
+            raise LabError("cannot read the lab state: %s" % err) from err
+
+    # -- the three operations --------------------------------------------------
+    def up(self, topo: Topology, check_mode: bool = False) -> Outcome:
+        steps = plan_up(topo, self.read(topo), self.paths(topo.name))
+        return self._finish(steps, check_mode)
+
+    def down(self, lab: str, check_mode: bool = False) -> Outcome:
+        live = state.LiveState(netns=self.list_netns())
+        for netns in live.netns:
+            if netns.startswith(names.lab_netns_prefix(lab)):
+                live.detail[netns] = state.NamespaceState(netns, pids=self.read_pids(netns))
+        paths = self.paths(lab)
+        live.files[paths.lab_dir] = self.files.read_text(paths.lab_dir)
+        return self._finish(plan_down(lab, live, paths), check_mode)
+
+    def cleanup(self, check_mode: bool = False) -> Outcome:
+        live = state.LiveState(netns=self.list_netns())
+        for netns in live.netns:
+            if names.split_netns(netns) is not None:
+                live.detail[netns] = state.NamespaceState(netns, pids=self.read_pids(netns))
+        root_links = state.parse_link_names(self._out("ip", "-j", "link", "show"))
+        lab_dirs = [
+            os.path.join(self.state_dir, entry)
+            for entry in self.files.listdir(self.state_dir)
+            if names.LAB_NAME_RE.match(entry)
+        ]
+        return self._finish(plan_cleanup(live, root_links, lab_dirs), check_mode)
+
+    def _finish(self, steps: t.List[Step], check_mode: bool) -> Outcome:
+        if not check_mode:
+            self.apply(steps)
+        return Outcome(bool(steps), tuple(steps))
+
+    def apply(self, steps: t.Sequence[Step]) -> None:
+        for step in steps:
+            if step.kind == "run":
+                try:
+                    self.runner.run(step.argv, check=step.check)
+                except CommandError as err:
+                    raise LabError("lab step failed: %s" % err) from err
+            elif step.kind == "write":
+                self.files.write_text(step.path, step.content, step.mode)
+            elif step.kind == "mkdir":
+                self.files.makedirs(step.path, step.mode)
+            else:
+                self.files.rmtree(step.path)

@@ -1,0 +1,52 @@
+# Copyright (c) netdevops.icmp contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# NOTE: THIS IS PRIVATE TO THE COLLECTION. It is not a public API and may change at
+# any time.
+"""How lab objects are named.
+
+Every namespace is nilab-<lab>-<node> and every interface inside a lab
+namespace is nl-<peer>, so a lab's leftovers can be told apart from anything
+else on the machine, and several labs (different <lab>) coexist.
+Lab names carry no - so the namespace name splits back into (lab, node).
+"""
+from __future__ import annotations
+
+import re
+import typing as t
+
+NETNS_PREFIX = "nilab-"
+IFNAME_PREFIX = "nl-"
+# Linux IFNAMSIZ is 16 including the terminating NUL.
+IFNAME_MAX = 15
+LAB_NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,11}$")
+NODE_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def netns_name(lab: str, node: str) -> str:
+    return "%s%s-%s" % (NETNS_PREFIX, lab, node)
+
+
+def lab_netns_prefix(lab: str) -> str:
+    return "%s%s-" % (NETNS_PREFIX, lab)
+
+
+def ifname(peer: str) -> str:
+    """Interface name of the link towards peer inside a lab namespace."""
+    return IFNAME_PREFIX + peer
+
+
+def split_netns(name: str) -> t.Optional[t.Tuple[str, str]]:
+    """nilab-<lab>-<node> -> (lab, node); None for a name that is not ours."""
+    if not name.startswith(NETNS_PREFIX):
+        return None
+    lab, sep, node = name[len(NETNS_PREFIX):].partition("-")
+    if not sep or not lab or not node:
+        return None
+    return lab, node
+
+
+def is_lab_link(name: str) -> bool:
+    """True for a root-namespace link name that only a lab could have made."""
+    return name.startswith(IFNAME_PREFIX) or name.startswith(NETNS_PREFIX)

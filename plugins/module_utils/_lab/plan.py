@@ -1,0 +1,227 @@
+# Copyright (c) netdevops.icmp contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# NOTE: THIS IS PRIVATE TO THE COLLECTION. It is not a public API and may change at
+# any time.
+"""Turn (topology, live state) into the exact ordered steps that make them agree.
+
+Pure: no process is spawned and no file touched here, so check mode and normal
+mode share this planning path and unit tests assert the plan exactly.
+Order matters: namespaces, loopback, veth pairs (created directly inside their
+namespaces, nothing ever lives in the root namespace), MTU, sysctls (interface
+sysctls need the interface), addresses, link up, routes (gateways must be
+on-link), then sshd (it binds the lab addresses).
+"""
+from __future__ import annotations
+
+import shlex
+import typing as t
+from dataclasses import dataclass
+
+from ansible_collections.netdevops.icmp.plugins.module_utils._lab import names, sshd
+from ansible_collections.netdevops.icmp.plugins.module_utils._lab.model import Node, Topology
+from ansible_collections.netdevops.icmp.plugins.module_utils._lab.state import LiveState, NamespaceState
+
+
+@dataclass(frozen=True)
+class Step:
+    """One action: ``run`` argv, ``write`` a file, ``mkdir`` or ``rmtree`` a directory."""
+
+    kind: str
+    argv: t.Tuple[str, ...] = ()
+    path: str = ""
+    content: str = ""
+    mode: int = 0o600
+    check: bool = True  # for ``run``: fail on a non-zero exit
+
+    def describe(self) -> str:
+        if self.kind == "run":
+            return " ".join(shlex.quote(word) for word in self.argv)
+        if self.kind == "write":
+            return "write %s" % self.path
+        if self.kind == "mkdir":
+            return "mkdir -p %s" % self.path
+        return "rm -rf %s" % self.path
+
+
+def run(*argv: str, check: bool = True) -> Step:
+    return Step("run", tuple(argv), check=check)
+
+
+def _ns(state: LiveState, netns: str) -> NamespaceState:
+    return state.detail.get(netns) or NamespaceState(netns)
+
+
+def plan_up(topo: Topology, state: LiveState, paths: sshd.LabPaths) -> t.List[Step]:
+    steps: t.List[Step] = []
+    wanted = {node.netns for node in topo.nodes}
+    prefix = names.lab_netns_prefix(topo.name)
+    for netns in state.netns:
+        if netns.startswith(prefix) and netns not in wanted:
+            steps += remove_netns(_ns(state, netns))
+    for node in topo.nodes:
+        if node.netns not in state.netns:
+            steps.append(run("ip", "netns", "add", node.netns))
+        lo = _ns(state, node.netns).interfaces.get("lo")
+        if lo is None or not lo.up:
+            steps.append(run("ip", "-n", node.netns, "link", "set", "lo", "up"))
+    steps += _plan_links(topo, state)
+    for node in topo.nodes:
+        steps += _plan_sysctls(node, _ns(state, node.netns))
+    steps += _plan_addresses(topo, state)
+    steps += _plan_routes(topo, state)
+    steps += _plan_sshd(topo, state, paths)
+    return steps
+
+
+def _plan_links(topo: Topology, state: LiveState) -> t.List[Step]:
+    steps: t.List[Step] = []
+    for node in topo.nodes:
+        wanted = {link.endpoint(node.name).ifname for link in topo.links_of(node.name)}
+        for ifname in sorted(_ns(state, node.netns).interfaces):
+            if ifname != "lo" and ifname not in wanted:
+                steps.append(run("ip", "-n", node.netns, "link", "del", ifname))
+    for link in topo.links:
+        a_ns, b_ns = topo.node(link.a.node).netns, topo.node(link.b.node).netns
+        a_if = _ns(state, a_ns).interfaces.get(link.a.ifname)
+        b_if = _ns(state, b_ns).interfaces.get(link.b.ifname)
+        if a_if is None or b_if is None:
+            # Half a pair is debris from an interrupted run: remove it and start again.
+            for netns, half, ifname in ((a_ns, a_if, link.a.ifname), (b_ns, b_if, link.b.ifname)):
+                if half is not None:
+                    steps.append(run("ip", "-n", netns, "link", "del", ifname))
+            steps.append(run(
+                "ip", "link", "add", link.a.ifname, "netns", a_ns, "mtu", str(link.mtu),
+                "type", "veth", "peer", "name", link.b.ifname, "netns", b_ns, "mtu", str(link.mtu),
+            ))
+            continue
+        for netns, iface in ((a_ns, a_if), (b_ns, b_if)):
+            if iface.mtu != link.mtu:
+                steps.append(run("ip", "-n", netns, "link", "set", iface.name, "mtu", str(link.mtu)))
+    return steps
+
+
+def _plan_sysctls(node: Node, live: NamespaceState) -> t.List[Step]:
+    changes = ["%s=%s" % (key, value) for key, value in node.sysctls if live.sysctls.get(key) != value]
+    if not changes:
+        return []
+    return [run("ip", "netns", "exec", node.netns, "sysctl", "-q", "-w", *changes)]
+
+
+def _plan_addresses(topo: Topology, state: LiveState) -> t.List[Step]:
+    steps: t.List[Step] = []
+    ups: t.List[Step] = []
+    for node in topo.nodes:
+        live = _ns(state, node.netns)
+        for link in topo.links_of(node.name):
+            end = link.endpoint(node.name)
+            iface = live.interfaces.get(end.ifname)
+            have = iface.addresses if iface else frozenset()
+            want = {str(addr): addr.version for addr in (end.ipv4, end.ipv6) if addr is not None}
+            for addr in sorted(have - set(want)):
+                steps.append(run("ip", "-n", node.netns, "addr", "del", addr, "dev", end.ifname))
+            for addr, family in want.items():
+                if addr in have:
+                    continue
+                if family == 4:
+                    steps.append(run("ip", "-n", node.netns, "addr", "add", addr, "dev", end.ifname))
+                else:
+                    # nodad: the address is usable at once, tests do not wait for DAD.
+                    steps.append(run("ip", "-n", node.netns, "-6", "addr", "add", addr, "dev", end.ifname, "nodad"))
+            if iface is None or not iface.up:
+                ups.append(run("ip", "-n", node.netns, "link", "set", end.ifname, "up"))
+    return steps + ups
+
+
+def _plan_routes(topo: Topology, state: LiveState) -> t.List[Step]:
+    steps: t.List[Step] = []
+    for node in topo.nodes:
+        live = _ns(state, node.netns)
+        wanted = {(route.family, route.destination): route for route in topo.routes if route.node == node.name}
+        current = {(route.family, route.destination): route for route in live.routes}
+        for key, route in sorted(current.items()):
+            if route.protocol == "static" and key not in wanted:
+                steps.append(run(
+                    "ip", "-n", node.netns, "-%d" % route.family, "route", "del", route.destination,
+                    "proto", "static",
+                ))
+        for key, want in wanted.items():
+            have = current.get(key)
+            if have is not None and have.protocol == "static" and have.via == want.via and have.dev == want.dev:
+                continue
+            verb = "add" if have is None else "replace"
+            steps.append(run(
+                "ip", "-n", node.netns, "-%d" % want.family, "route", verb, want.destination,
+                "via", want.via, "dev", want.dev, "proto", "static",
+            ))
+    return steps
+
+
+def _plan_sshd(topo: Topology, state: LiveState, paths: sshd.LabPaths) -> t.List[Step]:
+    nodes = [node for node in topo.nodes if node.sshd]
+    if not nodes:
+        return []
+    steps = [Step("mkdir", path=paths.lab_dir, mode=0o700), Step("mkdir", path=sshd.SSHD_PRIVSEP_DIR, mode=0o755)]
+    if state.files.get(paths.key) is None:
+        steps.append(run(*sshd.keygen_argv(paths.key, "nilab-%s" % topo.name)))
+    if state.files.get(paths.relay) != sshd.RELAY_SCRIPT:
+        steps.append(Step("write", path=paths.relay, content=sshd.RELAY_SCRIPT, mode=0o644))
+    for node in nodes:
+        steps.append(Step("mkdir", path=paths.node_dir(node.name), mode=0o700))
+        if state.files.get(paths.host_key(node.name)) is None:
+            steps.append(run(*sshd.keygen_argv(paths.host_key(node.name), "nilab-%s-%s" % (topo.name, node.name))))
+        config = sshd.render_sshd_config(topo, node, paths)
+        pid = _sshd_pid(state, paths, node)
+        if state.files.get(paths.sshd_config(node.name)) != config:
+            steps.append(Step("write", path=paths.sshd_config(node.name), content=config, mode=0o600))
+            if pid is not None:
+                steps.append(run("kill", "-TERM", str(pid), check=False))
+                pid = None
+        if pid is None:
+            steps.append(run("ip", "netns", "exec", node.netns, sshd.SSHD, "-f", paths.sshd_config(node.name)))
+    # Only mkdir steps left means nothing to do.
+    return steps if any(step.kind != "mkdir" for step in steps) else []
+
+
+def _sshd_pid(state: LiveState, paths: sshd.LabPaths, node: Node) -> t.Optional[int]:
+    """The pid of the node's sshd when it runs inside the node's namespace."""
+    text = (state.files.get(paths.pid_file(node.name)) or "").strip()
+    if not text.isdigit():
+        return None
+    pid = int(text)
+    return pid if pid in _ns(state, node.netns).pids else None
+
+
+def remove_netns(live: NamespaceState) -> t.List[Step]:
+    """Kill what runs in the namespace (it would keep the namespace alive), then delete it."""
+    steps: t.List[Step] = []
+    if live.pids:
+        steps.append(run("kill", "-KILL", *[str(pid) for pid in live.pids], check=False))
+    steps.append(run("ip", "netns", "del", live.name))
+    return steps
+
+
+def plan_down(lab: str, state: LiveState, paths: sshd.LabPaths) -> t.List[Step]:
+    prefix = names.lab_netns_prefix(lab)
+    steps: t.List[Step] = []
+    for netns in state.netns:
+        if netns.startswith(prefix):
+            steps += remove_netns(_ns(state, netns))
+    if state.files.get(paths.lab_dir) is not None:
+        steps.append(Step("rmtree", path=paths.lab_dir))
+    return steps
+
+
+def plan_cleanup(state: LiveState, root_links: t.Sequence[str], lab_dirs: t.Sequence[str]) -> t.List[Step]:
+    """Remove every lab namespace and lab-named root link, and the given lab state dirs."""
+    steps: t.List[Step] = []
+    for netns in state.netns:
+        if names.split_netns(netns) is not None:
+            steps += remove_netns(_ns(state, netns))
+    for link in root_links:
+        if names.is_lab_link(link):
+            steps.append(run("ip", "link", "del", link, check=False))
+    for path in lab_dirs:
+        steps.append(Step("rmtree", path=path))
+    return steps
