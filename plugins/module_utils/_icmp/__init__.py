@@ -1,0 +1,7 @@
+# Copyright (c) netdevops.icmp contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# NOTE: THIS IS PRIVATE TO THE COLLECTION. It is not a public API and may change at
+# any time.
+"""The ICMP probe engine: stdlib only, Python 3.8+, never imports ansible."""

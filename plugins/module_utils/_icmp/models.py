@@ -1,0 +1,204 @@
+# Copyright (c) netdevops.icmp contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# NOTE: THIS IS PRIVATE TO THE COLLECTION. It is not a public API and may change at
+# any time.
+"""Frozen dataclasses: parsed packets, probe options and probe results.
+
+Families are the integers 4 and 6 throughout; times carry their unit in the name.
+"""
+from __future__ import annotations
+
+import typing as t
+from dataclasses import asdict, dataclass, field
+
+
+# --- parsed packets (codec output) -------------------------------------------------
+@dataclass(frozen=True)
+class Ipv4Header:
+    version: int
+    header_len: int  # bytes (IHL * 4)
+    tos: int
+    total_len: int
+    ident: int
+    dont_fragment: bool
+    ttl: int
+    protocol: int
+    src: str
+    dst: str
+    options: bytes = b""
+
+
+@dataclass(frozen=True)
+class MplsLabel:
+    """One RFC 4950 label stack entry."""
+
+    label: int
+    tc: int
+    bottom_of_stack: bool
+    ttl: int
+
+
+@dataclass(frozen=True)
+class ExtensionObject:
+    """One RFC 4884 extension object (class-num, c-type, raw payload)."""
+
+    class_num: int
+    c_type: int
+    payload: bytes
+    mpls: t.Tuple[MplsLabel, ...] = ()
+
+
+@dataclass(frozen=True)
+class QuotedDatagram:
+    """The original datagram an ICMP error quotes: IP header plus the first bytes."""
+
+    family: int
+    src: str
+    dst: str
+    protocol: int
+    ttl: int
+    ip_ident: t.Optional[int] = None  # IPv4 only
+    icmp_type: t.Optional[int] = None
+    icmp_code: t.Optional[int] = None
+    ident: t.Optional[int] = None  # ICMP echo identifier
+    seq: t.Optional[int] = None  # ICMP echo sequence
+    sport: t.Optional[int] = None  # UDP/TCP
+    dport: t.Optional[int] = None
+    tcp_seq: t.Optional[int] = None
+    udp_length: t.Optional[int] = None
+    udp_checksum: t.Optional[int] = None
+    payload: bytes = b""  # bytes after the 8-byte transport header, as quoted
+
+
+@dataclass(frozen=True)
+class IcmpMessage:
+    family: int
+    icmp_type: int
+    code: int
+    name: str
+    checksum: int
+    ident: t.Optional[int] = None  # echo request/reply
+    seq: t.Optional[int] = None
+    mtu: t.Optional[int] = None  # v4 frag-needed next-hop MTU, v6 packet-too-big MTU
+    pointer: t.Optional[int] = None  # parameter problem
+    gateway: t.Optional[str] = None  # redirect
+    original: t.Optional[QuotedDatagram] = None
+    extensions: t.Tuple[ExtensionObject, ...] = ()
+    payload: bytes = b""  # echo payload
+
+    @property
+    def is_error(self) -> bool:
+        return self.original is not None
+
+
+@dataclass(frozen=True)
+class Packet:
+    """A received ICMP packet: the message plus what the IP layer told us."""
+
+    message: IcmpMessage
+    ip: t.Optional[Ipv4Header] = None  # raw IPv4 only
+
+
+# --- options ----------------------------------------------------------------------
+DF_MODES = ("do", "want", "dont", "probe")
+PRIVILEGE_MODES = ("auto", "raw", "unprivileged")
+FAMILIES = ("auto", "ipv4", "ipv6")
+
+
+@dataclass(frozen=True)
+class ProbeOptions:
+    """Options shared by ping, traceroute and pmtud (the ``probe`` doc fragment)."""
+
+    family: str = "auto"
+    privileged: str = "auto"
+    source: t.Optional[str] = None
+    interface: t.Optional[str] = None
+    timeout_s: float = 1.0
+    size: int = 56
+    ttl: t.Optional[int] = None
+    df: t.Optional[str] = None
+    tos: t.Optional[int] = None
+
+
+@dataclass(frozen=True)
+class PingOptions:
+    count: int = 3
+    interval_s: float = 0.2  # per target, between its probes
+    rate: float = 0.0  # packets per second over all targets; 0 = unpaced
+    deadline_s: t.Optional[float] = None  # whole run
+    pattern: bytes = b""
+    probe: ProbeOptions = field(default_factory=ProbeOptions)
+
+
+# --- results ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class ErrorReport:
+    """ICMP errors (or local send errors) of one kind seen for a target."""
+
+    icmp_type: t.Optional[int]
+    code: t.Optional[int]
+    name: str
+    address: t.Optional[str]
+    count: int
+
+    def as_dict(self) -> t.Dict[str, t.Any]:
+        return {
+            "type": self.icmp_type,
+            "code": self.code,
+            "name": self.name,
+            "address": self.address,
+            "count": self.count,
+        }
+
+
+@dataclass(frozen=True)
+class RttStats:
+    min_ms: float
+    avg_ms: float
+    max_ms: float
+    mdev_ms: float
+
+    def as_dict(self) -> t.Dict[str, float]:
+        return {"min": self.min_ms, "avg": self.avg_ms, "max": self.max_ms, "mdev": self.mdev_ms}
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    target: str
+    address: t.Optional[str]
+    family: t.Optional[str]  # "ipv4" / "ipv6"
+    sent: int
+    received: int
+    loss_pct: float
+    rtt_ms: t.Optional[RttStats]
+    duplicates: int
+    late: int
+    reply_ttl: t.Optional[int]
+    reachable: bool
+    errors: t.Tuple[ErrorReport, ...]
+    error: t.Optional[str]  # why the target was not probed (e.g. it did not resolve)
+
+    def as_dict(self) -> t.Dict[str, t.Any]:
+        data = asdict(self)
+        data["rtt_ms"] = self.rtt_ms.as_dict() if self.rtt_ms is not None else None
+        data["errors"] = [e.as_dict() for e in self.errors]
+        return data
+
+
+@dataclass(frozen=True)
+class PingReport:
+    results: t.Tuple[TargetResult, ...]
+    elapsed_ms: float
+    mode: t.Dict[str, str]  # family -> "raw" / "unprivileged" actually used
+
+    @property
+    def summary(self) -> t.Dict[str, t.Any]:
+        reachable = sum(1 for r in self.results if r.reachable)
+        return {
+            "targets": len(self.results),
+            "reachable": reachable,
+            "unreachable": len(self.results) - reachable,
+            "elapsed_ms": self.elapsed_ms,
+        }
