@@ -145,16 +145,26 @@ class LabEngine:
         live.files[paths.lab_dir] = self.files.read_text(paths.lab_dir)
         return self._finish(plan_down(lab, live, paths), check_mode)
 
-    def cleanup(self, check_mode: bool = False) -> Outcome:
+    def cleanup(self, labs: t.Optional[t.Sequence[str]] = None, check_mode: bool = False) -> Outcome:
+        """Remove leftovers of every lab (``labs`` None) or of the named labs only."""
+
+        def ours(lab: str) -> bool:
+            return labs is None or lab in labs
+
         live = state.LiveState(netns=self.list_netns())
         for netns in live.netns:
-            if names.split_netns(netns) is not None:
+            split = names.split_netns(netns)
+            if split is not None and ours(split[0]):
                 live.detail[netns] = state.NamespaceState(netns, pids=self.read_pids(netns))
-        root_links = state.parse_link_names(self._out("ip", "-j", "link", "show"))
+        live.netns = [netns for netns in live.netns if netns in live.detail]
+        root_links = [
+            link for link in state.parse_link_names(self._out("ip", "-j", "link", "show"))
+            if names.is_lab_link(link, labs)
+        ]
         lab_dirs = [
             os.path.join(self.state_dir, entry)
             for entry in self.files.listdir(self.state_dir)
-            if names.LAB_NAME_RE.match(entry)
+            if names.LAB_NAME_RE.match(entry) and ours(entry)
         ]
         return self._finish(plan_cleanup(live, root_links, lab_dirs), check_mode)
 

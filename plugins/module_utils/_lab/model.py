@@ -34,6 +34,14 @@ MIN_MTU_IPV6 = 1280  # RFC 8200 section 5
 MAX_MTU = 65535
 DEFAULT_PING_GROUP_RANGE = "0 2147483647"
 ROLES = ("host", "router")
+# Set right after a namespace is created, before any interface exists, so that
+# link-local addresses skip duplicate address detection too (global addresses
+# are added with nodad): a tentative link-local delays neighbour discovery and
+# loses the first IPv6 packets of a fresh lab.
+EARLY_SYSCTLS = (
+    ("net.ipv6.conf.all.accept_dad", "0"),
+    ("net.ipv6.conf.default.accept_dad", "0"),
+)
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,15 @@ def split_netns(name: str) -> t.Optional[t.Tuple[str, str]]:
     return lab, node
 
 
-def is_lab_link(name: str) -> bool:
-    """True for a root-namespace link name that only a lab could have made."""
-    return name.startswith(IFNAME_PREFIX) or name.startswith(NETNS_PREFIX)
+def is_lab_link(name: str, labs: t.Optional[t.Sequence[str]] = None) -> bool:
+    """True for a root-namespace link name that only a lab could have made.
+
+    Labs never create links in the root namespace (veth pairs are born inside
+    their namespaces), so such a link is debris of a crash or of a manual
+    experiment. With ``labs`` given, only ``nl-<lab>...`` / ``nilab-<lab>-...``.
+    """
+    if labs is None:
+        return name.startswith(IFNAME_PREFIX) or name.startswith(NETNS_PREFIX)
+    return any(
+        name.startswith(IFNAME_PREFIX + lab) or name.startswith(lab_netns_prefix(lab)) for lab in labs
+    )

@@ -20,8 +20,10 @@ import typing as t
 from dataclasses import dataclass
 
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab import names, sshd
-from ansible_collections.netdevops.icmp.plugins.module_utils._lab.model import Node, Topology
+from ansible_collections.netdevops.icmp.plugins.module_utils._lab.model import EARLY_SYSCTLS, Node, Topology
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab.state import LiveState, NamespaceState
+
+_EARLY_KEYS = frozenset(key for key, _value in EARLY_SYSCTLS)
 
 
 @dataclass(frozen=True)
@@ -63,12 +65,14 @@ def plan_up(topo: Topology, state: LiveState, paths: sshd.LabPaths) -> t.List[St
     for node in topo.nodes:
         if node.netns not in state.netns:
             steps.append(run("ip", "netns", "add", node.netns))
+            early = ["%s=%s" % (key, value) for key, value in node.sysctls if key in _EARLY_KEYS]
+            steps.append(run("ip", "netns", "exec", node.netns, "sysctl", "-q", "-w", *early))
         lo = _ns(state, node.netns).interfaces.get("lo")
         if lo is None or not lo.up:
             steps.append(run("ip", "-n", node.netns, "link", "set", "lo", "up"))
     steps += _plan_links(topo, state)
     for node in topo.nodes:
-        steps += _plan_sysctls(node, _ns(state, node.netns))
+        steps += _plan_sysctls(node, _ns(state, node.netns), node.netns not in state.netns)
     steps += _plan_addresses(topo, state)
     steps += _plan_routes(topo, state)
     steps += _plan_sshd(topo, state, paths)
@@ -102,8 +106,11 @@ def _plan_links(topo: Topology, state: LiveState) -> t.List[Step]:
     return steps
 
 
-def _plan_sysctls(node: Node, live: NamespaceState) -> t.List[Step]:
-    changes = ["%s=%s" % (key, value) for key, value in node.sysctls if live.sysctls.get(key) != value]
+def _plan_sysctls(node: Node, live: NamespaceState, created: bool) -> t.List[Step]:
+    changes = [
+        "%s=%s" % (key, value) for key, value in node.sysctls
+        if live.sysctls.get(key) != value and not (created and key in _EARLY_KEYS)
+    ]
     if not changes:
         return []
     return [run("ip", "netns", "exec", node.netns, "sysctl", "-q", "-w", *changes)]

@@ -18,6 +18,7 @@ from ansible_collections.netdevops.icmp.plugins.module_utils._lab.errors import 
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab.links import parse_links
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab.model import (
     DEFAULT_PING_GROUP_RANGE,
+    EARLY_SYSCTLS,
     ROLES,
     Node,
     Topology,
@@ -116,11 +117,12 @@ def _parse_node(raw: t.Any, index: int, lab: str) -> Node:
 def _node_sysctls(name: str, role: str, data: t.Dict[str, t.Any]) -> t.Tuple[t.Tuple[str, str], ...]:
     forwarding = "1" if role == "router" else "0"
     # Set explicitly: IPv4 defaults are inherited from the root namespace otherwise.
-    merged: t.Dict[str, str] = {
+    merged: t.Dict[str, str] = dict(EARLY_SYSCTLS)
+    merged.update({
         "net.ipv4.ip_forward": forwarding,
         "net.ipv6.conf.all.forwarding": forwarding,
         "net.ipv4.ping_group_range": _ping_group_range(name, data.get("ping_group_range")),
-    }
+    })
     extra = data.get("sysctls") or {}
     if not isinstance(extra, dict):
         raise TopologyError("node %r: sysctls must be a mapping of key: value, got %r" % (name, extra))
