@@ -107,8 +107,11 @@ def render_restore(
             body.append(":%s - [0:0]" % chain)  # declare = create or flush, nothing else
             for rule in rules:
                 body.extend(render_rule(rule, chain))
-            if not present.get(chain):
+            jumps = present.get(chain, 0)
+            if not jumps:
                 body.append("-I %s 1 -j %s" % (BUILTIN[direction], chain))
+            # a duplicated jump (someone re-ran an old script) is reduced to one
+            body.extend(["-D %s -j %s" % (BUILTIN[direction], chain)] * max(0, jumps - 1))
         elif chain in present:
             body.append(":%s - [0:0]" % chain)
             body.extend(["-D %s -j %s" % (BUILTIN[direction], chain)] * present[chain])

@@ -7,7 +7,8 @@
 """The backend-neutral ICMP policy model.
 
 A policy is a set of rules keyed by ``(family, direction, type, code)`` plus a set
-of ICMP sysctls. Rules are kept in one canonical order, most specific first
+of ICMP sysctls. Rules are kept in one canonical order (by direction, then family,
+as the nftables chains are laid out), most specific first
 (type+code, then type, then ``any``), so that evaluation order never depends on
 the order the user wrote them in, and two policies with the same rules compare
 equal and render byte-identically.
@@ -62,7 +63,7 @@ class Rule:
 
     def sort_key(self) -> t.Tuple[int, int, int, int, int]:
         specificity = 2 if self.icmp_type is None else (1 if self.code is None else 0)
-        return (FAMILY_ORDER[self.family], DIRECTION_ORDER[self.direction], specificity,
+        return (DIRECTION_ORDER[self.direction], FAMILY_ORDER[self.family], specificity,
                 _num(self.icmp_type), _num(self.code))
 
     def matches(self, icmp_type: int, code: int) -> bool:

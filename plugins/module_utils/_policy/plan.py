@@ -1,0 +1,118 @@
+# Copyright (c) netdevops.icmp contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# NOTE: THIS IS PRIVATE TO THE COLLECTION. It is not a public API and may change at
+# any time.
+"""want / have / commands for every state: one planning path for check and normal mode.
+
+``resolve`` says what the policy must be after the run; ``make_plan`` turns that
+into backend steps and sysctl writes. Nothing here runs a command: the module
+reads ``have`` through the backend, plans, and applies the plan unless in check
+mode. The diff text comes from the backend's renderer on both sides.
+"""
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass, field
+
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import coexist
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy.backends import Backend, Live, Step
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import Policy, PolicyError, check_safe
+
+STATES = ("merged", "replaced", "overridden", "deleted", "gathered", "rendered", "parsed")
+CHANGING = ("merged", "replaced", "overridden", "deleted")
+
+
+def resolve(state: str, want: Policy, have: Policy) -> Policy:
+    """The rules the host must end up with (sysctls are handled by ``sysctl_writes``)."""
+    if state == "merged":
+        return Policy.build(list(have.rules) + list(want.rules))
+    if state == "replaced":
+        touched = set(want.chains())
+        kept = [r for r in have.rules if (r.family, r.direction) not in touched]
+        return Policy.build(kept + list(want.rules))
+    if state == "overridden":
+        return Policy.build(want.rules)
+    if state == "deleted":
+        if not want.rules:
+            return Policy()
+        gone = {r.key for r in want.rules}
+        return Policy.build(r for r in have.rules if r.key not in gone)
+    raise PolicyError("state %r does not change the host; use one of: %s" % (state, ", ".join(CHANGING)))
+
+
+def sysctl_writes(state: str, want: Policy, current: t.Mapping[str, t.Optional[int]]) -> t.Dict[str, int]:
+    """Sysctls to write; ``deleted`` never writes (the earlier values are in the snapshot)."""
+    if state == "deleted":
+        return {}
+    return {key: value for key, value in want.sysctls if current.get(key) != value}
+
+
+@dataclass
+class Plan:
+    state: str
+    before: Policy
+    after: Policy
+    steps: t.List[Step]
+    sysctls: t.Dict[str, int]
+    warnings: t.List[str] = field(default_factory=list)
+    diff_before: str = ""
+    diff_after: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.steps or self.sysctls)
+
+    def commands(self) -> t.List[str]:
+        lines: t.List[str] = []
+        for step in self.steps:
+            lines.extend(step.lines())
+        lines.extend("sysctl -w %s=%d" % item for item in sorted(self.sysctls.items()))
+        return lines
+
+
+def with_sysctls(policy: Policy, values: t.Mapping[str, t.Optional[int]]) -> Policy:
+    return Policy(policy.rules, tuple(sorted((k, v) for k, v in values.items() if v is not None)))
+
+
+def make_plan(
+    state: str,
+    want: Policy,
+    live: Live,
+    current_sysctls: t.Mapping[str, t.Optional[int]],
+    backend: Backend,
+    allow_unsafe: bool = False,
+) -> Plan:
+    target = resolve(state, want, live.rules)
+    check_safe(target, allow_unsafe)
+    writes = sysctl_writes(state, want, current_sysctls)
+    after_sysctls = dict(current_sysctls)
+    after_sysctls.update(writes)
+    before = with_sysctls(live.rules, current_sysctls)
+    after = with_sysctls(target, after_sysctls)
+    plan = Plan(state, before, after, backend.steps(live, target), writes)
+    plan.warnings = ["our table/chains held rules this module did not write; they will be replaced: %s"
+                     % "; ".join(live.unknown)] if live.unknown and plan.steps else []
+    plan.warnings += coexist.warnings_for(target, live.foreign)
+    plan.diff_before = _diff_text(backend, before)
+    plan.diff_after = _diff_text(backend, after)
+    return plan
+
+
+def restore_plan(snapshot: Policy, live: Live, current_sysctls: t.Mapping[str, t.Optional[int]],
+                 backend: Backend) -> Plan:
+    """Back to a snapshot: its rules exactly, and every sysctl it recorded."""
+    writes = {k: v for k, v in snapshot.sysctls if current_sysctls.get(k) != v}
+    after_sysctls = dict(current_sysctls)
+    after_sysctls.update(writes)
+    before = with_sysctls(live.rules, current_sysctls)
+    after = with_sysctls(Policy.build(snapshot.rules), after_sysctls)
+    plan = Plan("rollback", before, after, backend.steps(live, Policy.build(snapshot.rules)), writes)
+    plan.diff_before, plan.diff_after = _diff_text(backend, before), _diff_text(backend, after)
+    return plan
+
+
+def _diff_text(backend: Backend, policy: Policy) -> str:
+    text = backend.render_text(policy)
+    return text + "".join("sysctl %s = %d\n" % item for item in policy.sysctls)

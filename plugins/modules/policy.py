@@ -1,0 +1,332 @@
+#!/usr/bin/python
+# Copyright (c) netdevops.icmp contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: policy
+short_description: Declarative ICMP firewall policy on nftables or iptables, with commit-confirm
+version_added: 1.0.0
+description:
+  - Manages an ICMP and ICMPv6 firewall policy in a table (nftables) or chains (iptables and
+    ip6tables) that belong to this module only. Tables, chains and rules that are not ours are
+    never flushed or reordered.
+  - nftables is applied as one atomic C(nft -f) transaction (validated first with C(nft -c -f))
+    and read back with C(nft -j). iptables is applied with C(iptables-restore --noflush) and
+    C(ip6tables-restore --noflush) (validated with C(--test)) and read back from C(iptables-save).
+  - States work like network resource modules. V(merged), V(replaced), V(overridden) and
+    V(deleted) change the host; V(gathered) returns the live policy; V(rendered) and V(parsed)
+    never touch the host.
+  - A policy that drops IPv4 fragmentation-needed (type 3 code 4), ICMPv6 packet-too-big (type 2)
+    or IPv6 neighbour discovery (types 133-137) is refused unless O(allow_unsafe=true): these
+    drops black-hole Path MTU Discovery or take IPv6 down.
+  - Every change first stores a snapshot of our table/chains and of the ICMP sysctls in a numbered
+    history under O(state_dir). With O(confirm_timeout) the action plugin runs the module in the
+    background, reconnects over a fresh connection and confirms; without that confirmation the
+    host restores the snapshot by itself, also when the controller is gone.
+  - Warns when another table or chain drops ICMP that the policy accepts.
+author:
+  - netdevops.icmp contributors
+options:
+  state:
+    description:
+      - V(merged) adds the given rules and replaces rules with the same family, direction, type and
+        code. V(replaced) replaces every chain (family and direction) the given rules touch.
+        V(overridden) makes the policy exactly the given one. V(deleted) removes the given rules, or
+        everything this module owns when no rules are given (sysctls are left as they are).
+      - V(gathered) returns the live policy in RV(gathered). V(rendered) returns the commands for
+        O(config) in RV(rendered), V(parsed) reads O(running_config) into RV(parsed); neither
+        touches the host.
+    type: str
+    choices: [merged, replaced, overridden, deleted, gathered, rendered, parsed]
+    default: merged
+  config:
+    description: The wanted policy.
+    type: dict
+    suboptions:
+      profile:
+        description:
+          - A named starting point that O(config.rules) extend (a rule with the same family,
+            direction, type and code replaces the profile's).
+          - V(rfc4890-host) accepts what RFC 792/1191 and RFC 4890 4.4.1 say a host needs and drops
+            other ICMP on input; V(rfc4890-router) adds the RFC 4890 4.3.1 transit set on forward;
+            V(strict-host) is the host profile with echo rate-limited to 5/second, timestamp,
+            redirect and source quench dropped, and redirect/broadcast-echo sysctls hardened.
+        type: str
+        choices: [rfc4890-host, rfc4890-router, strict-host]
+      rules:
+        description: Rules. Their order does not matter; the most specific rule decides.
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          family:
+            description: Address family.
+            type: str
+            choices: [ipv4, ipv6]
+            required: true
+          direction:
+            description: Which hook the rule is in.
+            type: str
+            choices: [input, forward, output]
+            default: input
+          type:
+            description:
+              - ICMP type name (as nftables names it, for example V(echo-request),
+                V(destination-unreachable), V(packet-too-big), V(nd-neighbor-solicit)), a number
+                0-255, or V(any) for every type of the family.
+            type: raw
+            required: true
+          code:
+            description: ICMP code (a number, or V(frag-needed) style names for destination-unreachable).
+            type: raw
+          action:
+            description: What to do with matching packets. Required except for O(state=deleted).
+            type: str
+            choices: [accept, drop]
+          rate:
+            description: Accept at most this rate (V(10/second), V(30/minute), V(100/hour)); the rest is dropped.
+            type: str
+          burst:
+            description: Packets allowed above O(config.rules[].rate) in a burst (default 5).
+            type: int
+          log_prefix:
+            description: Log dropped packets with this prefix (up to 29 characters).
+            type: str
+      sysctls:
+        description:
+          - ICMP sysctls to set, for example C(icmp_ratelimit), C(icmp_echo_ignore_broadcasts),
+            C(accept_redirects) (IPv4 all and default), C(ipv6_accept_redirects),
+            C(ipv6_icmp_ratelimit).
+        type: dict
+  backend:
+    description: V(auto) uses nftables when C(nft) is installed, else iptables.
+    type: str
+    choices: [auto, nftables, iptables]
+    default: auto
+  table:
+    description: Name of our nftables table (family C(inet)).
+    type: str
+    default: netdevops_icmp
+  chain_prefix:
+    description: Prefix of our iptables chains (C(<prefix>-IN), C(-FWD), C(-OUT)).
+    type: str
+    default: NETDEVOPS-ICMP
+  allow_unsafe:
+    description: Allow a policy that drops frag-needed, packet-too-big or neighbour discovery.
+    type: bool
+    default: false
+  confirm_timeout:
+    description:
+      - Seconds the host waits for the controller's confirmation after applying before it restores
+        the snapshot. V(0) applies without commit-confirm.
+    type: int
+    default: 30
+  rollback:
+    description: Restore a snapshot from the history instead, V(previous) or a snapshot id.
+    type: str
+  state_dir:
+    description: Where snapshots and confirmation cookies are kept on the host.
+    type: path
+    default: /var/lib/netdevops_icmp/policy
+  history_size:
+    description: How many snapshots to keep.
+    type: int
+    default: 20
+  running_config:
+    description: For O(state=parsed), the output of C(nft -j list ruleset) or C(iptables-save).
+    type: str
+attributes:
+  check_mode:
+    support: full
+    description: Computes the same plan and returns it in RV(commands) without applying it.
+  diff_mode:
+    support: full
+    description: Shows our rules before and after, rendered for the backend.
+  platform:
+    platforms: posix
+    description: Linux with nftables or iptables.
+notes:
+  - Commit-confirm needs the action plugin (it is used automatically) and a connection that can be
+    reset. The host runs a detached watchdog that restores the snapshot if neither the module nor
+    the controller finishes the protocol.
+  - Foreign rules that drop ICMP the policy accepts are reported as warnings, never changed.
+seealso:
+  - module: netdevops.icmp.ping
+  - name: RFC 4890
+    description: Recommendations for filtering ICMPv6 messages in firewalls.
+    link: https://www.rfc-editor.org/rfc/rfc4890
+"""
+
+EXAMPLES = r"""
+- name: RFC 4890 host policy with commit-confirm (rolled back if we lose the host)
+  netdevops.icmp.policy:
+    config:
+      profile: rfc4890-host
+      rules:
+        - {family: ipv4, type: echo-request, action: accept, rate: 10/second, burst: 20}
+      sysctls:
+        icmp_echo_ignore_broadcasts: 1
+    confirm_timeout: 30
+
+- name: Drop timestamp requests, logging them
+  netdevops.icmp.policy:
+    state: merged
+    config:
+      rules:
+        - {family: ipv4, type: timestamp-request, action: drop, log_prefix: "icmp-ts: "}
+
+- name: Render iptables-restore input offline
+  netdevops.icmp.policy:
+    state: rendered
+    backend: iptables
+    config:
+      profile: strict-host
+  register: offline
+
+- name: Roll back to the state before the last change
+  netdevops.icmp.policy:
+    rollback: previous
+"""
+
+RETURN = r"""
+before:
+  description: Our rules and the ICMP sysctls before the run (null for gathered, rendered, parsed).
+  returned: always
+  type: dict
+  sample: {"rules": [{"family": "ipv6", "direction": "input", "type": "packet-too-big", "code": null,
+           "action": "accept", "rate": null, "burst": null, "log_prefix": null}], "sysctls": {"icmp_ratelimit": 1000}}
+after:
+  description: Our rules and the ICMP sysctls after the run (what check mode would produce).
+  returned: always
+  type: dict
+commands:
+  description: The commands the run executed (or would execute in check mode), with their input.
+  returned: always
+  type: list
+  elements: str
+  sample: ["nft -f -", "table inet netdevops_icmp", "delete table inet netdevops_icmp"]
+snapshot:
+  description: Id of the snapshot taken before the change (null when nothing changed).
+  returned: always
+  type: int
+applied:
+  description: True when the change is in place (and confirmed when commit-confirm was used).
+  returned: always
+  type: bool
+rolled_back:
+  description: True when the change was not confirmed in time and the snapshot was restored.
+  returned: always
+  type: bool
+backend:
+  description: The backend used, V(nftables) or V(iptables).
+  returned: always
+  type: str
+gathered:
+  description: The live policy, for O(state=gathered).
+  returned: always
+  type: dict
+rendered:
+  description: The commands for O(config), for O(state=rendered).
+  returned: always
+  type: list
+  elements: str
+parsed:
+  description: The policy read from O(running_config), for O(state=parsed).
+  returned: always
+  type: dict
+confirm:
+  description: V(disabled), V(confirmed) or V(expired) (only when something was applied).
+  returned: when changed and not in check mode
+  type: str
+"""
+
+import os
+import typing as t
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import engine, model, profiles
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import sysctl as sysctl_mod
+from ansible_collections.netdevops.icmp.plugins.module_utils._runner import CommandError, SubprocessRunner
+
+RULE_SPEC = {
+    "family": {"type": "str", "choices": ["ipv4", "ipv6"], "required": True},
+    "direction": {"type": "str", "choices": ["input", "forward", "output"], "default": "input"},
+    "type": {"type": "raw", "required": True},
+    "code": {"type": "raw"},
+    "action": {"type": "str", "choices": ["accept", "drop"]},
+    "rate": {"type": "str"},
+    "burst": {"type": "int"},
+    "log_prefix": {"type": "str"},
+}
+ARGUMENT_SPEC = {
+    "state": {"type": "str", "default": "merged",
+              "choices": ["merged", "replaced", "overridden", "deleted", "gathered", "rendered", "parsed"]},
+    "config": {"type": "dict", "options": {
+        "profile": {"type": "str", "choices": list(profiles.PROFILE_NAMES)},
+        "rules": {"type": "list", "elements": "dict", "default": [], "options": RULE_SPEC},
+        "sysctls": {"type": "dict"},
+    }},
+    "backend": {"type": "str", "default": "auto", "choices": ["auto", "nftables", "iptables"]},
+    "table": {"type": "str", "default": "netdevops_icmp"},
+    "chain_prefix": {"type": "str", "default": "NETDEVOPS-ICMP"},
+    "allow_unsafe": {"type": "bool", "default": False},
+    "confirm_timeout": {"type": "int", "default": 30},
+    "rollback": {"type": "str"},
+    "state_dir": {"type": "path", "default": "/var/lib/netdevops_icmp/policy"},
+    "history_size": {"type": "int", "default": 20},
+    "running_config": {"type": "str"},
+    "_confirm_token": {"type": "str", "no_log": False},
+}
+
+
+def build_want(params: t.Mapping[str, t.Any]) -> model.Policy:
+    """The wanted policy from the module options (raises ``PolicyError``)."""
+    config = params.get("config") or {}
+    rules = []
+    for index, raw in enumerate(config.get("rules") or []):
+        raw = {key: value for key, value in raw.items() if value is not None}
+        if params["state"] == "deleted":
+            raw.setdefault("action", "accept")  # deletion matches by family, direction, type, code
+        rules.append(model.rule_from_dict(raw, "rule %d" % (index + 1)))
+    return profiles.extend(profiles.profile_policy(config.get("profile")), rules,
+                           sysctl_mod.validate(config.get("sysctls")))
+
+
+def build_request(params: t.Mapping[str, t.Any], check_mode: bool) -> engine.Request:
+    if params["state"] == "parsed" and not params.get("running_config"):
+        raise model.PolicyError("state=parsed needs running_config (nft -j or iptables-save output)")
+    if params["confirm_timeout"] < 0 or params["history_size"] < 1:
+        raise model.PolicyError("confirm_timeout must be >= 0 and history_size >= 1")
+    return engine.Request(
+        state=params["state"], want=build_want(params), backend=params["backend"], table=params["table"],
+        chain_prefix=params["chain_prefix"], allow_unsafe=params["allow_unsafe"], state_dir=params["state_dir"],
+        confirm_timeout=params["confirm_timeout"], token=params.get("_confirm_token"), rollback=params.get("rollback"),
+        history_size=params["history_size"], check_mode=check_mode, running_config=params.get("running_config"))
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    # modules may start with a PATH that lacks the sbin directories nft and iptables live in
+    os.environ["PATH"] = os.environ.get("PATH", "/usr/bin:/bin") + ":/usr/sbin:/sbin"
+    try:
+        request = build_request(module.params, module.check_mode)
+        result = engine.execute(request, engine.Seams(runner=SubprocessRunner(), restore_runner=SubprocessRunner))
+    except (model.PolicyError, CommandError) as err:
+        module.fail_json(msg=str(err), changed=False)
+    for warning in result.pop("warnings"):
+        module.warn(warning)
+    diff = result.pop("diff")
+    if module._diff and diff is not None:
+        result["diff"] = diff
+    result.pop("trace", None)
+    if result.get("rolled_back"):
+        module.fail_json(**result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
