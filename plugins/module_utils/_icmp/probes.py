@@ -289,7 +289,9 @@ class PathProber:
             except OSError as err:
                 last_error = err
         assert last_error is not None
-        mtu = self._mtu_hint() if last_error.errno == errno.EMSGSIZE else None
+        mtu = None
+        if last_error.errno == errno.EMSGSIZE:
+            mtu = interface_mtu(self.family, self.destination, self.source, self.interface)
         return ProbeEvent(
             number=spec.number,
             kind="local_error",
@@ -298,14 +300,6 @@ class PathProber:
             mtu=mtu,
             icmp_code=last_error.errno,
         )
-
-    def _mtu_hint(self) -> t.Optional[int]:
-        try:
-            self._send_sock.connect((self.destination, self.port if self.method != "icmp" else 0))
-            value: int = self._send_sock.getsockopt(self._sol, c.IP_MTU if self.family == 4 else c.IPV6_MTU)
-            return value
-        except OSError:
-            return None
 
     # --- receiving -----------------------------------------------------------------
     def poll(self, timeout_s: float) -> t.List[ProbeEvent]:

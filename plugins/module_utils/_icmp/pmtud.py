@@ -1,0 +1,250 @@
+# Copyright (c) netdevops.icmp contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# NOTE: THIS IS PRIVATE TO THE COLLECTION. It is not a public API and may change at
+# any time.
+"""Path MTU discovery with black-hole detection, over a ``Prober`` and a clock.
+
+1. Send a DF probe of ``max_mtu`` bytes and, beside it, a small confirmation probe of
+   ``min_mtu`` bytes. The probes use IP_PMTUDISC_PROBE (set by the prober), so the
+   kernel's cached path MTU neither blocks nor fragments them (pitfall 9).
+2. A reply means the size passes. Frag-needed / packet-too-big carries the next-hop MTU:
+   probe exactly that size next (about one RTT per MTU step, as tracepath does).
+3. When the large probe vanishes while the small one is answered, ICMP "fragmentation
+   needed" / "packet too big" is being dropped somewhere: a black hole (RFC 4821 /
+   RFC 8899). Search the gap with rounds of parallel probes over a size table (two copies
+   each, so one random loss does not pass for a too-small MTU), keeping a small probe in
+   every round to confirm the destination still answers. Each round shrinks the gap about
+   17-fold, so 576..1500 takes three rounds.
+"""
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass
+
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.pathmodels import (
+    PmtuReport,
+    ProbeEvent,
+    ProbeSpec,
+)
+
+PMTU_TTL = 64
+# Plateaus worth testing exactly (RFC 1191 table plus today's tunnels and jumbo frames).
+PLATEAUS = (9000, 8192, 4464, 4352, 2002, 1500, 1492, 1480, 1472, 1460, 1450, 1420, 1400, 1380, 1280, 1006, 576)
+
+
+class Prober(t.Protocol):
+    probes_sent: int
+    mode: str
+
+    def send(self, spec: ProbeSpec) -> t.Optional[ProbeEvent]: ...
+
+    def poll(self, timeout_s: float) -> t.List[ProbeEvent]: ...
+
+
+class Clock(t.Protocol):
+    def monotonic_ns(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class PmtuParams:
+    destination: str
+    family: int
+    method: str = "icmp"
+    min_mtu: int = 576
+    max_mtu: int = 1500
+    local_mtu: t.Optional[int] = None
+    timeout_s: float = 1.0  # longest wait for one round
+    grace_min_s: float = 0.25  # after the small probe answered, wait at least this long
+    fanout: int = 16  # sizes per search round
+    copies: int = 2  # copies of each size per round
+    # UDP probes are answered by port unreachable, which the destination rate-limits (Linux:
+    # burst 6, then 1/s): search one size per round, at least a second apart, and spend no
+    # token on confirmation probes once the destination is known to answer.
+    confirm_every_round: bool = True
+    min_round_s: float = 0.0
+
+
+@dataclass
+class _Outcome:
+    replied: bool = False
+    too_big_mtu: t.Optional[int] = None
+    reporter: t.Optional[str] = None
+    local_mtu: t.Optional[int] = None
+
+
+@dataclass
+class _Round:
+    outcomes: t.Dict[int, _Outcome]
+    confirmed: bool
+    rtt_s: t.Optional[float]
+
+
+class PmtuSearch:
+    def __init__(self, prober: Prober, clock: Clock, params: PmtuParams) -> None:
+        self.prober, self.clock, self.params = prober, clock, params
+        self._next_number = 1
+        self._rtt_s: t.Optional[float] = None
+
+    # --- one round of parallel probes ---------------------------------------------
+    def _send(self, size: int, pending: t.Dict[int, int], sent: t.Dict[int, int], local: t.List[ProbeEvent]) -> None:
+        number = self._next_number
+        self._next_number += 1
+        sent[number] = self.clock.monotonic_ns()
+        event = self.prober.send(ProbeSpec(number=number, ttl=PMTU_TTL, size=size))
+        if event is not None:
+            local.append(event)
+        pending[number] = size
+
+    def _round(self, sizes: t.Sequence[int], confirm: bool) -> _Round:
+        params = self.params
+        pending: t.Dict[int, int] = {}
+        sent: t.Dict[int, int] = {}
+        local: t.List[ProbeEvent] = []
+        confirm_number = -1
+        if confirm:
+            self._send(params.min_mtu, pending, sent, local)
+            confirm_number = self._next_number - 1
+        for size in sizes:
+            for _copy in range(params.copies):
+                self._send(size, pending, sent, local)
+        outcomes = {size: _Outcome() for size in sizes}
+        confirmed = False
+        start = self.clock.monotonic_ns()
+        deadline = start + int(params.timeout_s * 1e9)
+        events = list(local)
+        while True:
+            for event in events:
+                size = pending.pop(event.number, None)
+                if size is None:
+                    continue
+                if event.number == confirm_number:
+                    confirmed = confirmed or event.kind == "reply"
+                    if event.kind == "reply":
+                        rtt_s = (event.rx_ns - sent[event.number]) / 1e9
+                        self._rtt_s = max(rtt_s, self._rtt_s or 0.0)
+                        grace = max(params.grace_min_s, 4 * self._rtt_s)
+                        deadline = min(deadline, event.rx_ns + int(grace * 1e9))
+                    continue
+                _record(outcomes[size], event)
+            now = self.clock.monotonic_ns()
+            if not pending or now >= deadline:
+                break
+            events = self.prober.poll((deadline - now) / 1e9)
+        rest_ns = start + int(params.min_round_s * 1e9) - self.clock.monotonic_ns()
+        if rest_ns > 0:
+            self.prober.poll(rest_ns / 1e9)  # pacing only; late answers are not needed
+        return _Round(outcomes, confirmed, self._rtt_s)
+
+    # --- the search ------------------------------------------------------------------
+    def run(self) -> PmtuReport:
+        params = self.params
+        start_ns = self.clock.monotonic_ns()
+        candidate, lo, hi = params.max_mtu, params.min_mtu, params.max_mtu
+        reported_by: t.Optional[str] = None
+        black_hole = False
+        reachable = False
+        silent_rounds = 0
+        for _step in range(32):  # each step lowers ``hi`` or raises ``lo``: bounded anyway
+            if lo >= hi:
+                break
+            sizes = [candidate] if not black_hole else self._table(lo, hi)
+            confirm = params.confirm_every_round or not reachable
+            result = self._round(sizes, confirm)
+            reachable = reachable or result.confirmed
+            if confirm and not result.confirmed and not any(o.replied for o in result.outcomes.values()):
+                silent_rounds += 1
+                if reachable and silent_rounds < 2:
+                    continue  # one silent round: the destination hiccuped, try again
+                break
+            reachable = True
+            passed = [size for size, o in result.outcomes.items() if o.replied]
+            if passed:
+                lo = max(lo, max(passed))
+            signals = [(size, o) for size, o in result.outcomes.items() if not o.replied and size > lo]
+            reported = [(o.too_big_mtu or o.local_mtu, o.reporter) for _s, o in signals if o.too_big_mtu or o.local_mtu]
+            if signals:
+                hi = min(hi, min(size for size, _o in signals) - 1)
+            if reported:
+                mtu, reporter = min(reported, key=lambda item: item[0] or 0)
+                if reporter is not None:
+                    reported_by = reporter
+                hi = min(hi, max(lo, int(mtu or lo)))
+                candidate = hi
+                black_hole = False
+                continue
+            if any(not o.replied for _s, o in signals):
+                black_hole = True
+        elapsed_ms = round((self.clock.monotonic_ns() - start_ns) / 1e6, 3)
+        return self._report(lo if reachable else None, reported_by, black_hole and reachable, reachable, elapsed_ms)
+
+    def _table(self, lo: int, hi: int) -> t.List[int]:
+        """Sizes to try in (lo, hi]: hi itself, plateaus in range, and an even spread."""
+        span = hi - lo
+        if self.params.fanout <= 1:
+            return [lo + (span + 1) // 2]
+        count = min(self.params.fanout, span)
+        sizes = {hi}
+        sizes.update(p for p in PLATEAUS if lo < p <= hi)
+        sizes.update(lo + (span * i) // (count + 1) for i in range(1, count + 1))
+        sizes.discard(lo)
+        return sorted(sizes)
+
+    def _report(
+        self, path_mtu: t.Optional[int], reported_by: t.Optional[str], black_hole: bool, reachable: bool,
+        elapsed_ms: float,
+    ) -> PmtuReport:
+        params = self.params
+        if not reachable:
+            message = (
+                "%s did not answer DF probes of %d bytes: the path MTU cannot be measured "
+                "(destination down, or %s probes filtered)" % (params.destination, params.min_mtu, params.method)
+            )
+        elif black_hole:
+            message = (
+                "path MTU to %s is %d (inferred): DF probes larger than that vanished without an "
+                "ICMP %s while smaller probes were answered, so ICMP %s messages are being "
+                "dropped on the path (a PMTUD black hole)"
+                % (
+                    params.destination,
+                    path_mtu or 0,
+                    "fragmentation needed" if params.family == 4 else "packet too big",
+                    "fragmentation needed (type 3 code 4)" if params.family == 4 else "packet too big (type 2)",
+                )
+            )
+        else:
+            message = "path MTU to %s is %d%s" % (
+                params.destination,
+                path_mtu or 0,
+                " (reported by %s)" % reported_by if reported_by else "",
+            )
+        return PmtuReport(
+            destination=params.destination,
+            family=params.family,
+            method=params.method,
+            mode=self.prober.mode,
+            path_mtu=path_mtu,
+            local_mtu=params.local_mtu,
+            reported_by=reported_by,
+            black_hole=black_hole,
+            inferred=black_hole,
+            reachable=reachable,
+            probes_sent=self.prober.probes_sent,
+            elapsed_ms=elapsed_ms,
+            message=message,
+        )
+
+
+def _record(outcome: _Outcome, event: ProbeEvent) -> None:
+    if event.kind == "reply":
+        outcome.replied = True
+    elif event.kind == "too_big" and event.mtu:
+        outcome.too_big_mtu = min(event.mtu, outcome.too_big_mtu or event.mtu)
+        outcome.reporter = event.address
+    elif event.kind == "local_error" and event.mtu:
+        outcome.local_mtu = event.mtu
+
+
+def discover(prober: Prober, clock: Clock, params: PmtuParams) -> PmtuReport:
+    return PmtuSearch(prober, clock, params).run()
