@@ -52,19 +52,28 @@ def _fate(chain: ForeignChain, family: str, icmp_type: int, code: int) -> t.Opti
     return chain.policy
 
 
+def _codes(rule_code: t.Optional[int], icmp_type: int, chain: ForeignChain) -> t.List[int]:
+    """Codes worth checking: ours, or (for a type-wide accept) 0 and every code the chain names."""
+    if rule_code is not None:
+        return [rule_code]
+    named = {r.code for r in chain.rules if r.icmp_type == icmp_type and r.code is not None}
+    return sorted(named | {0})
+
+
 def warnings_for(policy: Policy, chains: t.Iterable[ForeignChain]) -> t.List[str]:
-    """One warning per (foreign chain, accepted type) that the chain provably drops."""
+    """One warning per (foreign chain, accepted type and code) that the chain provably drops."""
     messages: t.List[str] = []
     for chain in chains:
         for family in chain.families:
             for rule in policy.chain(family, chain.direction):
                 if rule.action != "accept" or rule.icmp_type is None:
                     continue
-                code = rule.code if rule.code is not None else 0
-                if _fate(chain, family, rule.icmp_type, code) == "drop":
+                for code in _codes(rule.code, rule.icmp_type, chain):
+                    if _fate(chain, family, rule.icmp_type, code) != "drop":
+                        continue
                     messages.append(
                         "%s (not managed by this module) drops %s ICMP type %s%s that the policy accepts "
                         "(%s); fix that chain or the policy"
                         % (chain.label, family, icmp_types.type_label(family, rule.icmp_type),
-                           "" if rule.code is None else " code %d" % rule.code, rule.text()))
+                           "" if rule.code is None and code == 0 else " code %d" % code, rule.text()))
     return messages

@@ -269,28 +269,32 @@ def parse_save(text: str, family: str, prefix: str = DEFAULT_PREFIX) -> t.Tuple[
 
 
 def foreign_chains(text: str, family: str, prefix: str = DEFAULT_PREFIX) -> t.List[ForeignChain]:
-    """Built-in filter chains up to our jump (our ACCEPT is final after it)."""
+    """Built-in filter chains up to our jump: only rules before it can drop what we accept.
+
+    A chain policy DROP does not matter once our jump exists (our ACCEPT is final), and
+    when the jump is missing the apply inserts it at position 1.
+    """
     lines = _filter_lines(text)
-    policies = {}
-    for raw in lines:
-        if raw.startswith(":"):
-            name, policy = raw[1:].split(" ")[:2]
-            policies[name] = policy.lower()
     chains = []
     for direction in DIRECTIONS:
         builtin, ours = BUILTIN[direction], chain_name(direction, prefix)
         rules: t.List[ForeignRule] = []
+        jumped = False
         for raw in lines:
             if not raw.startswith("-A %s " % builtin):
                 continue
             parsed = _parse_line(raw)
             if parsed.target == ours:
+                jumped = True
                 break
             verdict = {"ACCEPT": "accept", "DROP": "drop", "REJECT": "drop"}.get(parsed.target, "other")
             rules.append(ForeignRule(parsed.family, parsed.icmp_type, parsed.code, verdict,
                                      parsed.other or parsed.rate is not None))
+        if not jumped:
+            continue  # the apply inserts our jump at position 1: nothing foreign runs before it
+        # after our jump, our ACCEPT is final for what we accept: the chain policy never sees it
         chains.append(ForeignChain("%s filter chain %s" % ("iptables" if family == IPV4 else "ip6tables", builtin),
-                                   direction, (family,), policies.get(builtin, "accept"), tuple(rules)))
+                                   direction, (family,), "accept", tuple(rules)))
     return chains
 
 
