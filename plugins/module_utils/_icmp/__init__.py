@@ -5,3 +5,4 @@
 # NOTE: THIS IS PRIVATE TO THE COLLECTION. It is not a public API and may change at
 # any time.
 """The ICMP probe engine: stdlib only, Python 3.8+, never imports ansible."""
+from __future__ import annotations

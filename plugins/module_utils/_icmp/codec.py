@@ -10,7 +10,6 @@ Every parse function raises only ``CodecError`` on input it cannot make sense of
 """
 from __future__ import annotations
 
-import ipaddress
 import struct
 import typing as t
 
@@ -115,6 +114,8 @@ def _ntoa4(raw: bytes) -> str:
 
 
 def _ntoa6(raw: bytes) -> str:
+    import ipaddress  # noqa: PLC0415 - only errors and IPv6 quotes need it
+
     return str(ipaddress.IPv6Address(bytes(raw)))
 
 

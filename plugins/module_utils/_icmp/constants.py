@@ -145,7 +145,7 @@ class TimeExceededCode(enum.IntEnum):
 
 
 class ParamProblem4Code(enum.IntEnum):
-    POINTER = 0
+    POINTER_INDICATES_ERROR = 0
     MISSING_OPTION = 1
     BAD_LENGTH = 2
 
@@ -157,10 +157,10 @@ class ParamProblem6Code(enum.IntEnum):
 
 
 class Redirect4Code(enum.IntEnum):
-    NETWORK = 0
-    HOST = 1
-    TOS_NETWORK = 2
-    TOS_HOST = 3
+    REDIRECT_NETWORK = 0
+    REDIRECT_HOST = 1
+    REDIRECT_TOS_NETWORK = 2
+    REDIRECT_TOS_HOST = 3
 
 
 # ICMP types that are errors about a datagram we sent (they quote it).

@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, field
 # --- parsed packets (codec output) -------------------------------------------------
 @dataclass(frozen=True)
 class Ipv4Header:
+    """An IPv4 header (options kept raw)."""
+
     version: int
     header_len: int  # bytes (IHL * 4)
     tos: int
@@ -74,6 +76,8 @@ class QuotedDatagram:
 
 @dataclass(frozen=True)
 class IcmpMessage:
+    """One parsed ICMPv4/ICMPv6 message."""
+
     family: int
     icmp_type: int
     code: int
@@ -124,6 +128,8 @@ class ProbeOptions:
 
 @dataclass(frozen=True)
 class PingOptions:
+    """Options of a ping run (``probe`` holds the shared ones)."""
+
     count: int = 3
     interval_s: float = 0.2  # per target, between its probes
     rate: float = 0.0  # packets per second over all targets; 0 = unpaced
@@ -155,6 +161,8 @@ class ErrorReport:
 
 @dataclass(frozen=True)
 class RttStats:
+    """Round-trip times of the replies, in milliseconds."""
+
     min_ms: float
     avg_ms: float
     max_ms: float
@@ -166,6 +174,8 @@ class RttStats:
 
 @dataclass(frozen=True)
 class TargetResult:
+    """Everything a ping run learned about one target."""
+
     target: str
     address: t.Optional[str]
     family: t.Optional[str]  # "ipv4" / "ipv6"
@@ -189,6 +199,8 @@ class TargetResult:
 
 @dataclass(frozen=True)
 class PingReport:
+    """The results of one run, in the order the targets were given."""
+
     results: t.Tuple[TargetResult, ...]
     elapsed_ms: float
     mode: t.Dict[str, str]  # family -> "raw" / "unprivileged" actually used

@@ -88,7 +88,7 @@ def validate(options: PingOptions) -> None:
 
 class _Target:
     __slots__ = ("result_index", "address", "match_address", "family", "sock", "sent", "received",
-                 "rtts_ns", "duplicates", "late", "reply_ttl", "errors", "error", "remaining")
+                 "rtts_ns", "builder", "duplicates", "late", "reply_ttl", "errors", "error", "remaining")
 
     def __init__(self, result_index: int, address: str, family: int, count: int) -> None:
         self.result_index = result_index
@@ -96,6 +96,7 @@ class _Target:
         self.match_address = address.partition("%")[0]
         self.family = family
         self.sock: t.Any = None
+        self.builder: t.Any = None
         self.sent = 0
         self.received = 0
         self.rtts_ns: t.List[int] = []
@@ -116,18 +117,21 @@ class _Session:
         self.realtime_ns = getattr(clock, "realtime_ns", None)
         self.token = token
         self.options = options
-        self.builders: t.Dict[int, EchoBuilder] = {}
         self.next_number = 0
         # probe number -> [slot, sent monotonic ns, sent realtime ns, state]
         self.probes: t.Dict[int, t.List[int]] = {}
-        self.by_destination: t.Dict[t.Tuple[str, int], int] = {}
+        # (destination, seq) -> probe number, for errors that quote too little to
+        # carry our token; built on the first such error (sweeps rarely need it).
+        self.by_destination: t.Optional[t.Dict[t.Tuple[str, int], int]] = None
         self.in_flight = 0
         self.foreign = 0
         self.malformed = 0
 
-    def add_socket(self, sock: t.Any, ident: int) -> None:
-        probe = self.options.probe
-        self.builders[id(sock)] = EchoBuilder(sock.family, ident, self.token, probe.size, self.options.pattern)
+    def add_socket(self, sock: t.Any, members: t.Sequence[_Target]) -> None:
+        builder = EchoBuilder(sock.family, sock.ident, self.token, self.options.probe.size, self.options.pattern)
+        for target in members:
+            target.sock = sock
+            target.builder = builder
 
     def has_more(self, slot: int) -> bool:
         return self.targets[slot].remaining > 0
@@ -139,7 +143,7 @@ class _Session:
         target = self.targets[slot]
         number = self.next_number
         seq = number & 0xFFFF
-        packet = self.builders[id(target.sock)].build(seq, number)
+        packet = target.builder.build(seq, number)
         sent_mono = self.clock.monotonic_ns()
         sent_real = self.realtime_ns() if self.realtime_ns is not None else 0
         failure = target.sock.send(packet, target.address)
@@ -153,7 +157,8 @@ class _Session:
             _count(target.errors, (None, None, "local_" + _errno_name(failure), None))
             return None
         self.probes[number] = [slot, sent_mono, sent_real, _OUT]
-        self.by_destination[(target.match_address, seq)] = number
+        if self.by_destination is not None:
+            self.by_destination[(target.match_address, seq)] = number
         self.in_flight += 1
         return number
 
@@ -196,11 +201,18 @@ class _Session:
         except CodecError:
             self.malformed += 1
             return
-        number = matching.error_probe(message, sock.ident, self.token, self.by_destination)
+        number = matching.error_probe(message, sock.ident, self.token, self._destination_index())
         if number is None:
             self.foreign += 1
             return
         self._error(number, message.icmp_type, message.code, message.name, item.address, sock.family)
+
+    def _destination_index(self) -> t.Dict[t.Tuple[str, int], int]:
+        if self.by_destination is None:
+            self.by_destination = {
+                (self.targets[probe[0]].match_address, number & 0xFFFF): number for number, probe in self.probes.items()
+            }
+        return self.by_destination
 
     def _reply(self, sock: t.Any, ident: int, seq: int, token: bytes, number: int, item: t.Any, ttl: t.Any) -> None:
         probe = self.probes.get(number)
@@ -290,6 +302,9 @@ def rtt_stats(rtts_ns: t.Sequence[int]) -> t.Optional[RttStats]:
     """min/avg/max/mdev in milliseconds; mdev as iputils: sqrt(mean(x^2) - mean(x)^2)."""
     if not rtts_ns:
         return None
+    if len(rtts_ns) == 1:
+        value = round(rtts_ns[0] / 1e6, 3)
+        return RttStats(min_ms=value, avg_ms=value, max_ms=value, mdev_ms=0.0)
     values = [v / 1e6 for v in rtts_ns]
     mean = sum(values) / len(values)
     variance = max(0.0, sum(v * v for v in values) / len(values) - mean * mean)
@@ -305,10 +320,12 @@ def _result(target: str, state: t.Optional[_Target], address: t.Optional[str], f
             error: t.Optional[str]) -> TargetResult:
     sent = state.sent if state else 0
     received = state.received if state else 0
-    errors = tuple(
-        ErrorReport(icmp_type=k[0], code=k[1], name=k[2], address=k[3], count=n)
-        for k, n in sorted((state.errors if state else {}).items(), key=lambda kv: (kv[0][2], str(kv[0][3])))
-    )
+    errors: t.Tuple[ErrorReport, ...] = ()
+    if state and state.errors:
+        errors = tuple(
+            ErrorReport(icmp_type=k[0], code=k[1], name=k[2], address=k[3], count=n)
+            for k, n in sorted(state.errors.items(), key=lambda kv: (kv[0][2], str(kv[0][3])))
+        )
     return TargetResult(
         target=target,
         address=address,
@@ -384,9 +401,7 @@ def _open_sockets(network: Network, states: t.List[_Target], options: PingOption
                 opened.close()
             raise
         sockets[family] = sock
-        session.add_socket(sock, sock.ident)
-        for state in members:
-            state.sock = sock
+        session.add_socket(sock, members)
     return sockets
 
 

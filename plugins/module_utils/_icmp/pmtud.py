@@ -20,9 +20,14 @@
 """
 from __future__ import annotations
 
+import time
 import typing as t
 from dataclasses import dataclass
 
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp import probes
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.errors import ParameterError, ResolveError
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.resolve import resolve_targets
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.transport import lookup
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.pathmodels import (
     PmtuReport,
     ProbeEvent,
@@ -248,3 +253,59 @@ def _record(outcome: _Outcome, event: ProbeEvent) -> None:
 
 def discover(prober: Prober, clock: Clock, params: PmtuParams) -> PmtuReport:
     return PmtuSearch(prober, clock, params).run()
+
+
+# --- production entry point ----------------------------------------------------------
+MIN_MTU_DEFAULT = {4: 576, 6: 1280}
+
+
+@dataclass(frozen=True)
+class PmtuRequest:
+    target: str
+    family: str = "auto"  # auto | ipv4 | ipv6
+    method: str = "icmp"
+    privileged: str = "auto"
+    min_mtu: t.Optional[int] = None
+    max_mtu: t.Optional[int] = None
+    timeout_s: float = 1.0
+    port: t.Optional[int] = None
+    source: t.Optional[str] = None
+    interface: t.Optional[str] = None
+
+
+def params_for(request: PmtuRequest, family: int, address: str, local_mtu: t.Optional[int]) -> PmtuParams:
+    """Validated search parameters; raises ParameterError quoting the bad value."""
+    floor = probes.min_probe_size(family, request.method)
+    min_mtu = request.min_mtu if request.min_mtu is not None else MIN_MTU_DEFAULT[family]
+    max_mtu = request.max_mtu if request.max_mtu is not None else min(local_mtu or 1500, 65535)
+    if min_mtu < floor:
+        raise ParameterError("min_mtu", min_mtu, "must be at least %d bytes for %s probes over IPv%d" % (
+            floor, request.method, family))
+    if max_mtu < min_mtu or max_mtu > 65535:
+        raise ParameterError("max_mtu", max_mtu, "must be between min_mtu (%d) and 65535" % min_mtu)
+    if not 0 < request.timeout_s <= 60:
+        raise ParameterError("timeout", request.timeout_s, "give seconds between 0 and 60")
+    extra: t.Dict[str, t.Any] = {}
+    if request.method == "udp":
+        extra = {"fanout": 1, "copies": 1, "confirm_every_round": False, "min_round_s": 1.0}
+    return PmtuParams(address, family, request.method, min_mtu, max_mtu, local_mtu, request.timeout_s, **extra)
+
+
+def measure(request: PmtuRequest) -> PmtuReport:
+    """Resolve, read the interface MTU, open the prober and search. Real sockets."""
+    if request.method not in ("icmp", "udp"):
+        raise ParameterError("method", request.method, "use icmp or udp")
+    resolved = resolve_targets([request.target], request.family, lookup)[0]
+    if resolved.error or resolved.address is None or resolved.family is None:
+        raise ResolveError(resolved.error or "%s does not resolve" % request.target)
+    family, address = resolved.family, resolved.address
+    local_mtu = probes.interface_mtu(family, address, request.source, request.interface)
+    params = params_for(request, family, address, local_mtu)
+    prober = probes.PathProber(
+        family, request.method, address, mode=request.privileged, port=request.port, source=request.source,
+        interface=request.interface, df_probe=True, clock_ns=time.monotonic_ns,
+    )
+    try:
+        return discover(prober, probes.SystemClock(), params)
+    finally:
+        prober.close()

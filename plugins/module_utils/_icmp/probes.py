@@ -30,6 +30,7 @@ import os
 import select
 import socket
 import struct
+import time
 import typing as t
 
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp import constants as c
@@ -468,3 +469,10 @@ def interface_mtu(
         return None
     finally:
         sock.close()
+
+
+class SystemClock:
+    """The monotonic clock the path algorithms read in production."""
+
+    def monotonic_ns(self) -> int:
+        return time.monotonic_ns()

@@ -1,0 +1,130 @@
+"""Statistics, expectations, matching and resolution: pure functions."""
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp import matching
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.models import (
+    ErrorReport,
+    IcmpMessage,
+    QuotedDatagram,
+    RttStats,
+    TargetResult,
+)
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.ping import evaluate, rtt_stats
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.resolve import parse_literal, resolve_targets
+
+TOKEN = b"12345678"
+
+
+def test_rtt_stats_match_iputils_mdev() -> None:
+    stats = rtt_stats([1000000, 2000000, 6000000])
+    assert stats == RttStats(min_ms=1.0, avg_ms=3.0, max_ms=6.0, mdev_ms=2.16)
+    assert rtt_stats([]) is None
+    assert rtt_stats([1500]) == RttStats(0.002, 0.002, 0.002, 0.0)
+
+
+def result(target: str = "192.0.2.1", sent: int = 3, received: int = 3, avg: float = 1.0, **kw: object) -> TargetResult:
+    base = dict(
+        target=target, address=target, family="ipv4", sent=sent, received=received,
+        loss_pct=round(100.0 * (sent - received) / sent, 3),
+        rtt_ms=RttStats(avg, avg, avg, 0.0) if received else None, duplicates=0, late=0, reply_ttl=64,
+        reachable=received > 0, errors=(), error=None,
+    )
+    base.update(kw)
+    return TargetResult(**base)  # type: ignore[arg-type]
+
+
+def test_evaluate_names_each_failing_target_with_numbers() -> None:
+    results = [
+        result("192.0.2.1"),
+        result("192.0.2.2", received=2),
+        result("192.0.2.3", received=0, errors=(ErrorReport(3, 1, "host_unreachable", "198.51.100.1", 3),)),
+        result("192.0.2.4", avg=12.5),
+    ]
+    assert evaluate(results, "reachable", max_loss_pct=10, max_rtt_ms=10) == [
+        "192.0.2.2: loss 33.333% > max_loss_pct 10 (sent 3, received 2, loss 33.333%)",
+        "192.0.2.3 is unreachable (sent 3, received 0, loss 100%; 3 x host_unreachable from 198.51.100.1)",
+        "192.0.2.4: average rtt 12.5 ms > max_rtt_ms 10",
+    ]
+    assert evaluate(results[:1], "reachable", 0, 1.0) == []
+
+
+def test_evaluate_unreachable_expectation() -> None:
+    assert evaluate([result(received=0)], "unreachable") == []
+    assert evaluate([result("192.0.2.7", received=1)], "unreachable") == [
+        "192.0.2.7 answered but was expected to be unreachable (sent 3, received 1, loss 66.667%)"
+    ]
+
+
+def test_evaluate_reports_resolution_errors() -> None:
+    bad = result("nope.invalid", sent=1, received=0, address=None, error="nope.invalid does not resolve")
+    assert evaluate([bad]) == ["nope.invalid: nope.invalid does not resolve"]
+
+
+@pytest.mark.parametrize(
+    "ident, seq, token, source, expected",
+    [
+        (7, 5, TOKEN, "192.0.2.1", matching.REPLY),
+        (8, 5, TOKEN, "192.0.2.1", matching.FOREIGN),
+        (7, 6, TOKEN, "192.0.2.1", matching.FOREIGN),
+        (7, 5, b"87654321", "192.0.2.1", matching.FOREIGN),
+        (7, 5, TOKEN, "192.0.2.99", matching.WRONG_SOURCE),
+    ],
+)
+def test_classify_reply(ident: int, seq: int, token: bytes, source: str, expected: str) -> None:
+    assert matching.classify_reply(ident, seq, token, 5, source, 7, TOKEN, "192.0.2.1") == expected
+
+
+def test_classify_reply_unknown_probe() -> None:
+    assert matching.classify_reply(7, 5, TOKEN, 5, "192.0.2.1", 7, TOKEN, None) == matching.FOREIGN
+
+
+def error_message(ident: int = 7, seq: int = 5, payload: bytes = b"", dst: str = "192.0.2.1") -> IcmpMessage:
+    original = QuotedDatagram(family=4, src="192.0.2.100", dst=dst, protocol=1, ttl=1, icmp_type=8,
+                              icmp_code=0, ident=ident, seq=seq, payload=payload)
+    return IcmpMessage(family=4, icmp_type=11, code=0, name="ttl_exceeded", checksum=0, original=original)
+
+
+def test_error_probe_through_quoted_datagram() -> None:
+    index = {("192.0.2.1", 5): 5}
+    assert matching.error_probe(error_message(), 7, TOKEN, index) == 5  # 8 quoted bytes only
+    assert matching.error_probe(error_message(payload=TOKEN + b"\0\0\0\x05"), 7, TOKEN, index) == 5
+    assert matching.error_probe(error_message(payload=b"othertok\0\0\0\x05"), 7, TOKEN, index) is None
+    assert matching.error_probe(error_message(ident=8), 7, TOKEN, index) is None
+    assert matching.error_probe(error_message(dst="192.0.2.2"), 7, TOKEN, index) is None
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("192.0.2.1", (4, "192.0.2.1")),
+        (" 192.0.2.1 ", (4, "192.0.2.1")),
+        ("2001:DB8::0:1", (6, "2001:db8::1")),
+        ("[2001:db8::1]", (6, "2001:db8::1")),
+        ("fe80::1%eth0", (6, "fe80::1%eth0")),
+        ("192.0.2.01", None),
+        ("192.0.2.256", None),
+        ("host.example", None),
+        ("１.2.3.4", None),
+    ],
+)
+def test_parse_literal(text: str, expected: object) -> None:
+    assert parse_literal(text) == expected
+
+
+def test_resolve_once_per_name_and_family_filter() -> None:
+    calls = []
+
+    def lookup(name: str, family: int) -> list:
+        calls.append((name, family))
+        return [(6, "2001:db8::5")] if name == "six.example" else []
+
+    resolved = resolve_targets(["six.example", "six.example", "192.0.2.1", "none.example"], "ipv6", lookup)
+    assert calls == [("six.example", 6), ("none.example", 6)]
+    assert [(r.address, r.family, r.error) for r in resolved] == [
+        ("2001:db8::5", 6, None),
+        ("2001:db8::5", 6, None),
+        ("192.0.2.1", 4, "192.0.2.1 is an IPv4 address but family is ipv6"),
+        (None, None, "none.example does not resolve to an IPv6 address"),
+    ]
