@@ -113,8 +113,6 @@ def _ssh_host(node: Node, origin: Node, facts: t.Dict[str, t.Any], paths: sshd.L
         "-o IdentitiesOnly=yes",
         "-o StrictHostKeyChecking=no",
         "-o UserKnownHostsFile=/dev/null",
-        "-o ControlMaster=no",
-        "-o ControlPath=none",
         "-o " + shlex.quote("ProxyCommand=" + proxy),
     ]
     return {
