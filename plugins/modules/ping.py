@@ -1,0 +1,326 @@
+#!/usr/bin/python
+# Copyright (c) netdevops.icmp contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: ping
+short_description: Send ICMP echo requests from the managed host to many targets at once
+version_added: 1.0.0
+description:
+  - Pings every target in O(targets) from the managed host with real ICMP echo requests
+    (unlike M(ansible.builtin.ping), which sends no ICMP), over IPv4 and IPv6, and returns
+    loss, round-trip times, duplicates, reply TTL and the ICMP errors received, per target.
+  - One socket per address family and one event loop serve any number of targets (tens of
+    thousands), paced by O(rate) overall and O(interval) per target. Replies are matched on
+    identifier, sequence, a random per-run token in the payload and the reply's source address,
+    so concurrent runs on the same host never take each other's replies.
+  - ICMP errors (host unreachable, TTL exceeded, fragmentation needed...) are attributed to the
+    probe that caused them through the datagram they quote and are returned as data.
+  - Fails the task when a target breaks the expectation (O(expect), O(max_loss_pct),
+    O(max_rtt_ms)), naming each failing target and its numbers. Bad options fail before any
+    packet is sent.
+  - Uses only the Python standard library on the managed host (Python 3.8 or later, Linux).
+author:
+  - netdevops.icmp contributors
+extends_documentation_fragment:
+  - netdevops.icmp.probe
+attributes:
+  check_mode:
+    support: full
+    description: Probes change nothing, so check mode sends them and returns real results.
+  diff_mode:
+    support: none
+  platform:
+    platforms: [posix]
+    description: Linux managed hosts (raw or unprivileged ICMP sockets of the Linux kernel).
+options:
+  targets:
+    description:
+      - Host names or IP addresses to ping. Each name is resolved once, before any probe is sent;
+        a name that does not resolve is reported in that target's RV(results[].error) while the
+        other targets still run.
+    type: list
+    elements: str
+    required: true
+    aliases: [target]
+  count:
+    description: Echo requests per target.
+    type: int
+    default: 3
+  interval:
+    description: Seconds between two probes to the same target.
+    type: float
+    default: 0.2
+  rate:
+    description:
+      - Most packets per second over all targets together. V(0) sends as fast as the host can
+        (use it only in labs). The default is polite for production paths.
+    type: float
+    default: 1000
+  deadline:
+    description:
+      - Seconds the whole run may take. Probes not yet sent are not sent; probes in flight
+        count as lost. Default is no deadline (each probe still has its O(timeout)).
+    type: float
+  pattern:
+    description:
+      - Hexadecimal bytes that fill the payload after the run token, repeated (as C(ping -p)),
+        for example V(ff00) to look for data-dependent corruption. Default is zeros.
+    type: str
+  expect:
+    description:
+      - V(reachable) fails the task for every target that sent no reply at all (and checks
+        O(max_loss_pct) and O(max_rtt_ms)).
+      - V(unreachable) fails the task for every target that answered, for example to prove
+        that a firewall blocks echo.
+    type: str
+    choices: [reachable, unreachable]
+    default: reachable
+  max_loss_pct:
+    description:
+      - Fail when a reachable target loses more than this percentage of its probes (0-100).
+    type: float
+  max_rtt_ms:
+    description:
+      - Fail when a target's average round-trip time exceeds this many milliseconds.
+    type: float
+notes:
+  - Raw sockets need root or C(CAP_NET_RAW). Without them, allow unprivileged ICMP sockets with
+    C(sysctl -w net.ipv4.ping_group_range="0 2147483647") (per network namespace).
+  - Routers send host unreachable only after their own ARP/ND attempt times out (about 3 s), so a
+    short O(timeout) reports such a target as plain loss.
+seealso:
+  - module: netdevops.icmp.traceroute
+  - module: netdevops.icmp.pmtud
+"""
+
+EXAMPLES = r"""
+- name: Every gateway answers, with under 1 % loss and 20 ms on average
+  netdevops.icmp.ping:
+    targets: "{{ gateways }}"
+    count: 10
+    max_loss_pct: 1
+    max_rtt_ms: 20
+
+- name: Sweep a /24 in a lab, unpaced, one probe each
+  netdevops.icmp.ping:
+    targets: "{{ query('ansible.builtin.sequence', 'start=1 end=254 format=198.51.100.%d') }}"
+    count: 1
+    rate: 0
+    timeout: 0.5
+  register: sweep
+
+- name: Show who answered
+  ansible.builtin.debug:
+    msg: "{{ sweep.results | selectattr('reachable') | map(attribute='address') | list }}"
+
+- name: Echo is blocked towards the management network (firewall policy check)
+  netdevops.icmp.ping:
+    targets: [192.0.2.10, 2001:db8::10]
+    count: 2
+    expect: unreachable
+
+- name: Large DF probes with a DSCP marking from a VRF, without root
+  netdevops.icmp.ping:
+    targets: [203.0.113.2]
+    size: 1372
+    df: do
+    tos: 184
+    interface: vrf-blue
+    privileged: unprivileged
+"""
+
+RETURN = r"""
+results:
+  description: One entry per target, in the order of O(targets). Every key is always present.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    target:
+      description: The target as given.
+      type: str
+      sample: gw1.example.net
+    address:
+      description: The address probed (null when the name did not resolve).
+      type: str
+      sample: 198.51.100.1
+    family:
+      description: V(ipv4) or V(ipv6) (null when the name did not resolve).
+      type: str
+      sample: ipv4
+    sent:
+      description: Echo requests sent.
+      type: int
+      sample: 3
+    received:
+      description: Echo requests answered in time (duplicates and late replies not included).
+      type: int
+      sample: 3
+    loss_pct:
+      description: Percentage of the sent probes that got no reply in time (100 when none was sent).
+      type: float
+      sample: 0.0
+    rtt_ms:
+      description: Round-trip times of the replies in milliseconds; null when nothing came back.
+      type: dict
+      sample: {min: 0.041, avg: 0.052, max: 0.071, mdev: 0.013}
+      contains:
+        min:
+          description: Shortest round trip.
+          type: float
+        avg:
+          description: Mean round trip.
+          type: float
+        max:
+          description: Longest round trip.
+          type: float
+        mdev:
+          description: Standard deviation, as C(ping) prints it (mdev).
+          type: float
+    duplicates:
+      description: Extra replies to probes that were already answered.
+      type: int
+      sample: 0
+    late:
+      description: Replies that arrived after their probe's O(timeout).
+      type: int
+      sample: 0
+    reply_ttl:
+      description: TTL (IPv4) or hop limit (IPv6) of the last reply; null when nothing came back.
+      type: int
+      sample: 64
+    reachable:
+      description: Whether at least one reply came back.
+      type: bool
+      sample: true
+    errors:
+      description: ICMP errors received about this target's probes (and local send errors, whose
+        type and code are null and whose name starts with C(local_)), one entry per kind.
+      type: list
+      elements: dict
+      sample: [{type: 3, code: 1, name: host_unreachable, address: 198.51.100.1, count: 3}]
+      contains:
+        type:
+          description: ICMP type.
+          type: int
+        code:
+          description: ICMP code.
+          type: int
+        name:
+          description: Name of the type and code, such as V(host_unreachable), V(ttl_exceeded),
+            V(frag_needed), V(packet_too_big).
+          type: str
+        address:
+          description: Address of the node that sent the error.
+          type: str
+        count:
+          description: How many such errors arrived.
+          type: int
+    error:
+      description: Why the target was not probed (it did not resolve, wrong family); otherwise null.
+      type: str
+      sample: null
+summary:
+  description: Counts over all targets.
+  returned: always
+  type: dict
+  sample: {targets: 3, reachable: 2, unreachable: 1, elapsed_ms: 1003.1}
+  contains:
+    targets:
+      description: Number of targets.
+      type: int
+    reachable:
+      description: Targets that answered at least once.
+      type: int
+    unreachable:
+      description: Targets that never answered.
+      type: int
+    elapsed_ms:
+      description: Wall time of the run in milliseconds (resolution included).
+      type: float
+mode:
+  description: Socket kind used per family (V(raw) or V(unprivileged)).
+  returned: always
+  type: dict
+  sample: {ipv4: unprivileged, ipv6: unprivileged}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.netdevops.icmp.plugins.module_utils._adapter import fail_on_error
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.errors import IcmpError
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.models import PingOptions, ProbeOptions
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.ping import evaluate, ping
+
+ARGUMENT_SPEC = dict(
+    targets=dict(type="list", elements="str", required=True, aliases=["target"]),
+    count=dict(type="int", default=3),
+    interval=dict(type="float", default=0.2),
+    rate=dict(type="float", default=1000),
+    deadline=dict(type="float"),
+    pattern=dict(type="str"),
+    expect=dict(type="str", choices=["reachable", "unreachable"], default="reachable"),
+    max_loss_pct=dict(type="float"),
+    max_rtt_ms=dict(type="float"),
+    family=dict(type="str", choices=["auto", "ipv4", "ipv6"], default="auto"),
+    privileged=dict(type="str", choices=["auto", "raw", "unprivileged"], default="auto"),
+    source=dict(type="str"),
+    interface=dict(type="str"),
+    timeout=dict(type="float", default=1.0),
+    size=dict(type="int", default=56),
+    ttl=dict(type="int"),
+    df=dict(type="str", choices=["do", "want", "dont", "probe"]),
+    tos=dict(type="int"),
+)
+
+
+def build_options(module: AnsibleModule) -> PingOptions:
+    params = module.params
+    pattern = params["pattern"] or ""
+    try:
+        pattern_bytes = bytes.fromhex(pattern)
+    except ValueError:
+        module.fail_json(msg="invalid pattern %r: give hexadecimal bytes such as ff00; nothing was sent" % pattern)
+    probe = ProbeOptions(
+        family=params["family"], privileged=params["privileged"], source=params["source"],
+        interface=params["interface"], timeout_s=params["timeout"], size=params["size"],
+        ttl=params["ttl"], df=params["df"], tos=params["tos"],
+    )
+    return PingOptions(
+        count=params["count"], interval_s=params["interval"], rate=params["rate"],
+        deadline_s=params["deadline"], pattern=pattern_bytes, probe=probe,
+    )
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    params = module.params
+    if not params["targets"]:
+        module.fail_json(msg="targets is empty: give at least one host name or address; nothing was sent")
+    for name in ("max_loss_pct", "max_rtt_ms"):
+        if params[name] is not None and params[name] < 0:
+            module.fail_json(msg="invalid %s %r: use 0 or more; nothing was sent" % (name, params[name]))
+    options = build_options(module)
+    try:
+        report = ping(params["targets"], options)
+    except IcmpError as err:
+        fail_on_error(module, err)
+        return
+    result = dict(
+        changed=False,
+        results=[r.as_dict() for r in report.results],
+        summary=report.summary,
+        mode=report.mode,
+    )
+    failures = evaluate(report.results, params["expect"], params["max_loss_pct"], params["max_rtt_ms"])
+    if failures:
+        module.fail_json(msg="%d of %d targets failed: %s" % (len(failures), len(report.results), "; ".join(failures)), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
