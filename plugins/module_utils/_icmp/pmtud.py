@@ -160,8 +160,10 @@ class PmtuSearch:
             reachable = reachable or result.confirmed
             if confirm and not result.confirmed and not any(o.replied for o in result.outcomes.values()):
                 silent_rounds += 1
-                if reachable and silent_rounds < 2:
-                    continue  # one silent round: the destination hiccuped, try again
+                if silent_rounds < 2:
+                    # A first silent round is often neighbour discovery (ARP/ND queues or
+                    # drops the first packets on every hop); one more round decides.
+                    continue
                 break
             reachable = True
             passed = [size for size, o in result.outcomes.items() if o.replied]
