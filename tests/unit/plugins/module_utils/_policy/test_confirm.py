@@ -1,0 +1,222 @@
+"""The commit-confirm state machine and snapshot history, with a fake clock and runner.
+
+Cookies are real files in tmp_path (the protocol is about files); time and commands are fakes.
+"""
+from __future__ import annotations
+
+import json
+import os
+import typing as t
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import confirm, engine, nft, profiles
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import Policy, PolicyError
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy.sysctl import Sysctls
+from ansible_collections.netdevops.icmp.tests.unit.fakes.clock import FakeClock
+from ansible_collections.netdevops.icmp.tests.unit.fakes.runner import FakeRunner
+
+GOLDEN = Path(__file__).parent / "golden"
+TOKEN = "0123abcd0123abcd"
+EMPTY = json.dumps({"nftables": [{"metainfo": {"json_schema_version": 1}}]})
+HOST = profiles.profile_policy("rfc4890-host")
+READ = ("nft", "-j", "list", "ruleset")
+CHECK = ("nft", "-c", "-f", "-")
+APPLY = ("nft", "-f", "-")
+
+
+class EventClock(FakeClock):
+    """A fake clock that runs ``events[t]`` the first time time reaches t seconds after start."""
+
+    def __init__(self, events: t.Dict[float, t.Callable[[], None]]) -> None:
+        super().__init__()
+        self.start = self.monotonic()
+        self.events = dict(events)
+
+    def sleep(self, seconds: float) -> None:
+        super().sleep(seconds)
+        for at in sorted(self.events):
+            if self.monotonic() - self.start >= at:
+                self.events.pop(at)()
+
+
+def cookie(tmp_path):
+    return confirm.Cookie(str(tmp_path / "confirm"), TOKEN)
+
+
+def test_confirmed_before_the_deadline(tmp_path):
+    c = cookie(tmp_path)
+    c.arm()
+    assert c.state() == "applying"
+    c.mark_applied()
+    clock = EventClock({3: lambda: os.unlink(c.applied)})
+    outcome = confirm.wait_for_confirmation(c, 10, clock)
+    assert (outcome.confirmed, outcome.rolled_back, outcome.trace) == (True, False, ["waiting", "confirmed"])
+    assert 3 <= clock.monotonic() - clock.start < 4
+
+
+def test_not_confirmed_expires_at_the_deadline_and_claims_the_rollback(tmp_path):
+    c = cookie(tmp_path)
+    c.arm()
+    c.mark_applied()
+    clock = EventClock({})
+    outcome = confirm.wait_for_confirmation(c, 10, clock)
+    assert (outcome.confirmed, outcome.rolled_back, outcome.trace) == (False, False, ["waiting", "expired"])
+    assert clock.monotonic() - clock.start == pytest.approx(10, abs=0.3)
+    assert c.state() == "expired"
+    assert not c.expire(), "a second party can never claim the same rollback"
+
+
+def test_watchdog_won_the_race(tmp_path):
+    c = cookie(tmp_path)
+    c.arm()
+    c.mark_applied()
+
+    def watchdog_fires():
+        assert c.expire()
+        c.finish("restored")
+
+    outcome = confirm.wait_for_confirmation(c, 10, EventClock({4: watchdog_fires}))
+    assert (outcome.confirmed, outcome.rolled_back) == (False, True)
+    assert outcome.trace == ["waiting", "expired-by-watchdog", "rolled-back-by-watchdog"]
+
+
+def test_a_confirm_that_arrives_after_expiry_fails(tmp_path):
+    c = cookie(tmp_path)
+    c.arm()
+    c.mark_applied()
+    assert c.expire()
+    with pytest.raises(FileNotFoundError):  # what the controller's `rm <token>.applied` sees
+        os.unlink(c.applied)
+
+
+def test_bad_tokens_are_refused(tmp_path):
+    with pytest.raises(PolicyError, match="token '../x' must be"):
+        confirm.Cookie(str(tmp_path), "../x")
+
+
+# --- the whole host side through engine.execute ---------------------------------------
+
+class Spawned:
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, c, timeout_s, restore):
+        self.calls.append((c, timeout_s, restore))
+        return 4242
+
+
+def request(tmp_path, **kw):
+    values = dict(state="overridden", want=HOST, backend="nftables", state_dir=str(tmp_path / "state"),
+                  confirm_timeout=10, token=TOKEN)
+    values.update(kw)
+    return engine.Request(**values)
+
+
+def seams(tmp_path, runner, clock, spawn=None):
+    root = tmp_path / "proc"
+    for key in ("net/ipv4/icmp_ratelimit",):
+        (root / key).parent.mkdir(parents=True, exist_ok=True)
+        (root / key).write_text("1000\n")
+    return engine.Seams(runner=runner, clock=clock, sysctls=Sysctls(str(root)), which=lambda n: "/usr/sbin/" + n,
+                        spawn=spawn, scope=lambda: "netns-test")
+
+
+def test_apply_confirmed(tmp_path):
+    runner = FakeRunner([(READ, 0, EMPTY, ""), (CHECK, 0, "", ""), (APPLY, 0, "", "")])
+    spawn = Spawned()
+    c = cookie(tmp_path / "state")
+    clock = EventClock({2: lambda: os.unlink(c.applied)})
+    result = engine.execute(request(tmp_path), seams(tmp_path, runner, clock, spawn))
+    runner.assert_done()
+    assert runner.calls[2] == (APPLY, nft.render_script(HOST))
+    assert (result["changed"], result["applied"], result["rolled_back"], result["snapshot"]) == (True, True, False, 1)
+    assert result["trace"] == ["waiting", "confirmed"]
+    assert len(spawn.calls) == 1 and spawn.calls[0][1] == 10
+    assert os.listdir(c.directory) == [], "cookies are cleaned up"
+    snap = confirm.History(str(tmp_path / "state" / "nftables" / "netns-test")).load(1)
+    assert snap.present is False and snap.policy.rules == ()
+
+
+def test_apply_not_confirmed_is_rolled_back_by_the_module(tmp_path):
+    live_after = (GOLDEN / "rfc4890-host.nft.json").read_text()
+    restore = "table inet netdevops_icmp\ndelete table inet netdevops_icmp\n"
+    runner = FakeRunner([(READ, 0, EMPTY, ""), (CHECK, 0, "", ""), (APPLY, 0, "", ""),
+                         (READ, 0, live_after, ""), (CHECK, 0, "", ""), (APPLY, 0, "", "")])
+    result = engine.execute(request(tmp_path), seams(tmp_path, runner, EventClock({}), Spawned()))
+    runner.assert_done()
+    assert runner.calls[-1] == (APPLY, restore)
+    assert (result["applied"], result["rolled_back"], result["confirm"]) == (False, True, "expired")
+    assert result["trace"] == ["waiting", "expired", "rolled-back"]
+    assert "not confirmed within 10s: restored snapshot 1" in result["msg"]
+
+
+def test_the_watchdog_restores_with_a_fresh_backend(tmp_path):
+    spawn = Spawned()
+    runner = FakeRunner([(READ, 0, EMPTY, ""), (CHECK, 0, "", ""), (APPLY, 0, "", "")])
+    c = cookie(tmp_path / "state")
+    fresh = FakeRunner([(READ, 0, (GOLDEN / "rfc4890-host.nft.json").read_text(), ""), (CHECK, 0, "", ""),
+                        (APPLY, 0, "", "")])
+
+    def watchdog_fires():
+        _cookie, _timeout, restore = spawn.calls[0]
+        assert c.expire()
+        c.finish(restore())
+
+    s = seams(tmp_path, runner, EventClock({5: watchdog_fires}), spawn)
+    s.restore_runner = lambda: fresh
+    result = engine.execute(request(tmp_path), s)
+    fresh.assert_done()
+    assert result["rolled_back"] and result["trace"][-1] == "rolled-back-by-watchdog"
+
+
+def test_a_failed_apply_is_restored_at_once(tmp_path):
+    runner = FakeRunner([(READ, 0, EMPTY, ""), (CHECK, 0, "", ""), (APPLY, 1, "", "Error: Could not process rule"),
+                         (READ, 0, EMPTY, "")])
+    with pytest.raises(Exception, match="Could not process rule"):
+        engine.execute(request(tmp_path), seams(tmp_path, runner, EventClock({}), Spawned()))
+    runner.assert_done()  # the restore read the live state and found nothing to undo
+    assert os.listdir(cookie(tmp_path / "state").directory) == []
+
+
+def test_check_mode_and_no_change_touch_nothing(tmp_path):
+    runner = FakeRunner([(READ, 0, EMPTY, "")])
+    result = engine.execute(request(tmp_path, check_mode=True), seams(tmp_path, runner, EventClock({}), Spawned()))
+    assert result["changed"] and result["snapshot"] is None and result["commands"][0] == "nft -f -"
+    assert not (tmp_path / "state").exists()
+    runner = FakeRunner([(READ, 0, (GOLDEN / "rfc4890-host.nft.json").read_text(), "")])
+    spawn = Spawned()
+    result = engine.execute(request(tmp_path), seams(tmp_path, runner, EventClock({}), spawn))
+    assert not result["changed"] and spawn.calls == [] and result["commands"] == []
+
+
+def test_without_token_applies_without_confirmation(tmp_path):
+    runner = FakeRunner([(READ, 0, EMPTY, ""), (CHECK, 0, "", ""), (APPLY, 0, "", "")])
+    spawn = Spawned()
+    result = engine.execute(request(tmp_path, token=None), seams(tmp_path, runner, EventClock({}), spawn))
+    assert result["applied"] and result["confirm"] == "disabled" and spawn.calls == []
+
+
+def test_rollback_previous_restores_the_newest_different_snapshot(tmp_path):
+    history = confirm.History(str(tmp_path / "state" / "nftables" / "netns-test"))
+    history.save("nftables", False, Policy())
+    history.save("nftables", True, Policy.build(HOST.rules, {"icmp_ratelimit": 1000}))
+    runner = FakeRunner([(READ, 0, (GOLDEN / "rfc4890-host.nft.json").read_text(), ""), (CHECK, 0, "", ""),
+                         (APPLY, 0, "", "")])
+    result = engine.execute(request(tmp_path, rollback="previous", token=None), seams(tmp_path, runner, EventClock({}), None))
+    assert runner.calls[-1] == (APPLY, "table inet netdevops_icmp\ndelete table inet netdevops_icmp\n")
+    assert result["snapshot"] == 3 and result["after"]["rules"] == []
+    with pytest.raises(PolicyError, match=r"snapshot 9 cannot be read .*available: \[1, 2, 3\]"):
+        engine.execute(request(tmp_path, rollback="9"), seams(tmp_path, FakeRunner([(READ, 0, EMPTY, "")]), EventClock({}), None))
+
+
+def test_history_keeps_the_newest(tmp_path):
+    history = confirm.History(str(tmp_path), keep=3)
+    for _ in range(5):
+        history.save("nftables", True, HOST)
+    assert history.ids() == [3, 4, 5]
+    assert oct(os.stat(tmp_path / "000005.json").st_mode & 0o777) == "0o600"
+    assert history.load(5).policy == HOST
+    with pytest.raises(PolicyError, match="no snapshot history"):
+        confirm.History(str(tmp_path / "none")).pick("previous", HOST)
