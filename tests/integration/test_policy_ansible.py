@@ -1,0 +1,158 @@
+# Copyright (c) netdevops.icmp contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""netdevops.icmp.policy through ansible-playbook: action plugin, async apply, confirm, check/diff.
+
+The lab nodes are reached with the netns connection; the commit-confirm protocol runs
+for real (async wrapper, connection reset, ``rm`` of the cookie, async_status).
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import typing as t
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.root, pytest.mark.lab]
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+PLAY = """
+- name: ICMP policy on every lab node
+  hosts: lab_hosts:lab_routers
+  gather_facts: false
+  tasks:
+    - name: Apply the RFC 4890 profile for the node's role, with commit-confirm
+      netdevops.icmp.policy:
+        state: overridden
+        backend: "{{ backend }}"
+        config:
+          profile: "{{ 'rfc4890-router' if lab_role == 'router' else 'rfc4890-host' }}"
+          rules:
+            - {family: ipv4, type: timestamp-request, action: drop}
+        confirm_timeout: 15
+        state_dir: "{{ workdir }}/state/{{ inventory_hostname }}"
+      register: applied
+
+    - name: A real change was confirmed over a fresh connection
+      ansible.builtin.assert:
+        that:
+          - applied.applied
+          - not applied.rolled_back
+          - applied.confirm == 'confirmed'
+          - applied.snapshot is number
+      when: applied is changed and not ansible_check_mode
+
+    - name: Check mode returns the plan
+      ansible.builtin.assert:
+        that:
+          - applied.commands | length > 0
+          - applied.snapshot is none
+      when: applied is changed and ansible_check_mode
+
+    - name: Gather the live policy
+      netdevops.icmp.policy:
+        state: gathered
+        backend: "{{ backend }}"
+      register: live
+
+    - name: The live policy is what was applied
+      ansible.builtin.assert:
+        that:
+          - live.gathered.rules | length > 10
+          - live.gathered.rules | selectattr('type', 'equalto', 'timestamp-request') | map(attribute='action') | list == ['drop']
+      when: not ansible_check_mode
+"""
+
+
+def playbook(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "collections"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_FORCE_COLOR="0")
+    proc = subprocess.run([str(BIN / "ansible-playbook"), *args], capture_output=True, text=True, env=env,
+                          timeout=600, check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError(proc.stdout + proc.stderr)
+    return proc
+
+
+def changed_total(output: str) -> int:
+    return sum(int(n) for n in re.findall(r"changed=(\d+)", output))
+
+
+@pytest.mark.parametrize("backend", ["nftables", "iptables"])
+def test_policy_playbook_check_apply_idempotent(lab_default: t.Any, tmp_path: Path, backend: str) -> None:
+    play = tmp_path / "play.yml"
+    play.write_text(PLAY, encoding="utf-8")
+    common = ["-i", lab_default.inventory_path, str(play), "-e", "workdir=%s" % tmp_path, "-e", "backend=%s" % backend]
+    try:
+        first_check = playbook(*common, "--check", "--diff")
+        assert changed_total(first_check.stdout) == 3, first_check.stdout
+        assert "+\t\ticmp type timestamp-request drop" in first_check.stdout or \
+            "+-A NETDEVOPS-ICMP-IN -p icmp -m icmp --icmp-type 13 -j DROP" in first_check.stdout, first_check.stdout
+        applied = playbook(*common, "--diff")
+        assert changed_total(applied.stdout) == 3, applied.stdout
+        again = playbook(*common)
+        assert changed_total(again.stdout) == 0, again.stdout
+        again_check = playbook(*common, "--check")
+        assert changed_total(again_check.stdout) == 0, again_check.stdout
+        ping6 = lab_default.run("h1", ["ping", "-6", "-c", "2", "-i", "0.2", "-W", "2", lab_default.address("h2", 6)],
+                                check=False)
+        assert ping6.returncode == 0, ping6.stdout
+    finally:
+        for node in ("h1", "r1", "h2"):
+            if backend == "nftables":
+                lab_default.run(node, ["nft", "delete", "table", "inet", "netdevops_icmp"], check=False)
+            else:
+                for tool in ("iptables", "ip6tables"):
+                    for builtin, chain in (("INPUT", "IN"), ("FORWARD", "FWD")):
+                        lab_default.run(node, [tool, "-D", builtin, "-j", "NETDEVOPS-ICMP-" + chain], check=False)
+                        lab_default.run(node, [tool, "-F", "NETDEVOPS-ICMP-" + chain], check=False)
+                        lab_default.run(node, [tool, "-X", "NETDEVOPS-ICMP-" + chain], check=False)
+
+
+def test_rendered_and_parsed_never_touch_a_host(tmp_path: Path) -> None:
+    play = tmp_path / "offline.yml"
+    play.write_text("""
+- name: Offline states
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: Render
+      netdevops.icmp.policy:
+        state: rendered
+        backend: iptables
+        config: {profile: strict-host}
+      register: out
+    - name: Parse what was rendered, as iptables-save would print it
+      netdevops.icmp.policy:
+        state: parsed
+        backend: iptables
+        running_config: "{{ out.rendered | reject('search', 'restore') | join('\\n') | replace('-I INPUT 1', '-A INPUT') }}"
+      register: back
+    - name: Round trip
+      ansible.builtin.assert:
+        that:
+          - out is not changed and back is not changed
+          - back.parsed.rules | length == 33
+          - back.parsed.rules | selectattr('type', 'equalto', 'echo-request') | map(attribute='rate') | list == ['5/second', '5/second']
+    - name: Bad input is refused with the rule quoted
+      netdevops.icmp.policy:
+        state: rendered
+        config:
+          rules:
+            - {family: ipv6, type: timestamp-request, action: drop}
+      register: bad
+      ignore_errors: true
+    - name: The message names the rule and the fix
+      ansible.builtin.assert:
+        that:
+          - bad is failed
+          - "'is an ipv4 type' in bad.msg"
+""", encoding="utf-8")
+    playbook(str(play))
