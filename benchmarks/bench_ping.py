@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+# Copyright (c) netdevops.icmp contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Side-by-side ping benchmark on loopback: our engine vs fping vs icmplib multiping.
+
+Same targets (127.x.y.z), same pacing, whole-process wall time and peak RSS of each
+child (os.wait4), runs interleaved tool by tool, median of N runs. Needs root (raw
+sockets). Writes results/ping.json and results/ping.md. Not a test: numbers vary with
+the machine; the targets below are what we aim for, and misses are reported as such.
+
+    sudo .venv/bin/python benchmarks/bench_ping.py [--runs 5]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import typing as t
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PYTHON = sys.executable
+
+
+def loopback(count: int) -> t.List[str]:
+    return ["127.%d.%d.%d" % (1 + i // 62500, (i // 250) % 250, 1 + i % 250) for i in range(count)]
+
+
+class Scenario(t.NamedTuple):
+    name: str
+    targets: int
+    count: int
+    interval_s: float  # per target
+    commands: t.Dict[str, t.List[str]]  # tool -> argv, with {file} for the target file
+
+
+def scenarios() -> t.List[Scenario]:
+    ours = [PYTHON, str(HERE / "ping_cli.py"), "-p", "raw", "-f", "{file}"]
+    icmplib = [PYTHON, str(HERE / "icmplib_run.py"), "{file}"]
+    return [
+        Scenario("200 targets x 3 probes, 100 ms per-target interval, unpaced overall", 200, 3, 0.1, {
+            "netdevops.icmp": ours + ["-c", "3", "-i", "0.1", "-r", "0"],
+            "fping": ["fping", "-q", "-c", "3", "-p", "100", "-i", "0", "-t", "1000", "-f", "{file}"],
+            "icmplib": icmplib + ["--count", "3", "--interval", "0.1", "--tasks", "200"],
+        }),
+        Scenario("10000 targets x 1 probe, unpaced", 10000, 1, 0.0, {
+            "netdevops.icmp": ours + ["-c", "1", "-r", "0"],
+            "fping": ["fping", "-q", "-c", "1", "-i", "0", "-t", "1000", "-f", "{file}"],
+            "icmplib": icmplib + ["--count", "1", "--interval", "0", "--tasks", "50"],
+        }),
+    ]
+
+
+def received_from(tool: str, stdout: str, stderr: str) -> int:
+    if tool == "fping":  # "127.1.0.1 : xmt/rcv/%loss = 3/3/0%, min/avg/max = ..."
+        return sum(int(m.group(1)) for m in re.finditer(r"xmt/rcv/%loss = \d+/(\d+)/", stderr))
+    return int(json.loads(stdout)["received"])
+
+
+def run_once(argv: t.List[str]) -> t.Tuple[float, int, str, str]:
+    """Wall seconds, peak RSS in KiB, stdout, stderr of one child process."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=out, stderr=err)  # noqa: S603 - fixed argv
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return wall, int(usage.ru_maxrss), out.read(), err.read()
+
+
+def bench(scenario: Scenario, runs: int) -> t.Dict[str, t.Any]:
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
+        handle.write("\n".join(loopback(scenario.targets)) + "\n")
+    samples: t.Dict[str, t.List[t.Tuple[float, int, int]]] = {tool: [] for tool in scenario.commands}
+    try:
+        for _ in range(runs):
+            for tool, template in scenario.commands.items():  # interleaved: same conditions for all
+                argv = [word.replace("{file}", handle.name) for word in template]
+                wall, rss, stdout, stderr = run_once(argv)
+                samples[tool].append((wall, rss, received_from(tool, stdout, stderr)))
+                time.sleep(0.2)
+    finally:
+        os.unlink(handle.name)
+    expected = scenario.targets * scenario.count
+    tools = {}
+    for tool, rows in samples.items():
+        tools[tool] = {
+            "wall_s_median": round(statistics.median(r[0] for r in rows), 4),
+            "wall_s_runs": [round(r[0], 4) for r in rows],
+            "peak_rss_mib_max": round(max(r[1] for r in rows) / 1024, 1),
+            "received_runs": [r[2] for r in rows],
+            "false_loss_pct_max": round(100.0 * (expected - min(r[2] for r in rows)) / expected, 3),
+        }
+    base = tools["fping"]["wall_s_median"]
+    for tool in tools.values():
+        tool["ratio_to_fping"] = round(tool["wall_s_median"] / base, 2) if base else None
+    return {"scenario": scenario.name, "targets": scenario.targets, "count": scenario.count,
+            "expected_replies": expected, "tools": tools}
+
+
+def markdown(results: t.Dict[str, t.Any]) -> str:
+    lines = ["# Ping benchmark (loopback, root, raw sockets)", "",
+             "Generated by `benchmarks/bench_ping.py` on %s (%s, Python %s, %d CPUs), %d runs per tool, "
+             "interleaved; wall time is the whole process (interpreter start included)."
+             % (results["date"], results["kernel"], results["python"], results["cpus"], results["runs"]), ""]
+    for item in results["scenarios"]:
+        lines += ["## %s" % item["scenario"], "",
+                  "| tool | median wall (s) | runs (s) | x fping | peak RSS (MiB) | false loss (worst run) |",
+                  "|---|---|---|---|---|---|"]
+        for tool, row in item["tools"].items():
+            lines.append("| %s | %.3f | %s | %.2f | %.1f | %.3f %% |" % (
+                tool, row["wall_s_median"], ", ".join("%.3f" % w for w in row["wall_s_runs"]),
+                row["ratio_to_fping"], row["peak_rss_mib_max"], row["false_loss_pct_max"]))
+        lines.append("")
+    lines += ["## Targets", ""] + ["- %s" % line for line in results["verdicts"]] + [""]
+    return "\n".join(lines)
+
+
+def verdicts(results: t.Dict[str, t.Any]) -> t.List[str]:
+    small, large = results["scenarios"]
+    ours_large, ours_small = large["tools"]["netdevops.icmp"], small["tools"]["netdevops.icmp"]
+    out = []
+    ok = ours_large["ratio_to_fping"] <= 1.5 and ours_large["false_loss_pct_max"] == 0
+    out.append("10000 x 1 within 1.5x of fping -i0 with zero false loss: %s (%.2fx, %.3f %% loss)" % (
+        "met" if ok else "MISSED", ours_large["ratio_to_fping"], ours_large["false_loss_pct_max"]))
+    out.append("200 x 3 zero false loss: %s (%.3f %%)" % (
+        "met" if ours_small["false_loss_pct_max"] == 0 else "MISSED", ours_small["false_loss_pct_max"]))
+    out.append("peak memory < 60 MiB for 10000 targets: %s (%.1f MiB)" % (
+        "met" if ours_large["peak_rss_mib_max"] < 60 else "MISSED", ours_large["peak_rss_mib_max"]))
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--out", default=str(HERE / "results"))
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("run as root: the comparison uses raw sockets for every tool")
+    results: t.Dict[str, t.Any] = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "kernel": platform.release(), "python": platform.python_version(), "cpus": os.cpu_count(),
+        "runs": args.runs, "fping": subprocess.run(["fping", "-v"], capture_output=True, text=True).stdout.strip(),
+        "scenarios": [bench(s, args.runs) for s in scenarios()],
+    }
+    results["verdicts"] = verdicts(results)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "ping.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / "ping.md").write_text(markdown(results))
+    print(markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
