@@ -193,7 +193,6 @@ inventory_path:
   type: str
 """
 
-import os
 import sys
 import typing as t
 
@@ -247,7 +246,7 @@ def write_inventory(path: str, content: t.Optional[str], files: Files, check_mod
         return False
     if not check_mode:
         if content is None:
-            os.remove(path)
+            files.remove(path)
         else:
             files.write_text(path, content, 0o644)
     return True
@@ -286,7 +285,7 @@ def execute(params: t.Dict[str, t.Any], engine: LabEngine, check_mode: bool) -> 
         content = None
         inventory_path = None  # a clean-up leaves inventories alone
     changed = outcome.changed
-    if inventory_path and (content is not None or os.path.exists(inventory_path)):
+    if inventory_path and (content is not None or engine.files.read_text(inventory_path) is not None):
         changed = write_inventory(inventory_path, content, engine.files, check_mode) or changed
     result["commands"] = outcome.commands
     result["changed"] = changed

@@ -32,6 +32,7 @@ class Files:
     """The filesystem seam (namespaces share the controller's filesystem)."""
 
     def read_text(self, path: str) -> t.Optional[str]:
+        """The content of a file, "" for a directory, None when nothing is there."""
         try:
             with open(path, encoding="utf-8") as handle:
                 return handle.read()
@@ -45,6 +46,9 @@ class Files:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(content)
         os.chmod(path, mode)
+
+    def remove(self, path: str) -> None:
+        os.remove(path)
 
     def makedirs(self, path: str, mode: int) -> None:
         os.makedirs(path, mode=mode, exist_ok=True)
@@ -118,10 +122,13 @@ class LabEngine:
             elif netns.startswith(prefix):
                 live.detail[netns] = state.NamespaceState(netns, pids=self.read_pids(netns))
         paths = self.paths(topo.name)
-        watched = [paths.key, paths.relay]
+        watched = [paths.lab_dir, sshd.SSHD_PRIVSEP_DIR, paths.key, paths.relay]
         for node in topo.nodes:
             if node.sshd:
-                watched += [paths.host_key(node.name), paths.sshd_config(node.name), paths.pid_file(node.name)]
+                watched += [
+                    paths.node_dir(node.name), paths.host_key(node.name), paths.sshd_config(node.name),
+                    paths.pid_file(node.name),
+                ]
         live.files = {path: self.files.read_text(path) for path in watched}
         return live
 

@@ -70,7 +70,9 @@ def plan_up(topo: Topology, state: LiveState, paths: sshd.LabPaths) -> t.List[St
         lo = _ns(state, node.netns).interfaces.get("lo")
         if lo is None or not lo.up:
             steps.append(run("ip", "-n", node.netns, "link", "set", "lo", "up"))
-    steps += _plan_links(topo, state)
+    link_steps, removed = _plan_links(topo, state)
+    steps += link_steps
+    state = _without(state, removed)
     for node in topo.nodes:
         steps += _plan_sysctls(node, _ns(state, node.netns), node.netns not in state.netns)
     steps += _plan_addresses(topo, state)
@@ -79,13 +81,16 @@ def plan_up(topo: Topology, state: LiveState, paths: sshd.LabPaths) -> t.List[St
     return steps
 
 
-def _plan_links(topo: Topology, state: LiveState) -> t.List[Step]:
+def _plan_links(topo: Topology, state: LiveState) -> t.Tuple[t.List[Step], t.Set[t.Tuple[str, str]]]:
+    """Steps for the veth pairs, and the (netns, ifname) that they delete."""
     steps: t.List[Step] = []
+    removed: t.Set[t.Tuple[str, str]] = set()
     for node in topo.nodes:
         wanted = {link.endpoint(node.name).ifname for link in topo.links_of(node.name)}
         for ifname in sorted(_ns(state, node.netns).interfaces):
             if ifname != "lo" and ifname not in wanted:
                 steps.append(run("ip", "-n", node.netns, "link", "del", ifname))
+                removed.add((node.netns, ifname))
     for link in topo.links:
         a_ns, b_ns = topo.node(link.a.node).netns, topo.node(link.b.node).netns
         a_if = _ns(state, a_ns).interfaces.get(link.a.ifname)
@@ -95,6 +100,7 @@ def _plan_links(topo: Topology, state: LiveState) -> t.List[Step]:
             for netns, half, ifname in ((a_ns, a_if, link.a.ifname), (b_ns, b_if, link.b.ifname)):
                 if half is not None:
                     steps.append(run("ip", "-n", netns, "link", "del", ifname))
+                    removed.add((netns, ifname))
             steps.append(run(
                 "ip", "link", "add", link.a.ifname, "netns", a_ns, "mtu", str(link.mtu),
                 "type", "veth", "peer", "name", link.b.ifname, "netns", b_ns, "mtu", str(link.mtu),
@@ -103,7 +109,24 @@ def _plan_links(topo: Topology, state: LiveState) -> t.List[Step]:
         for netns, iface in ((a_ns, a_if), (b_ns, b_if)):
             if iface.mtu != link.mtu:
                 steps.append(run("ip", "-n", netns, "link", "set", iface.name, "mtu", str(link.mtu)))
-    return steps
+    return steps, removed
+
+
+def _without(state: LiveState, removed: t.Set[t.Tuple[str, str]]) -> LiveState:
+    """``state`` once the ``removed`` interfaces, and the routes through them, are gone."""
+    if not removed:
+        return state
+    detail = {}
+    for netns, live in state.detail.items():
+        gone = {ifname for ns_name, ifname in removed if ns_name == netns}
+        detail[netns] = NamespaceState(
+            netns,
+            {name: iface for name, iface in live.interfaces.items() if name not in gone},
+            [route for route in live.routes if route.dev not in gone],
+            live.sysctls,
+            live.pids,
+        )
+    return LiveState(state.netns, detail, state.files)
 
 
 def _plan_sysctls(node: Node, live: NamespaceState, created: bool) -> t.List[Step]:
@@ -169,13 +192,17 @@ def _plan_sshd(topo: Topology, state: LiveState, paths: sshd.LabPaths) -> t.List
     nodes = [node for node in topo.nodes if node.sshd]
     if not nodes:
         return []
-    steps = [Step("mkdir", path=paths.lab_dir, mode=0o700), Step("mkdir", path=sshd.SSHD_PRIVSEP_DIR, mode=0o755)]
+    steps: t.List[Step] = []
+    for directory, mode in ((paths.lab_dir, 0o700), (sshd.SSHD_PRIVSEP_DIR, 0o755)):
+        if state.files.get(directory) is None:
+            steps.append(Step("mkdir", path=directory, mode=mode))
     if state.files.get(paths.key) is None:
         steps.append(run(*sshd.keygen_argv(paths.key, "nilab-%s" % topo.name)))
     if state.files.get(paths.relay) != sshd.RELAY_SCRIPT:
         steps.append(Step("write", path=paths.relay, content=sshd.RELAY_SCRIPT, mode=0o644))
     for node in nodes:
-        steps.append(Step("mkdir", path=paths.node_dir(node.name), mode=0o700))
+        if state.files.get(paths.node_dir(node.name)) is None:
+            steps.append(Step("mkdir", path=paths.node_dir(node.name), mode=0o700))
         if state.files.get(paths.host_key(node.name)) is None:
             steps.append(run(*sshd.keygen_argv(paths.host_key(node.name), "nilab-%s-%s" % (topo.name, node.name))))
         config = sshd.render_sshd_config(topo, node, paths)
@@ -187,8 +214,7 @@ def _plan_sshd(topo: Topology, state: LiveState, paths: sshd.LabPaths) -> t.List
                 pid = None
         if pid is None:
             steps.append(run("ip", "netns", "exec", node.netns, sshd.SSHD, "-f", paths.sshd_config(node.name)))
-    # Only mkdir steps left means nothing to do.
-    return steps if any(step.kind != "mkdir" for step in steps) else []
+    return steps
 
 
 def _sshd_pid(state: LiveState, paths: sshd.LabPaths, node: Node) -> t.Optional[int]:

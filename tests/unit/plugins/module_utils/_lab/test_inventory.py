@@ -1,0 +1,71 @@
+# Copyright (c) netdevops.icmp contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The inventory a lab writes, and the YAML writer behind it."""
+from __future__ import annotations
+
+import shlex
+import typing as t
+
+import pytest
+import yaml
+
+from ansible_collections.netdevops.icmp.plugins.module_utils._lab import inventory, names, sshd
+from ansible_collections.netdevops.icmp.plugins.module_utils._lab.topology import parse_topology
+
+
+def test_inventory_of_the_default_lab(default_topology: t.Dict[str, t.Any]) -> None:
+    default_topology["nodes"][2]["sshd"] = True
+    topo = parse_topology(default_topology, name="t1")
+    paths = sshd.LabPaths("/state", "t1")
+    data = inventory.build_inventory(topo, paths, "/venv/bin/python3")
+    assert yaml.safe_load(inventory.to_yaml(data)) == data
+    children = data["all"]["children"]
+    assert sorted(children) == ["lab_hosts", "lab_routers", "lab_ssh"]
+    h1 = children["lab_hosts"]["hosts"]["h1"]
+    assert h1["ansible_connection"] == "netdevops.icmp.netns"
+    assert h1["ansible_host"] == "nilab-t1-h1"
+    assert h1["ansible_python_interpreter"] == "/venv/bin/python3"
+    assert h1["lab_addresses"] == {"ipv4": ["198.51.100.10"], "ipv6": ["2001:db8:1::10"]}
+    assert h1["lab_role"] == "host" and h1["lab_name"] == "t1"
+    assert h1["lab_interfaces"] == [
+        {"ifname": "nl-r1", "peer": "r1", "mtu": 1500, "ipv4": "198.51.100.10/24", "ipv6": "2001:db8:1::10/64"},
+    ]
+    assert children["lab_routers"]["hosts"]["r1"]["lab_role"] == "router"
+    links = data["all"]["vars"]["lab_links"]
+    assert [(link["a"], link["b"], link["mtu"]) for link in links] == [("h1", "r1", 1500), ("r1", "h2", 1400)]
+    assert links[1]["b_addresses"] == {"ipv4": "203.0.113.10", "ipv6": "2001:db8:2::10"}
+
+    ssh = children["lab_ssh"]["hosts"]["h2_ssh"]
+    assert ssh["ansible_host"] == "203.0.113.10"
+    assert ssh["ansible_ssh_private_key_file"] == "/state/t1/id_ed25519"
+    assert ssh["lab_ssh_from"] == "h1"
+    words = shlex.split(ssh["ansible_ssh_common_args"])
+    assert "ProxyCommand=ip netns exec nilab-t1-h1 /venv/bin/python3 /state/t1/tcp_relay.py %h %p" in words
+
+
+def test_ssh_from_is_respected(default_topology: t.Dict[str, t.Any]) -> None:
+    default_topology["nodes"][0].update({"sshd": True, "ssh_from": "r1"})
+    topo = parse_topology(default_topology)
+    data = inventory.build_inventory(topo, sshd.LabPaths("/s", "default"), "python3")
+    assert data["all"]["children"]["lab_ssh"]["hosts"]["h1_ssh"]["lab_ssh_from"] == "r1"
+
+
+@pytest.mark.parametrize("value", [
+    {"a": "x: y", "b": ["- z", "", "#", "yes", "null", "1.5"], "c": [], "d": {}, "e": None, "f": True, "g": 7},
+    [{"nested": [{"x": 1}, 2]}, "tail"],
+    {"key with space": {"k": "'quoted' \"double\" \\ back"}},
+])
+def test_yaml_writer_round_trips(value: t.Any) -> None:
+    assert yaml.safe_load(inventory.to_yaml(value)) == value
+
+
+def test_names() -> None:
+    assert names.netns_name("t1", "r1") == "nilab-t1-r1"
+    assert names.split_netns("nilab-t1-r1") == ("t1", "r1")
+    assert names.split_netns("nilab-t1-my_node") == ("t1", "my_node")
+    for other in ("nipath-h1", "nilab-", "nilab-t1", "nilabt1-h1", "mol-ns1"):
+        assert names.split_netns(other) is None
+    assert names.is_lab_link("nl-h1") and names.is_lab_link("nilab-x-p")
+    assert not names.is_lab_link("nlmon0") and not names.is_lab_link("eth0")
+    assert names.is_lab_link("nl-t1", ["t1"]) and not names.is_lab_link("nl-t2", ["t1"])
