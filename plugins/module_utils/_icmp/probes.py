@@ -32,6 +32,7 @@ import socket
 import struct
 import time
 import typing as t
+from dataclasses import dataclass, field
 
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp import constants as c
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.codec import checksum, parse_packet
@@ -133,6 +134,102 @@ def classify(family: int, method: str, icmp_type: int, code: int) -> str:
     return "other"
 
 
+@dataclass
+class ProbeMatcher:
+    """Which received packet answers which probe of this run (pure: bytes in, events out).
+
+    Raw sockets see every ICMP packet of the host, so an error counts only when it quotes
+    a datagram to our destination with our identity: the ICMP identifier and payload token,
+    the UDP ports and token, or the TCP ports and a sequence number in our range.
+    """
+
+    family: int
+    method: str
+    destination: str
+    port: int
+    mode: str = "raw"
+    token: bytes = b"\x00" * 8
+    ident: int = 0
+    tcp_base: int = 0
+    tcp_sport: int = 0
+    seq_numbers: t.Dict[int, int] = field(default_factory=dict)
+
+    def decode(self, data: bytes, address: str, rx_ns: int, from_tcp_socket: bool = False) -> t.Optional[ProbeEvent]:
+        """A packet read from a raw socket, or an echo reply read from a ping socket."""
+        if from_tcp_socket:
+            return self._decode_tcp(data, address, rx_ns)
+        if self.mode == "unprivileged":
+            if self.method != "icmp" or len(data) < 8 or data[0] not in (0, 129):
+                return None
+            number = read_token(data[8:], self.token)
+            if number is None or address != self.destination:
+                return None
+            return ProbeEvent(number, "reply", address, rx_ns, data[0], data[1])
+        try:
+            message = parse_packet(data, self.family, self.family == 4).message
+        except CodecError:
+            return None
+        number = self._match(message, address)
+        if number is None:
+            return None
+        mpls = tuple(label for ext in message.extensions for label in ext.mpls)
+        kind = classify(self.family, self.method, message.icmp_type, message.code)
+        return ProbeEvent(number, kind, address, rx_ns, message.icmp_type, message.code, message.mtu, mpls)
+
+    def _match(self, message: IcmpMessage, address: str) -> t.Optional[int]:
+        """The probe number a received raw ICMP message answers, or None if not ours."""
+        if not message.is_error:
+            if self.method != "icmp" or message.ident != self.ident or address != self.destination:
+                return None
+            return read_token(message.payload, self.token)
+        original = message.original
+        if original is None or original.dst != self.destination:
+            return None
+        if self.method == "icmp":
+            if original.ident != self.ident:
+                return None
+            number = read_token(original.payload, self.token)
+            return number if number is not None else self.seq_numbers.get(original.seq or 0)
+        if original.protocol != (c.IPPROTO_UDP if self.method == "udp" else c.IPPROTO_TCP):
+            return None
+        if original.dport != self.port:
+            return None
+        if self.method == "udp":
+            return read_token(original.payload, self.token)
+        if original.sport != self.tcp_sport or original.tcp_seq is None:
+            return None
+        return (original.tcp_seq - self.tcp_base) & 0xFFFFFFFF
+
+    def _decode_tcp(self, data: bytes, address: str, rx_ns: int) -> t.Optional[ProbeEvent]:
+        if self.family == 4:
+            if len(data) < 20 or data[9] != c.IPPROTO_TCP:
+                return None
+            data = data[(data[0] & 0x0F) * 4:]
+        if len(data) < 20 or address != self.destination:
+            return None
+        sport, dport, _seq, ack, _off, flags, _win, _csum, _urg = _TCP_HEADER.unpack_from(data)
+        if sport != self.port or dport != self.tcp_sport or not flags & (_TCP_RST | _TCP_ACK):
+            return None
+        return ProbeEvent((ack - 1 - self.tcp_base) & 0xFFFFFFFF, "reply", address, rx_ns, None, flags)
+
+    def decode_errqueue(self, data: bytes, cmsg_data: bytes, rx_ns: int) -> t.Optional[ProbeEvent]:
+        _err, origin, icmp_type, code, info, address = parse_sock_extended_err(cmsg_data, self.family)
+        if origin not in (c.SO_EE_ORIGIN_ICMP, c.SO_EE_ORIGIN_ICMP6):
+            return None  # local errors carry no payload; send() reports them
+        if self.method == "icmp":
+            # Ping sockets queue the quoted ICMP header and payload; the kernel chose the id.
+            number = read_token(data[8:], self.token)
+            if number is None and len(data) >= 8:
+                number = self.seq_numbers.get(struct.unpack_from("!H", data, 6)[0])
+        else:
+            number = read_token(data, self.token)  # UDP: the payload after the UDP header
+        if number is None:
+            return None
+        kind = classify(self.family, self.method, icmp_type, code)
+        mtu = info if kind == "too_big" else None
+        return ProbeEvent(number, kind, address, rx_ns, icmp_type, code, mtu)
+
+
 class PathProber:
     """Probes one destination; see the module docstring. Not thread-safe; one per run."""
 
@@ -157,11 +254,15 @@ class PathProber:
         self.token = os.urandom(8)
         self.ident = int.from_bytes(os.urandom(2), "big")
         self.tcp_base = int.from_bytes(os.urandom(4), "big") & 0x7FFFFFFF
+        self._tcp_sport = 33000 + self.ident % 20000
         self._sockets: t.List[socket.socket] = []
-        self._seq_numbers: t.Dict[int, int] = {}
+        self.matcher = ProbeMatcher(
+            family, method, destination, self.port, "raw", self.token, self.ident, self.tcp_base, self._tcp_sport
+        )
         self._ttl: t.Dict[int, int] = {}
         self.probes_sent = 0
         self.mode = self._open(mode)
+        self.matcher.mode = self.mode
 
     # --- opening ------------------------------------------------------------------
     def _open(self, mode: str) -> str:
@@ -212,7 +313,6 @@ class PathProber:
             if self.family == 6:
                 self._send_sock.setsockopt(socket.IPPROTO_IPV6, c.IPV6_CHECKSUM, 16)
             self._tcp_source = self.source or self._route_source()
-            self._tcp_sport = 33000 + self.ident % 20000
         self._receivers = [self._icmp] + ([self._send_sock] if self.method == "tcp" else [])
 
     def _open_unprivileged(self) -> None:
@@ -267,7 +367,7 @@ class PathProber:
         if self.method == "udp":
             return PROBE_HEADER.pack(self.token, spec.number, 0) + bytes(max(0, payload_len - PROBE_HEADER_LEN))
         seq = spec.number & 0xFFFF
-        self._seq_numbers[seq] = spec.number
+        self.matcher.seq_numbers[seq] = spec.number
         echo = 8 if self.family == 4 else 128
         payload = paris_payload(self.token, spec.number, payload_len, echo, self.ident, seq)
         header = _ICMP_HEADER.pack(echo, 0, PARIS_CHECKSUM if self.family == 4 else 0, self.ident, seq)
@@ -328,66 +428,10 @@ class PathProber:
             except OSError:
                 continue  # a pending sk_err surfaced on recv; the error queue has it
             rx_ns = self._clock_ns()
-            event = self._decode(sock, data, address[0], rx_ns)
+            tcp = self.method == "tcp" and sock is self._send_sock
+            event = self.matcher.decode(data, address[0], rx_ns, from_tcp_socket=tcp)
             if event is not None:
                 events.append(event)
-
-    def _decode(self, sock: socket.socket, data: bytes, address: str, rx_ns: int) -> t.Optional[ProbeEvent]:
-        if self.method == "tcp" and sock is self._send_sock:
-            return self._decode_tcp(data, address, rx_ns)
-        if self.mode == "unprivileged":
-            if self.method != "icmp" or len(data) < 8 or data[0] not in (0, 129):
-                return None
-            number = read_token(data[8:], self.token)
-            if number is None or address != self.destination:
-                return None
-            return ProbeEvent(number, "reply", address, rx_ns, data[0], data[1])
-        try:
-            message = parse_packet(data, self.family, self.family == 4).message
-        except CodecError:
-            return None
-        number = self._match(message, address)
-        if number is None:
-            return None
-        mpls = tuple(label for ext in message.extensions for label in ext.mpls)
-        kind = classify(self.family, self.method, message.icmp_type, message.code)
-        return ProbeEvent(number, kind, address, rx_ns, message.icmp_type, message.code, message.mtu, mpls)
-
-    def _match(self, message: IcmpMessage, address: str) -> t.Optional[int]:
-        """The probe number a received raw ICMP message answers, or None if not ours."""
-        if not message.is_error:
-            if self.method != "icmp" or message.ident != self.ident or address != self.destination:
-                return None
-            return read_token(message.payload, self.token)
-        original = message.original
-        if original is None or original.dst != self.destination:
-            return None
-        if self.method == "icmp":
-            if original.ident != self.ident:
-                return None
-            number = read_token(original.payload, self.token)
-            return number if number is not None else self._seq_numbers.get(original.seq or 0)
-        if original.protocol != (c.IPPROTO_UDP if self.method == "udp" else c.IPPROTO_TCP):
-            return None
-        if original.dport != self.port:
-            return None
-        if self.method == "udp":
-            return read_token(original.payload, self.token)
-        if original.sport != self._tcp_sport or original.tcp_seq is None:
-            return None
-        return (original.tcp_seq - self.tcp_base) & 0xFFFFFFFF
-
-    def _decode_tcp(self, data: bytes, address: str, rx_ns: int) -> t.Optional[ProbeEvent]:
-        if self.family == 4:
-            if len(data) < 20 or data[9] != c.IPPROTO_TCP:
-                return None
-            data = data[(data[0] & 0x0F) * 4:]
-        if len(data) < 20 or address != self.destination:
-            return None
-        sport, dport, _seq, ack, _off, flags, _win, _csum, _urg = _TCP_HEADER.unpack_from(data)
-        if sport != self.port or dport != self._tcp_sport or not flags & (_TCP_RST | _TCP_ACK):
-            return None
-        return ProbeEvent((ack - 1 - self.tcp_base) & 0xFFFFFFFF, "reply", address, rx_ns, None, flags)
 
     def _drain_errqueue(self, sock: socket.socket) -> t.List[ProbeEvent]:
         events: t.List[ProbeEvent] = []
@@ -403,27 +447,9 @@ class PathProber:
             rx_ns = self._clock_ns()
             for cmsg_level, cmsg_type, cmsg_data in ancillary:
                 if cmsg_level == level and cmsg_type == kind_of:
-                    event = self._decode_errqueue(data, cmsg_data, rx_ns)
+                    event = self.matcher.decode_errqueue(data, cmsg_data, rx_ns)
                     if event is not None:
                         events.append(event)
-
-    def _decode_errqueue(self, data: bytes, cmsg_data: bytes, rx_ns: int) -> t.Optional[ProbeEvent]:
-        _err, origin, icmp_type, code, info, address = parse_sock_extended_err(cmsg_data, self.family)
-        if origin not in (c.SO_EE_ORIGIN_ICMP, c.SO_EE_ORIGIN_ICMP6):
-            return None  # local errors carry no payload; send() reports them
-        if self.method == "icmp":
-            # Ping sockets queue the quoted ICMP header and payload; the kernel chose the id.
-            number = read_token(data[8:], self.token)
-            if number is None and len(data) >= 8:
-                number = self._seq_numbers.get(struct.unpack_from("!H", data, 6)[0])
-        else:
-            number = read_token(data, self.token)  # UDP: the payload after the UDP header
-        if number is None:
-            return None
-        kind = classify(self.family, self.method, icmp_type, code)
-        mtu = info if kind == "too_big" else None
-        return ProbeEvent(number, kind, address, rx_ns, icmp_type, code, mtu)
-
 
 def _ping_group_range() -> t.Optional[str]:
     try:

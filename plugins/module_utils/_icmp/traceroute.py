@@ -86,6 +86,7 @@ class Trace:
         self.stop_reason = "max_hops"
         self._number = 0
         self._expanded: t.Set[int] = set()
+        self._last_retry: t.Dict[int, int] = {}
 
     # --- bookkeeping ---------------------------------------------------------------
     def _answer(self, ttl: int, query: int) -> t.Optional[_Probe]:
@@ -177,6 +178,12 @@ class Trace:
                 if probe.query == 0:
                     self._more_queries(probe.ttl, late_at, late=True)
                 if not probe.is_retry and not self._retry_skipped(probe.ttl):
+                    # Retries of one hop go out a refill interval apart: a router whose
+                    # bucket is empty earns one token per interval (Linux: 1 s).
+                    previous = self._last_retry.get(probe.ttl)
+                    if previous is not None:
+                        late_at = max(late_at, previous + int(self.params.retry_after_s * 1e9))
+                    self._last_retry[probe.ttl] = late_at
                     heapq.heappush(self.schedule, (late_at, probe.ttl, probe.query, True))
 
     def _record(self, event: ProbeEvent) -> None:
