@@ -13,6 +13,8 @@ from __future__ import annotations
 import typing as t
 from dataclasses import asdict, dataclass, field
 
+_T = t.TypeVar("_T")
+
 
 # --- parsed packets (codec output) -------------------------------------------------
 @dataclass(frozen=True)
@@ -139,6 +141,18 @@ class PingOptions:
 
 
 # --- results ----------------------------------------------------------------------
+def build_frozen(cls: t.Type[_T], **values: t.Any) -> _T:
+    """Create a frozen dataclass instance without its generated ``__init__``.
+
+    A frozen ``__init__`` sets each field through ``object.__setattr__``; for sweeps of
+    10,000 targets that alone costs tens of milliseconds. Filling ``__dict__`` directly
+    gives the same object (same fields, still frozen afterwards). Callers pass every field.
+    """
+    instance = object.__new__(cls)
+    instance.__dict__.update(values)
+    return instance
+
+
 @dataclass(frozen=True)
 class ErrorReport:
     """ICMP errors (or local send errors) of one kind seen for a target."""

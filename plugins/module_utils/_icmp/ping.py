@@ -36,6 +36,7 @@ from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.models import
     PingReport,
     RttStats,
     TargetResult,
+    build_frozen,
 )
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.resolve import resolve_targets
 
@@ -114,6 +115,7 @@ class _Session:
     def __init__(self, targets: t.List[_Target], options: PingOptions, clock: t.Any, token: bytes) -> None:
         self.targets = targets
         self.clock = clock
+        self._monotonic_ns = clock.monotonic_ns
         self.realtime_ns = getattr(clock, "realtime_ns", None)
         self.token = token
         self.options = options
@@ -144,18 +146,21 @@ class _Session:
         number = self.next_number
         seq = number & 0xFFFF
         packet = target.builder.build(seq, number)
-        sent_mono = self.clock.monotonic_ns()
+        sent_mono = self._monotonic_ns()
         sent_real = self.realtime_ns() if self.realtime_ns is not None else 0
         failure = target.sock.send(packet, target.address)
-        if failure in _SOFT_SEND:
-            return scheduler.RETRY
-        self.next_number += 1
-        target.remaining -= 1
-        target.sent += 1
         if failure:
+            if failure in _SOFT_SEND:
+                return scheduler.RETRY
             # e.g. EHOSTUNREACH / ENETUNREACH (no route) or EMSGSIZE (DF over the PMTU)
+            self.next_number += 1
+            target.remaining -= 1
+            target.sent += 1
             _count(target.errors, (None, None, "local_" + _errno_name(failure), None))
             return None
+        self.next_number = number + 1
+        target.remaining -= 1
+        target.sent += 1
         self.probes[number] = [slot, sent_mono, sent_real, _OUT]
         if self.by_destination is not None:
             self.by_destination[(target.match_address, seq)] = number
@@ -217,25 +222,30 @@ class _Session:
     def _reply(self, sock: t.Any, ident: int, seq: int, token: bytes, number: int, item: t.Any, ttl: t.Any) -> None:
         probe = self.probes.get(number)
         target = self.targets[probe[0]] if probe is not None else None
+        source = item.address
+        if "%" in source:
+            source = source.partition("%")[0]
         verdict = matching.classify_reply(
-            ident, seq, token, number, item.address.partition("%")[0], sock.ident, self.token,
+            ident, seq, token, number, source, sock.ident, self.token,
             target.match_address if target is not None else None,
         )
         if verdict != matching.REPLY or probe is None or target is None:
             self.foreign += 1
             return
         state = probe[3]
-        if state == _ANSWERED:
-            target.duplicates += 1
-            return
-        if state in (_EXPIRED, _LATE):
-            # Too late to count; flagged so a tight timeout shows up in the result.
-            target.late += 1 if state == _EXPIRED else 0
-            target.duplicates += 1 if state == _LATE else 0
-            probe[3] = _LATE
-            return
         if state == _OUT:
             self.in_flight -= 1
+        elif state == _ANSWERED:
+            target.duplicates += 1
+            return
+        elif state in (_EXPIRED, _LATE):
+            # Too late to count; flagged so a tight timeout shows up in the result.
+            if state == _EXPIRED:
+                target.late += 1
+            else:
+                target.duplicates += 1
+            probe[3] = _LATE
+            return
         probe[3] = _ANSWERED
         target.received += 1
         target.reply_ttl = ttl
@@ -248,7 +258,7 @@ class _Session:
         # monotonic one at send. If the wall clock was stepped in between, that
         # difference is nonsense (negative, or longer than the monotonic span), and we
         # keep the monotonic RTT: never negative, never longer than what we observed.
-        monotonic_rtt = max(0, self.clock.monotonic_ns() - probe[1])
+        monotonic_rtt = max(0, self._monotonic_ns() - probe[1])
         if rx_realtime_ns is not None and probe[2]:
             kernel_rtt = rx_realtime_ns - probe[2]
             if 0 <= kernel_rtt <= monotonic_rtt:
@@ -304,7 +314,7 @@ def rtt_stats(rtts_ns: t.Sequence[int]) -> t.Optional[RttStats]:
         return None
     if len(rtts_ns) == 1:
         value = round(rtts_ns[0] / 1e6, 3)
-        return RttStats(min_ms=value, avg_ms=value, max_ms=value, mdev_ms=0.0)
+        return build_frozen(RttStats, min_ms=value, avg_ms=value, max_ms=value, mdev_ms=0.0)
     values = [v / 1e6 for v in rtts_ns]
     mean = sum(values) / len(values)
     variance = max(0.0, sum(v * v for v in values) / len(values) - mean * mean)
@@ -316,30 +326,39 @@ def rtt_stats(rtts_ns: t.Sequence[int]) -> t.Optional[RttStats]:
     )
 
 
+_FAMILY_NAMES = {4: "ipv4", 6: "ipv6"}
+
+
 def _result(target: str, state: t.Optional[_Target], address: t.Optional[str], family: t.Optional[int],
             error: t.Optional[str]) -> TargetResult:
-    sent = state.sent if state else 0
-    received = state.received if state else 0
+    if state is None:
+        return build_frozen(
+            TargetResult, target=target, address=address, family=_FAMILY_NAMES.get(family or 0), sent=0,
+            received=0, loss_pct=100.0, rtt_ms=None, duplicates=0, late=0, reply_ttl=None, reachable=False,
+            errors=(), error=error,
+        )
+    sent, received = state.sent, state.received
     errors: t.Tuple[ErrorReport, ...] = ()
-    if state and state.errors:
+    if state.errors:
         errors = tuple(
             ErrorReport(icmp_type=k[0], code=k[1], name=k[2], address=k[3], count=n)
             for k, n in sorted(state.errors.items(), key=lambda kv: (kv[0][2], str(kv[0][3])))
         )
-    return TargetResult(
+    return build_frozen(
+        TargetResult,
         target=target,
         address=address,
-        family=("ipv%d" % family) if family else None,
+        family=_FAMILY_NAMES.get(family or 0),
         sent=sent,
         received=received,
         loss_pct=round(100.0 * (sent - received) / sent, 3) if sent else 100.0,
-        rtt_ms=rtt_stats(state.rtts_ns) if state else None,
-        duplicates=state.duplicates if state else 0,
-        late=state.late if state else 0,
-        reply_ttl=state.reply_ttl if state else None,
+        rtt_ms=rtt_stats(state.rtts_ns) if state.rtts_ns else None,
+        duplicates=state.duplicates,
+        late=state.late,
+        reply_ttl=state.reply_ttl,
         reachable=received > 0,
         errors=errors,
-        error=error if error else (state.error if state else None),
+        error=error or state.error,
     )
 
 

@@ -11,15 +11,18 @@ The resolver itself is a seam (``transport.lookup`` in production).
 """
 from __future__ import annotations
 
+import re
 import typing as t
-from dataclasses import dataclass
 
 Lookup = t.Callable[[str, int], t.List[t.Tuple[int, str]]]
 _FAMILY_NUMBER = {"auto": 0, "ipv4": 4, "ipv6": 6}
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_PLAIN_IPV4 = re.compile(r"%s(?:\.%s){3}" % (_OCTET, _OCTET), re.ASCII)
 
 
-@dataclass(frozen=True)
-class ResolvedTarget:
+class ResolvedTarget(t.NamedTuple):
+    """A target and what it resolved to (internal to a run; results are in ``models``)."""
+
     target: str
     address: t.Optional[str]
     family: t.Optional[int]  # 4 or 6
@@ -51,13 +54,7 @@ def parse_literal(target: str) -> t.Optional[t.Tuple[int, str]]:
 
 def _is_plain_ipv4(text: str) -> bool:
     """A canonical dotted quad (fast path for sweeps of thousands of literals)."""
-    parts = text.split(".")
-    if len(parts) != 4:
-        return False
-    for part in parts:
-        if not (part.isascii() and part.isdigit()) or len(part) > 3 or (part[0] == "0" and part != "0") or int(part) > 255:
-            return False
-    return True
+    return _PLAIN_IPV4.fullmatch(text) is not None
 
 
 def resolve_targets(targets: t.Sequence[str], family: str, lookup: Lookup) -> t.List[ResolvedTarget]:

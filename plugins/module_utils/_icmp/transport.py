@@ -33,6 +33,7 @@ _TIMESPEC = struct.Struct("@ll")
 _INT = struct.Struct("@i")
 _EXT_ERR = struct.Struct(c.SOCK_EXTENDED_ERR_FORMAT)
 _ANCILLARY_LEN = 512
+_new_tuple = tuple.__new__
 _DF_VALUES = {"dont": 0, "want": 1, "do": 2, "probe": 3}  # IP(V6)_PMTUDISC_* share values
 # Types a raw socket accepts; everything else (our own echo requests looping back,
 # neighbour discovery, other tools' traffic) is dropped by the kernel filter.
@@ -205,14 +206,15 @@ class IcmpSocket:
             raise
         ttl, stamp, queue_error = None, None, None
         for level, kind, payload in ancillary:
-            if level == c.SOL_SOCKET and kind == c.SCM_TIMESTAMPNS:
+            if kind == c.SCM_TIMESTAMPNS and level == c.SOL_SOCKET:
                 seconds, nanoseconds = _TIMESPEC.unpack_from(payload)
                 stamp = seconds * 1000000000 + nanoseconds
             elif (level, kind) in ((c.SOL_IP, c.IP_TTL), (c.IPPROTO_IPV6, c.IPV6_HOPLIMIT)):
                 ttl = _INT.unpack_from(payload)[0]
             elif (level, kind) in ((c.SOL_IP, c.IP_RECVERR), (c.IPPROTO_IPV6, c.IPV6_RECVERR)):
                 queue_error = parse_extended_error(payload)
-        return Received(bytes(self._buffer[:size]), str(address[0]), ttl, stamp, queue_error)
+        # tuple.__new__ skips the NamedTuple's Python-level __new__ (hot path: one per reply)
+        return _new_tuple(Received, (bytes(self._view[:size]), address[0], ttl, stamp, queue_error))
 
 
 def parse_extended_error(payload: bytes) -> t.Optional[QueueError]:
