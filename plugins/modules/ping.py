@@ -24,7 +24,7 @@ description:
     packet is sent.
   - Uses only the Python standard library on the managed host (Python 3.8 or later, Linux).
 author:
-  - netdevops.icmp contributors
+  - netdevops.icmp contributors (@netdevops)
 extends_documentation_fragment:
   - netdevops.icmp.probe
 attributes:
@@ -33,7 +33,9 @@ attributes:
     description: Probes change nothing, so check mode sends them and returns real results.
   diff_mode:
     support: none
+    description: Probing changes nothing on the host, so there is no diff.
   platform:
+    support: full
     platforms: [posix]
     description: Linux managed hosts (raw or unprivileged ICMP sockets of the Linux kernel).
 options:

@@ -41,7 +41,7 @@ def parse_literal(target: str) -> t.Optional[t.Tuple[int, str]]:
 
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
-    address, _, zone = text.partition("%")
+    address, _separator, zone = text.partition("%")
     try:
         parsed = ipaddress.ip_address(address)
     except ValueError:
