@@ -1,0 +1,151 @@
+#!/usr/bin/python
+# Copyright (c) netdevops.icmp contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This file only holds the documentation: the work is done on the controller by the
+# action plugin plugins/action/report.py (like ansible.builtin.template).
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: report
+short_description: Write JSON, JUnit XML, Prometheus textfile and HTML reports of ICMP checks and drift
+version_added: 1.0.0
+description:
+  - Runs on the controller. Takes the checks (from the P(netdevops.icmp.plan_checks#filter) and
+    P(netdevops.icmp.compare_baseline#filter) filters) and the policy drift (from
+    P(netdevops.icmp.policy_drift#filter)) of many hosts and writes, to one directory, a JSON
+    report with a versioned schema, JUnit XML (one test case per host and check, plus one per host
+    for drift), Prometheus textfile metrics (C(netdevops_icmp_*)) for node_exporter, and one
+    self-contained HTML page (reachability matrix, traced paths, path MTUs, drift; no server and no
+    network needed to view it).
+  - Files are replaced atomically (written beside the target, then renamed), so node_exporter and
+    pipelines never read half a file.
+  - The JSON schema is shipped as C(plugins/module_utils/_report/report.schema.json); see
+    C(docs/reports.md) for every key.
+author:
+  - netdevops.icmp contributors
+options:
+  dest:
+    description: Directory to write the reports to (created when missing).
+    type: path
+    required: true
+  hosts:
+    description:
+      - Per host, a dictionary with C(checks) (a list of checks), C(drift) (the result of
+        P(netdevops.icmp.policy_drift#filter), or null when drift was not checked) and optionally
+        C(error) (why the host could not be checked).
+    type: dict
+    required: true
+  kind:
+    description: What the run was; it decides the title and how failures are counted.
+    type: str
+    choices: [change_validation, drift_check, checks]
+    default: checks
+  phase:
+    description:
+      - For O(kind=change_validation), V(pre) or V(post). In a V(post) report a host fails on
+        regressions and drift only; checks that already failed before the change are shown as such.
+    type: str
+    choices: [pre, post]
+  run_id:
+    description: An identifier of the run (change ticket, pipeline id), shown in every report.
+    type: str
+  title:
+    description: Title of the reports (default from O(kind) and O(phase)).
+    type: str
+  formats:
+    description: Which files to write.
+    type: list
+    elements: str
+    choices: [json, junit, prometheus, html]
+    default: [json, junit, prometheus, html]
+  basename:
+    description:
+      - File name stem; the files are C(<basename>.json), C(<basename>.junit.xml),
+        C(<basename>.prom) and C(<basename>.html).
+    type: str
+    default: netdevops-icmp
+  mode:
+    description: File mode of the written files.
+    type: str
+    default: "0644"
+attributes:
+  action:
+    description: Runs on the controller as an action plugin.
+    support: full
+  check_mode:
+    description: Builds the reports and returns their summary without writing files.
+    support: full
+  diff_mode:
+    description: Not supported; the reports carry a timestamp and change on every run.
+    support: none
+  platform:
+    description: The controller.
+    platforms: posix
+    support: full
+notes:
+  - Point O(dest) at node_exporter's C(--collector.textfile.directory) to publish the metrics, and
+    at your pipeline's artifact directory for the JUnit XML.
+seealso:
+  - module: netdevops.icmp.ping
+  - module: netdevops.icmp.policy
+  - plugin: netdevops.icmp.compare_baseline
+    plugin_type: filter
+"""
+
+EXAMPLES = r"""
+- name: Write the reports of this run
+  netdevops.icmp.report:
+    dest: "{{ playbook_dir }}/reports"
+    kind: drift_check
+    run_id: "{{ tower_job_id | default('manual') }}"
+    hosts: >-
+      {{ dict(ansible_play_hosts_all | zip(ansible_play_hosts_all
+          | map('extract', hostvars, '__icmp_validate_host_report'))) }}
+  run_once: true
+  delegate_to: localhost
+  register: reports
+
+- name: Only the JUnit XML, for the pipeline
+  netdevops.icmp.report:
+    dest: junit
+    formats: [junit]
+    kind: change_validation
+    phase: post
+    hosts:
+      h1:
+        checks: "{{ verdict.checks }}"
+        drift: null
+"""
+
+RETURN = r"""
+files:
+  description: Paths of the written (or, in check mode, planned) files by format.
+  returned: always
+  type: dict
+  sample: {"json": "/srv/reports/netdevops-icmp.json", "junit": "/srv/reports/netdevops-icmp.junit.xml",
+           "prometheus": "/srv/reports/netdevops-icmp.prom", "html": "/srv/reports/netdevops-icmp.html"}
+status:
+  description: V(pass) or V(fail) for the whole run.
+  returned: always
+  type: str
+  sample: fail
+summary:
+  description: Counts of hosts, failed hosts, checks, failed checks, regressions and drifted hosts.
+  returned: always
+  type: dict
+  sample: {"hosts": 3, "hosts_failed": 1, "checks": 12, "checks_failed": 1, "regressions": 1, "hosts_drifted": 0}
+problems:
+  description: One line per problem, naming host, check, target and numbers.
+  returned: always
+  type: list
+  elements: str
+  sample: ["h1 ping 203.0.113.10: newly unreachable (loss 0% -> 100%)"]
+schema_version:
+  description: Version of the JSON report schema.
+  returned: always
+  type: str
+  sample: 1.0.0
+"""
