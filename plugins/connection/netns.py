@@ -17,7 +17,7 @@ description:
     whose inventory sets C(ansible_connection=netdevops.icmp.netns) and C(ansible_host) to the
     namespace of each node; any namespace listed by C(ip netns list) works.
 author:
-  - netdevops.icmp contributors
+  - netdevops.icmp contributors (@netdevops)
 options:
   netns_name:
     description:

@@ -23,7 +23,7 @@ description:
     host reached with the C(netdevops.icmp.netns) connection.
   - See C(docs/lab.md) in the collection for the topology format in full.
 author:
-  - netdevops.icmp contributors
+  - netdevops.icmp contributors (@netdevops)
 options:
   topology:
     description:
@@ -93,6 +93,7 @@ attributes:
     support: full
     description: The diff lists the planned commands.
   platform:
+    support: full
     platforms: posix
     description: Linux with iproute2 (C(ip netns)), run as root. sshd nodes need OpenSSH.
 notes:

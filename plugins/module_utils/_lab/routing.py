@@ -74,9 +74,11 @@ def compute_routes(topo: Topology) -> t.List[Route]:
                     continue
                 best = min(ends, key=lambda end: (reach[end][0], roles[end] != "router"))
                 first = reach[best][1]
-                assert first is not None
-                via = first.peer(node.name).address(family)
-                assert via is not None
+                # Not attached, so at least one hop away: ``first`` is set, and it carries
+                # ``family`` because the graph holds only such links.
+                via = first.peer(node.name).address(family) if first is not None else None
+                if first is None or via is None:
+                    raise TopologyError("internal error: no next hop from %r to %s" % (node.name, prefix))
                 routes.append(Route(
                     node.name, family, str(prefix), str(via.ip), first.endpoint(node.name).ifname, "auto",
                 ))

@@ -147,4 +147,3 @@ def _ping_group_range(name: str, value: t.Any) -> str:
             "(or \"1 0\" to forbid unprivileged ICMP sockets)" % (name, value)
         )
     return " ".join(parts)
-
