@@ -110,18 +110,22 @@ class _Target:
 
 
 class _Session:
-    """Implements ``scheduler.ProbeHandler`` for echo probes."""
+    """Implements ``scheduler.ProbeHandler`` for echo probes.
+
+    Probe numbers are dense (0, 1, 2 ...), so per-probe state lives in parallel lists
+    indexed by number: no dict and no object per probe on the hot path.
+    """
 
     def __init__(self, targets: t.List[_Target], options: PingOptions, clock: t.Any, token: bytes) -> None:
         self.targets = targets
-        self.clock = clock
-        self._monotonic_ns = clock.monotonic_ns
-        self.realtime_ns = getattr(clock, "realtime_ns", None)
         self.token = token
         self.options = options
-        self.next_number = 0
-        # probe number -> [slot, sent monotonic ns, sent realtime ns, state]
-        self.probes: t.Dict[int, t.List[int]] = {}
+        self._monotonic_ns = clock.monotonic_ns
+        self._realtime_ns = getattr(clock, "realtime_ns", None) or _no_realtime
+        self.probe_slot: t.List[int] = []
+        self.probe_sent_ns: t.List[int] = []  # monotonic
+        self.probe_sent_real_ns: t.List[int] = []  # realtime, 0 when the clock has none
+        self.probe_state = bytearray()
         # (destination, seq) -> probe number, for errors that quote too little to
         # carry our token; built on the first such error (sweeps rarely need it).
         self.by_destination: t.Optional[t.Dict[t.Tuple[str, int], int]] = None
@@ -143,34 +147,33 @@ class _Session:
 
     def send(self, slot: int) -> object:
         target = self.targets[slot]
-        number = self.next_number
-        seq = number & 0xFFFF
-        packet = target.builder.build(seq, number)
-        sent_mono = self._monotonic_ns()
-        sent_real = self.realtime_ns() if self.realtime_ns is not None else 0
+        number = len(self.probe_state)
+        packet = target.builder.build(number & 0xFFFF, number)
+        sent_ns = self._monotonic_ns()
+        sent_real_ns = self._realtime_ns()
         failure = target.sock.send(packet, target.address)
-        if failure:
-            if failure in _SOFT_SEND:
-                return scheduler.RETRY
-            # e.g. EHOSTUNREACH / ENETUNREACH (no route) or EMSGSIZE (DF over the PMTU)
-            self.next_number += 1
-            target.remaining -= 1
-            target.sent += 1
-            _count(target.errors, (None, None, "local_" + _errno_name(failure), None))
-            return None
-        self.next_number = number + 1
+        if failure and failure in _SOFT_SEND:
+            return scheduler.RETRY
         target.remaining -= 1
         target.sent += 1
-        self.probes[number] = [slot, sent_mono, sent_real, _OUT]
+        self.probe_slot.append(slot)
+        self.probe_sent_ns.append(sent_ns)
+        self.probe_sent_real_ns.append(sent_real_ns)
+        if failure:
+            # e.g. EHOSTUNREACH / ENETUNREACH (no route) or EMSGSIZE (DF over the PMTU)
+            self.probe_state.append(_ERRORED)
+            _count(target.errors, (None, None, "local_" + _errno_name(failure), None))
+            return None
+        self.probe_state.append(_OUT)
         if self.by_destination is not None:
-            self.by_destination[(target.match_address, seq)] = number
+            self.by_destination[(target.match_address, number & 0xFFFF)] = number
         self.in_flight += 1
         return number
 
     def expire(self, key: object) -> None:
-        probe = self.probes[t.cast(int, key)]
-        if probe[3] == _OUT:
-            probe[3] = _EXPIRED
+        number = t.cast(int, key)
+        if self.probe_state[number] == _OUT:
+            self.probe_state[number] = _EXPIRED
             self.in_flight -= 1
 
     def drain(self, sock: t.Any, error_queue: bool) -> None:
@@ -180,8 +183,9 @@ class _Session:
                 if item is None:
                     break
                 self._queue_error(sock, item)
+        receive = sock.receive
         while True:
-            item = sock.receive(False)
+            item = receive(False)
             if item is None:
                 return
             if item.queue_error is not None:
@@ -214,14 +218,14 @@ class _Session:
 
     def _destination_index(self) -> t.Dict[t.Tuple[str, int], int]:
         if self.by_destination is None:
+            targets = self.targets
             self.by_destination = {
-                (self.targets[probe[0]].match_address, number & 0xFFFF): number for number, probe in self.probes.items()
+                (targets[slot].match_address, number & 0xFFFF): number for number, slot in enumerate(self.probe_slot)
             }
         return self.by_destination
 
     def _reply(self, sock: t.Any, ident: int, seq: int, token: bytes, number: int, item: t.Any, ttl: t.Any) -> None:
-        probe = self.probes.get(number)
-        target = self.targets[probe[0]] if probe is not None else None
+        target = self.targets[self.probe_slot[number]] if number < len(self.probe_slot) else None
         source = item.address
         if "%" in source:
             source = source.partition("%")[0]
@@ -229,10 +233,10 @@ class _Session:
             ident, seq, token, number, source, sock.ident, self.token,
             target.match_address if target is not None else None,
         )
-        if verdict != matching.REPLY or probe is None or target is None:
+        if verdict != matching.REPLY or target is None:
             self.foreign += 1
             return
-        state = probe[3]
+        state = self.probe_state[number]
         if state == _OUT:
             self.in_flight -= 1
         elif state == _ANSWERED:
@@ -244,23 +248,24 @@ class _Session:
                 target.late += 1
             else:
                 target.duplicates += 1
-            probe[3] = _LATE
+            self.probe_state[number] = _LATE
             return
-        probe[3] = _ANSWERED
+        self.probe_state[number] = _ANSWERED
         target.received += 1
         target.reply_ttl = ttl
-        target.rtts_ns.append(self._rtt_ns(probe, item.rx_realtime_ns))
+        target.rtts_ns.append(self._rtt_ns(number, item.rx_realtime_ns))
 
-    def _rtt_ns(self, probe: t.List[int], rx_realtime_ns: t.Optional[int]) -> int:
+    def _rtt_ns(self, number: int, rx_realtime_ns: t.Optional[int]) -> int:
         # The monotonic RTT spans send() to our return from recvmsg(), so it includes
         # wake-up latency. The kernel stamps the packet on arrival, but with
         # CLOCK_REALTIME, so it is paired with the realtime clock read right beside the
         # monotonic one at send. If the wall clock was stepped in between, that
         # difference is nonsense (negative, or longer than the monotonic span), and we
         # keep the monotonic RTT: never negative, never longer than what we observed.
-        monotonic_rtt = max(0, self._monotonic_ns() - probe[1])
-        if rx_realtime_ns is not None and probe[2]:
-            kernel_rtt = rx_realtime_ns - probe[2]
+        monotonic_rtt = max(0, self._monotonic_ns() - self.probe_sent_ns[number])
+        sent_real_ns = self.probe_sent_real_ns[number]
+        if rx_realtime_ns is not None and sent_real_ns:
+            kernel_rtt = rx_realtime_ns - sent_real_ns
             if 0 <= kernel_rtt <= monotonic_rtt:
                 return kernel_rtt
         return monotonic_rtt
@@ -279,7 +284,7 @@ class _Session:
             self.foreign += 1
             return
         token, number = struct.unpack_from("!8sI", message.payload)
-        if token != self.token or number not in self.probes:
+        if token != self.token or number >= len(self.probe_state):
             self.foreign += 1
             return
         if err.origin in (c.SO_EE_ORIGIN_ICMP, c.SO_EE_ORIGIN_ICMP6):
@@ -290,14 +295,17 @@ class _Session:
 
     def _error(self, number: int, icmp_type: t.Optional[int], code: t.Optional[int], name: str,
                address: t.Optional[str], family: int) -> None:
-        probe = self.probes[number]
-        target = self.targets[probe[0]]
+        target = self.targets[self.probe_slot[number]]
         _count(target.errors, (icmp_type, code, name, address))
         if icmp_type in _ADVISORY[family]:
             return
-        if probe[3] == _OUT:
-            probe[3] = _ERRORED
+        if self.probe_state[number] == _OUT:
+            self.probe_state[number] = _ERRORED
             self.in_flight -= 1
+
+
+def _no_realtime() -> int:
+    return 0
 
 
 def _count(counter: t.Dict[t.Any, int], key: t.Any) -> None:
