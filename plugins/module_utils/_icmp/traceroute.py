@@ -87,6 +87,7 @@ class Trace:
         self._number = 0
         self._expanded: t.Set[int] = set()
         self._last_retry: t.Dict[int, int] = {}
+        self._scheduled: t.Set[t.Tuple[int, int]] = set()
 
     # --- bookkeeping ---------------------------------------------------------------
     def _answer(self, ttl: int, query: int) -> t.Optional[_Probe]:
@@ -102,9 +103,11 @@ class Trace:
             return False
         if any(p.event is not None for p in tries):
             return True
-        if not all(p.expired for p in tries):
-            return False
-        return any(p.is_retry for p in tries) or self._retry_skipped(ttl)
+        return all(p.expired for p in tries) and (ttl, query) not in self._scheduled
+
+    def _push(self, at: int, ttl: int, query: int, is_retry: bool) -> None:
+        heapq.heappush(self.schedule, (at, ttl, query, is_retry))
+        self._scheduled.add((ttl, query))
 
     def _retry_skipped(self, ttl: int) -> bool:
         return self.end_ttl is not None and ttl > self.end_ttl
@@ -136,7 +139,7 @@ class Trace:
                 frontier = ttl
                 break
         while self.next_ttl <= limit and self.next_ttl < frontier + params.window:
-            heapq.heappush(self.schedule, (now, self.next_ttl, 0, False))
+            self._push(now, self.next_ttl, 0, False)
             self.next_ttl += 1
 
     def _more_queries(self, ttl: int, at: int, late: bool) -> None:
@@ -151,11 +154,12 @@ class Trace:
         self._expanded.add(ttl)
         for query in range(1, self.params.queries):
             when = at + int(query * self.params.query_gap_s * 1e9)
-            heapq.heappush(self.schedule, (when, ttl, query, late))
+            self._push(when, ttl, query, late)
 
     def _send_due(self, now: int) -> None:
         while self.schedule and self.schedule[0][0] <= now:
             _at, ttl, query, is_retry = heapq.heappop(self.schedule)
+            self._scheduled.discard((ttl, query))
             if self.end_ttl is not None and ttl > self.end_ttl:
                 continue
             if self._answer(ttl, query) is not None:
@@ -177,14 +181,21 @@ class Trace:
                 late_at = max(now, probe.sent_ns + int(self.params.retry_after_s * 1e9))
                 if probe.query == 0:
                     self._more_queries(probe.ttl, late_at, late=True)
-                if not probe.is_retry and not self._retry_skipped(probe.ttl):
+                if self._deserves_retry(probe):
                     # Retries of one hop go out a refill interval apart: a router whose
                     # bucket is empty earns one token per interval (Linux: 1 s).
                     previous = self._last_retry.get(probe.ttl)
                     if previous is not None:
                         late_at = max(late_at, previous + int(self.params.retry_after_s * 1e9))
                     self._last_retry[probe.ttl] = late_at
-                    heapq.heappush(self.schedule, (late_at, probe.ttl, probe.query, True))
+                    self._push(late_at, probe.ttl, probe.query, True)
+
+    def _deserves_retry(self, probe: _Probe) -> bool:
+        """One retry per slot: always for a first try; for a query that first went out late
+        (its hop was silent then) only once the hop has answered something."""
+        if self._retry_skipped(probe.ttl) or len(self.slots[(probe.ttl, probe.query)]) > 1:
+            return False
+        return not probe.is_retry or self._answered(probe.ttl)
 
     def _record(self, event: ProbeEvent) -> None:
         probe = self.probes.get(event.number)

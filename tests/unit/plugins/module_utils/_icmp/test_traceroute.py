@@ -70,12 +70,13 @@ def test_queries_of_a_hop_are_spread_over_time() -> None:
 
 
 @pytest.mark.parametrize("family", [4, 6])
-def test_linux_default_rate_limits_cause_no_false_loss(family: int) -> None:
-    """Every router: burst 6, one token per second, already drained by an earlier run."""
+@pytest.mark.parametrize("tokens", [0.0, 1.0, 6.0])
+def test_linux_default_rate_limits_cause_no_false_loss(family: int, tokens: float) -> None:
+    """Every router: burst 6, one token per second, partly or fully drained by earlier runs."""
     clock = FakeClock()
     chain = routers(6, burst=6.0, per_s=1.0)
     for router in chain:
-        router.tokens, router.last_ns = 1.0, clock.now_ns  # an earlier trace used the burst
+        router.tokens, router.last_ns = tokens, clock.now_ns
     path = FakePath(clock, chain, family=family)
     report = run(path, queries=3)
     assert report.reached
