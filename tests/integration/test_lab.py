@@ -49,6 +49,15 @@ def ping(lab: t.Any, node: str, target: str, *extra: str) -> subprocess.Complete
     return lab.run(node, ["ping", family, "-c", "1", "-W", "2", *extra, target], check=False)
 
 
+# Opens an unprivileged ICMP datagram socket: fails with EACCES outside ping_group_range.
+ICMP_SOCKET = ["/usr/bin/python3", "-c", "import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM, "
+               "socket.IPPROTO_ICMP).close()"]
+# One echo over an unprivileged ICMP datagram socket (the kernel fills in id and checksum).
+ICMP_ECHO = ["/usr/bin/python3", "-c", "import socket, sys; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, "
+             "socket.IPPROTO_ICMP); s.settimeout(2); s.sendto(b'\\x08\\x00\\x00\\x00\\x00\\x00\\x00\\x01lab', "
+             "(sys.argv[1], 0)); data = s.recv(128); sys.exit(0 if data[0] == 0 else 1)"]
+
+
 def every_address(lab: t.Any) -> t.List[t.Tuple[str, str]]:
     found = []
     for node in lab.topology.nodes:
@@ -87,9 +96,10 @@ def test_default_sysctls(lab_default: t.Any) -> None:
     assert lab_default.sysctl("h1", "net.ipv4.ping_group_range") == "0 2147483647"
 
 
-def test_unprivileged_ping_works_in_the_lab(lab_default: t.Any) -> None:
-    result = lab_default.run("h1", ["ping", "-c", "1", "-W", "2", lab_default.address("h2")], user=65534, check=False)
-    assert result.returncode == 0, result.stdout + result.stderr
+def test_unprivileged_icmp_echo_works_in_the_lab(lab_default: t.Any) -> None:
+    # Not the system ping: it has cap_net_raw and would pass without ping_group_range.
+    result = lab_default.run("h1", ICMP_ECHO + [lab_default.address("h2")], user=65534, check=False)
+    assert result.returncode == 0, result.stderr
 
 
 def test_no_route_out_of_the_lab(lab_default: t.Any) -> None:
@@ -231,3 +241,36 @@ def test_sshd_node_reachable_over_the_lab_path(make_lab: t.Any) -> None:
         assert lab.address("h2", family) in addresses
     # The TCP session really crossed r1: its connection table saw the forwarded flow.
     assert lab.engine.up(lab.topology).changed is False
+
+
+def test_fixture_helpers_nft_sysctl_user_popen(make_lab: t.Any) -> None:
+    lab = make_lab({
+        "name": "ignored",
+        "nodes": [{"name": "h1", "ping_group_range": "1 0"}, {"name": "r1", "role": "router"}, {"name": "h2"}],
+        "links": [{"a": "h1", "b": "r1"}, {"a": "r1", "b": "h2"}],
+    })
+    target = lab.address("h2")
+    # The topology's ping_group_range forbids unprivileged ICMP sockets on h1 only. (The
+    # system ping has cap_net_raw and proves nothing here; open the socket directly.)
+    assert lab.sysctl("h1", "net.ipv4.ping_group_range") == "1 0"
+    assert lab.run("h1", ICMP_SOCKET, user=65534, check=False).returncode != 0
+    assert lab.run("h2", ICMP_SOCKET, user=65534, check=False).returncode == 0
+    assert lab.run("h1", ["id", "-u"], user=65534).stdout.strip() == "65534"
+    lab.sysctl("h1", "net.ipv4.ping_group_range", "0 2147483647")
+    assert lab.run("h1", ICMP_SOCKET, user=65534, check=False).returncode == 0
+
+    # A firewall in r1 drops forwarded echo requests; the lab's other traffic still flows.
+    lab.nft("r1", "table inet labtest {\n  chain transit {\n    type filter hook forward priority 0;\n"
+                  "    icmp type echo-request drop\n  }\n}\n")
+    assert ping(lab, "h1", target).returncode != 0
+    assert ping(lab, "h1", lab.address("h2", 6)).returncode == 0
+    assert ping(lab, "h1", lab.address("r1")).returncode == 0
+
+    # popen runs inside the namespace too, and a process left running does not block teardown.
+    proc = lab.popen("h2", ["sh", "-c", "ip -j addr show nl-r1; sleep 300"], stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    assert target in first
+    lab.down()
+    assert proc.wait(timeout=30) != 0
+    assert not [name for name in netns_names() if name.startswith("nilab-%s-" % lab.name)]
