@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import errno
 import os
+import select
 import socket
 import struct
 import typing as t
@@ -262,11 +263,8 @@ class Poller:
     """Waits on several sockets at once (``select.poll``); reports error-queue readiness."""
 
     def __init__(self, sockets: t.Sequence[IcmpSocket]) -> None:
-        import select  # noqa: PLC0415 - kept beside its only use
-
-        self._select = select
         self._poll = select.poll()
-        self._by_fd = {}
+        self._by_fd: t.Dict[int, IcmpSocket] = {}
         for sock in sockets:
             self._poll.register(sock.fileno(), select.POLLIN | select.POLLERR)
             self._by_fd[sock.fileno()] = sock
@@ -274,7 +272,7 @@ class Poller:
     def wait(self, timeout_s: float) -> t.List[t.Tuple[IcmpSocket, bool]]:
         """Sockets with something to read, each with "has error-queue entries"."""
         events = self._poll.poll(max(0, int(timeout_s * 1000 + 0.999)))
-        return [(self._by_fd[fd], bool(mask & self._select.POLLERR)) for fd, mask in events]
+        return [(self._by_fd[fd], bool(mask & select.POLLERR)) for fd, mask in events]
 
 
 class SystemNetwork:
