@@ -14,7 +14,7 @@ Inputs are in the ``netdevops.icmp.policy`` module's shapes (rules with
   the ``after`` of a check-mode ``state: overridden`` run;
 - ``live``: ``gathered`` from the desired backend;
 - ``other``: ``gathered`` from the other backend, or None;
-- ``plan``: the check-mode ``overridden`` result itself. Its ``changed`` catches
+- ``plan``: the check-mode ``overridden`` result itself. Its ``commands`` catch
   what the canonical ``gathered`` shape cannot show: rules reordered or edited in
   place in our table, a missing jump from a built-in chain.
 
@@ -127,7 +127,8 @@ def compare_policy(desired: t.Mapping[str, t.Any], live: t.Optional[t.Mapping[st
         keys = set(sysctl_keys)
         want_sysctls = {k: v for k, v in want_sysctls.items() if k in keys}
     findings.extend(compare_sysctls(want_sysctls, dict((live or {}).get("sysctls") or {})))
-    if plan and plan.get("changed") and not findings:
+    # ``commands``, not ``changed``: a task's changed_when may have rewritten ``changed``
+    if plan and (plan.get("commands") or plan.get("changed")) and not findings:
         findings.append(_in_place_finding(plan))
     return {"drifted": bool(findings), "backend": backend, "findings": findings,
             "summary": [f["message"] for f in findings]}
