@@ -108,13 +108,13 @@ class Lab:
         input: t.Optional[str] = None,  # noqa: A002 - mirrors subprocess.run
         check: bool = True,
         timeout: float = 60,
-    ) -> subprocess.CompletedProcess:
+    ) -> "subprocess.CompletedProcess[str]":
         return subprocess.run(  # noqa: S603 - argv list, no shell
             self._argv(node, argv, user), input=input, capture_output=True, text=True,
             check=check, timeout=timeout,
         )
 
-    def popen(self, node: str, argv: t.Sequence[str], *, user: t.Optional[int] = None, **kw: t.Any) -> subprocess.Popen:
+    def popen(self, node: str, argv: t.Sequence[str], *, user: t.Optional[int] = None, **kw: t.Any) -> "subprocess.Popen[str]":
         kw.setdefault("text", True)
         return subprocess.Popen(self._argv(node, argv, user), **kw)  # noqa: S603
 

@@ -80,7 +80,8 @@ def _ssh_from(topo: Topology, node: Node) -> t.Optional[Node]:
         return topo.node(node.ssh_from)
     others = [other for other in topo.nodes if other.name != node.name]
     hosts = [other for other in others if other.role == "host"]
-    return (hosts or others or [None])[0]
+    candidates = hosts or others
+    return candidates[0] if candidates else None
 
 
 def build_inventory(topo: Topology, paths: sshd.LabPaths, python: str) -> t.Dict[str, t.Any]:

@@ -224,7 +224,7 @@ def _check_overlaps(drafts: t.Sequence[_Draft], family: int) -> None:
         if prefix is None:
             continue
         for other_prefix, other in seen:
-            if prefix.overlaps(other_prefix):  # type: ignore[arg-type]
+            if prefix.overlaps(other_prefix):
                 raise TopologyError(
                     "link %d (%s) prefix %s overlaps link %d (%s) prefix %s; every link needs its own prefix"
                     % (draft.index, draft.label, prefix, other.index, other.label, other_prefix)
