@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy import backends, confirm, iptables, nft, plan
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.icmp_types import FAMILIES
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import Policy, PolicyError
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import Policy, PolicyError, check_safe
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.sysctl import SYSCTLS, Sysctls
 from ansible_collections.netdevops.icmp.plugins.module_utils._runner import CommandRunner
 
@@ -61,6 +61,7 @@ def execute(request: Request, seams: Seams) -> t.Dict[str, t.Any]:
     """Run one request; raises ``PolicyError`` for bad input (nothing changed by then)."""
     result = _empty_result()
     if request.state == "rendered":
+        check_safe(request.want, request.allow_unsafe)
         name = "iptables" if request.backend == "iptables" else "nftables"
         result.update(backend=name, rendered=render_offline(request.want, name, request))
         return result

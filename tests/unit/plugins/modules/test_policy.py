@@ -1,0 +1,82 @@
+"""The policy module in-process: offline states, argument handling and every bad-input error."""
+from __future__ import annotations
+
+import json
+import typing as t
+from pathlib import Path
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.netdevops.icmp.plugins.modules import policy as policy_module
+
+GOLDEN = Path(__file__).resolve().parents[1] / "module_utils" / "_policy" / "golden"
+
+
+def run_module(capsys: pytest.CaptureFixture[str], args: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
+    with patch_module_args(args), pytest.raises(SystemExit):
+        policy_module.main()
+    result: t.Dict[str, t.Any] = json.loads(capsys.readouterr().out)
+    return result
+
+
+def test_rendered_nftables(capsys):
+    result = run_module(capsys, {"state": "rendered", "backend": "nftables", "config": {
+        "rules": [{"family": "ipv6", "type": "packet-too-big", "action": "accept"}]}})
+    assert result["changed"] is False and result["backend"] == "nftables"
+    assert result["rendered"] == [
+        "table inet netdevops_icmp", "delete table inet netdevops_icmp", "table inet netdevops_icmp {",
+        "\tchain input {", "\t\ttype filter hook input priority filter; policy accept;",
+        "\t\ticmpv6 type packet-too-big accept", "\t}", "}"]
+    assert result["before"] is None and result["gathered"] is None and result["parsed"] is None
+
+
+def test_rendered_iptables_with_custom_prefix(capsys):
+    result = run_module(capsys, {"state": "rendered", "backend": "iptables", "chain_prefix": "ICMP",
+                                 "config": {"rules": [{"family": "ipv4", "type": 3, "code": 4, "action": "accept"}]}})
+    assert result["rendered"] == ["iptables-restore --noflush", "*filter", ":ICMP-IN - [0:0]",
+                                  "-A ICMP-IN -p icmp -m icmp --icmp-type 3/4 -j ACCEPT",
+                                  "-I INPUT 1 -j ICMP-IN", "COMMIT"]
+
+
+@pytest.mark.parametrize("backend,golden", [("nftables", "rfc4890-host.nft.json"),
+                                            ("iptables", "rfc4890-host.ip6tables-save")])
+def test_parsed(capsys, backend, golden):
+    result = run_module(capsys, {"state": "parsed", "backend": backend,
+                                 "running_config": (GOLDEN / golden).read_text()})
+    rules = result["parsed"]["rules"]
+    assert {"family": "ipv6", "direction": "input", "type": "nd-neighbor-solicit", "code": None, "action": "accept",
+            "rate": None, "burst": None, "log_prefix": None} in rules
+    assert rules[-1]["type"] == "any" and rules[-1]["action"] == "drop"
+
+
+@pytest.mark.parametrize("rules,message", [
+    ([{"family": "ipv4", "type": "echo-requets", "action": "accept"}], "rule 1 {family: 'ipv4', type: 'echo-requets', action: 'accept', direction: 'input'}: unknown ipv4 ICMP type"),
+    ([{"family": "ipv6", "type": "timestamp-request", "action": "drop"}], "is an ipv4 type"),
+    ([{"family": "ipv4", "type": "echo-request", "code": 3, "action": "accept"}], "out of range for ipv4 type 8"),
+    ([{"family": "ipv4", "type": 8, "action": "accept", "rate": "lots"}], "rate 'lots' does not parse"),
+    ([{"family": "ipv4", "type": 8}], "action None is not one of"),
+    ([{"family": "ipv4", "type": 3, "code": 4, "action": "drop"}], "refusing an unsafe ICMP policy"),
+])
+def test_bad_input_is_a_clear_error(capsys, rules, message):
+    result = run_module(capsys, {"state": "rendered", "config": {"rules": rules}})
+    assert result["failed"] is True and result["changed"] is False
+    assert message in result["msg"]
+
+
+def test_unsafe_is_allowed_when_asked_in_rendered(capsys):
+    result = run_module(capsys, {"state": "rendered", "config": {"rules": [
+        {"family": "ipv6", "type": 135, "action": "drop"}]}, "allow_unsafe": True})
+    assert result["rendered"]
+
+
+def test_parsed_needs_running_config(capsys):
+    result = run_module(capsys, {"state": "parsed"})
+    assert result["failed"] and "state=parsed needs running_config" in result["msg"]
+
+
+def test_bad_sysctl_and_profile(capsys):
+    result = run_module(capsys, {"state": "rendered", "config": {"sysctls": {"icmp_rate": 1}}})
+    assert result["failed"] and "unknown ICMP sysctl 'icmp_rate'" in result["msg"]
+    result = run_module(capsys, {"state": "rendered", "config": {"profile": "rfc4890"}})
+    assert result["failed"] and "rfc4890" in result["msg"]
