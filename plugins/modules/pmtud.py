@@ -24,7 +24,7 @@ description:
   - Works as root (raw sockets) and without privileges (ICMP datagram sockets or UDP sockets
     and the socket error queue, C(IP_RECVERR) / C(IPV6_RECVERR)).
 author:
-  - netdevops.icmp contributors
+  - netdevops.icmp contributors (@netdevops)
 options:
   target:
     description: Host name or IP address to measure the path to. A name is resolved once.
@@ -39,7 +39,7 @@ options:
     description:
       - V(icmp) sends echo requests (answered by echo replies, which routers do not rate-limit).
       - V(udp) sends UDP datagrams to O(port) (answered by port unreachable). Destinations
-        rate-limit port unreachable (Linux: a burst of 6, then one per second), so a black-hole
+        rate-limit port unreachable (Linux allows a burst of 6, then one per second), so a black-hole
         search with V(udp) takes about one second per step (8 to 12 s).
     type: str
     choices: [icmp, udp]
@@ -86,7 +86,9 @@ attributes:
     description: Probing changes nothing, so check mode measures too.
   diff_mode:
     support: none
+    description: Nothing changes, so there is no diff.
   platform:
+    support: full
     platforms: posix
     description: Linux (socket error queue, C(IP_PMTUDISC_PROBE)).
 notes:

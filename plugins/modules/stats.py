@@ -11,7 +11,7 @@ short_description: Read the kernel's ICMP and ICMPv6 counters and ICMP sysctls
 version_added: 1.0.0
 description:
   - Returns the ICMP counters of the managed host's network namespace from C(/proc/net/snmp)
-    (C(Icmp:) and C(IcmpMsg:) lines) and C(/proc/net/snmp6) (C(Icmp6*)): messages and errors
+    (C(Icmp:) and C(IcmpMsg:) lines) and C(/proc/net/snmp6) (C(Icmp6*)), that is messages and errors
     in and out, counts per ICMP type with names, and how many errors the kernel suppressed by
     rate limiting (C(OutRateLimitGlobal), C(OutRateLimitHost)) where the kernel has them.
   - Returns the ICMP-related sysctls (echo ignore, rate limits, redirects, router
@@ -22,7 +22,7 @@ description:
   - A missing file or key (older kernels, containers, IPv6 disabled) becomes V(null); it never
     fails the task.
 author:
-  - netdevops.icmp contributors
+  - netdevops.icmp contributors (@netdevops)
 options:
   interval:
     description:
@@ -36,7 +36,9 @@ attributes:
     description: The module only reads files; check mode reads them too.
   diff_mode:
     support: none
+    description: Nothing changes, so there is no diff.
   platform:
+    support: full
     platforms: posix
     description: Linux only (C(/proc/net/snmp), C(/proc/sys)). Other systems return nulls.
 notes:

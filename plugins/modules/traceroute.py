@@ -25,7 +25,7 @@ description:
   - MPLS label stacks that routers attach to time-exceeded messages (RFC 4884 / RFC 4950) are
     returned per probe (raw sockets only).
 author:
-  - netdevops.icmp contributors
+  - netdevops.icmp contributors (@netdevops)
 options:
   target:
     description: Host name or IP address to trace. A name is resolved once.
@@ -104,7 +104,9 @@ attributes:
     description: Probing changes nothing, so check mode traces too.
   diff_mode:
     support: none
+    description: Nothing changes, so there is no diff.
   platform:
+    support: full
     platforms: posix
     description: Linux (socket error queue, raw sockets).
 notes:

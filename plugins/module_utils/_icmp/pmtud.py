@@ -168,7 +168,7 @@ class PmtuSearch:
             reachable = True
             passed = [size for size, o in result.outcomes.items() if o.replied]
             if passed:
-                lo = max(lo, max(passed))
+                lo = max(lo, *passed)
             signals = [(size, o) for size, o in result.outcomes.items() if not o.replied and size > lo]
             reported = [(o.too_big_mtu or o.local_mtu, o.reporter) for _s, o in signals if o.too_big_mtu or o.local_mtu]
             if signals:

@@ -451,6 +451,7 @@ class PathProber:
                     if event is not None:
                         events.append(event)
 
+
 def _ping_group_range() -> t.Optional[str]:
     try:
         with open("/proc/sys/net/ipv4/ping_group_range", encoding="ascii") as handle:
