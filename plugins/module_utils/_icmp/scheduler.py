@@ -116,8 +116,9 @@ def run(
         if retry:
             wake = min(wake, now + int(_RETRY_WAIT_S * NS_PER_S))
         _poll(handler, poller, max(0, wake - now) / NS_PER_S)
-    while expiry:  # deadline reached: whatever is still out has timed out
-        handler.expire(expiry.popleft()[1])
+    if handler.outstanding():  # deadline reached: whatever is still out has timed out
+        for _due, key in expiry:
+            handler.expire(key)
 
 
 def _next_wake(
