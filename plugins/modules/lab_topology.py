@@ -176,6 +176,11 @@ nodes:
       type: list
       elements: dict
       returned: always
+addresses:
+  description: Addresses per node (without prefix length); empty unless O(state=present).
+  returned: always
+  type: dict
+  sample: {"h1": {"ipv4": ["198.51.100.10"], "ipv6": ["2001:db8:1::10"]}}
 links:
   description: >-
     The links; C(a), C(b), C(mtu), C(a_ifname), C(b_ifname), prefixes C(ipv4) and C(ipv6), and
@@ -263,7 +268,8 @@ def execute(params: t.Dict[str, t.Any], engine: LabEngine, check_mode: bool) -> 
     lab = topo.name if topo is not None else params["name"]
     inventory_path = params["inventory_path"]
     result: t.Dict[str, t.Any] = {
-        "lab": lab, "nodes": [], "links": [], "routes": [], "namespaces": [], "inventory_path": inventory_path,
+        "lab": lab, "nodes": [], "addresses": {}, "links": [], "routes": [], "namespaces": [],
+        "inventory_path": inventory_path,
     }
     if state == "present":
         if topo is None:
@@ -302,6 +308,7 @@ def describe(topo: Topology) -> t.Dict[str, t.Any]:
     return {
         "nodes": [lab_inventory.node_facts(topo, node) for node in topo.nodes],
         "namespaces": [node.netns for node in topo.nodes],
+        "addresses": {node.name: lab_inventory.node_addresses(topo, node.name) for node in topo.nodes},
         "links": lab_inventory.link_facts(topo),
         "routes": [
             {"node": route.node, "family": route.family, "to": route.destination, "via": route.via,

@@ -52,6 +52,7 @@ def test_check_mode_plans_and_writes_nothing() -> None:
     assert result["lab"] == "golden" and result["inventory_path"] == INVENTORY
     assert [node["name"] for node in result["nodes"]] == ["h1", "r1", "h2"]
     assert result["nodes"][1]["addresses"]["ipv6"] == ["2001:db8:1::1", "2001:db8:2::1"]
+    assert result["addresses"]["h2"] == {"ipv4": ["203.0.113.10"], "ipv6": ["2001:db8:2::10"]}
     assert {"node": "h1", "family": 4, "to": "203.0.113.0/24", "via": "198.51.100.1", "dev": "nl-r1",
             "origin": "auto"} in result["routes"]
     assert [link["mtu"] for link in result["links"]] == [1500, 1400]
@@ -78,6 +79,7 @@ def test_absent_by_name_removes_lab_and_inventory() -> None:
     assert result["changed"] is True
     assert result["commands"] == ["ip netns del nilab-golden-h1"]
     assert result["namespaces"] == ["nilab-golden-h1"]
+    assert result["addresses"] == {} and result["nodes"] == []
     assert INVENTORY not in files.files
     again = lab_topology.execute(params(topology_file=None, state="absent"),
                                  engine([(["ip", "-j", "netns", "list"], 0, "[]", "")], files), False)
