@@ -20,7 +20,7 @@ description:
     V(deleted) change the host; V(gathered) returns the live policy; V(rendered) and V(parsed)
     never touch the host.
   - A policy that drops IPv4 fragmentation-needed (type 3 code 4), ICMPv6 packet-too-big (type 2)
-    or IPv6 neighbour discovery (types 133-137) is refused unless O(allow_unsafe=true): these
+    or IPv6 neighbour discovery (types 133-137) is refused unless O(allow_unsafe=true), because these
     drops black-hole Path MTU Discovery or take IPv6 down.
   - Every change first stores a snapshot of our table/chains and of the ICMP sysctls in a numbered
     history under O(state_dir). With O(confirm_timeout) the action plugin runs the module in the
@@ -28,7 +28,7 @@ description:
     host restores the snapshot by itself, also when the controller is gone.
   - Warns when another table or chain drops ICMP that the policy accepts.
 author:
-  - netdevops.icmp contributors
+  - netdevops.icmp contributors (@netdevops)
 options:
   state:
     description:
@@ -138,6 +138,11 @@ options:
   running_config:
     description: For O(state=parsed), the output of C(nft -j list ruleset) or C(iptables-save).
     type: str
+  _confirm_token:
+    description:
+      - Internal. The action plugin sets it to a fresh random token for each commit-confirm run;
+        setting it by hand is refused.
+    type: str
 attributes:
   check_mode:
     support: full
@@ -146,6 +151,7 @@ attributes:
     support: full
     description: Shows our rules before and after, rendered for the backend.
   platform:
+    support: full
     platforms: posix
     description: Linux with nftables or iptables.
 notes:
