@@ -47,6 +47,8 @@ EXPECTED = {
                             {"dst": "::1", "protocol": 17, "dport": 33434, "udp_length": 23}),
     "redirect_v4": ("198.51.100.1", 20, 5, 1, "redirect_host", {"gateway": "198.51.100.3"},
                     {"dst": "192.0.2.1", "icmp_type": 8, "ident": 0x4242}),
+    "redirect_v6": (None, None, 137, 0, "redirect", {"gateway": "fe80::3"},
+                    {"dst": "2001:db8:99::1", "protocol": 58, "icmp_type": 128, "ident": 0x4242}),
     "ttl_exceeded_icmp_v4": ("198.51.100.1", 20, 11, 0, "ttl_exceeded", {},
                              {"dst": "203.0.113.2", "ttl": 1, "icmp_type": 8, "ident": 0x4242, "seq": 1}),
     "ttl_exceeded_icmp_v6": (None, None, 3, 0, "ttl_exceeded", {},
