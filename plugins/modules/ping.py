@@ -188,7 +188,8 @@ results:
       type: int
       sample: 0
     late:
-      description: Replies that arrived after their probe's O(timeout).
+      description: Replies that arrived after their probe's O(timeout), while the run was still
+        listening for other probes; they are not part of RV(results[].received) or the statistics.
       type: int
       sample: 0
     reply_ttl:
