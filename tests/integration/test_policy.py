@@ -251,7 +251,7 @@ def test_killing_the_apply_leaves_old_or_new_never_a_mix(lab_default, backend):
     outcomes = {"old": 0, "new": 0}
     rng = random.Random(4890)
     try:
-        for _ in range(25):
+        for _attempt in range(25):
             _load(lab_default, backend, old)
             assert _read(lab_default, backend) == old
             text = _apply_text(backend, new, lab_default)

@@ -4,7 +4,6 @@
 """The firewall role and the apply/rollback playbooks on a lab: verify, fail, roll back."""
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess

@@ -56,10 +56,10 @@ class ScriptedAction(policy_action.ActionModule):
 
     def _low_level_execute_command(self, cmd, sudoable=True, in_data=None, executable=None, encoding_errors="surrogate_then_replace", chdir=None):
         self.commands.append(cmd)
-        outcome = self.rm_results.pop(0) if self.rm_results else 0
+        outcome: t.Union[int, Exception] = self.rm_results.pop(0) if self.rm_results else 0
         if isinstance(outcome, Exception):
             raise outcome
-        return {"rc": outcome, "stdout": "", "stderr": ""}
+        return {"rc": int(outcome), "stdout": "", "stderr": ""}
 
 
 @pytest.fixture(autouse=True)

@@ -51,7 +51,8 @@ def test_parsed(capsys, backend, golden):
 
 
 @pytest.mark.parametrize("rules,message", [
-    ([{"family": "ipv4", "type": "echo-requets", "action": "accept"}], "rule 1 {family: 'ipv4', type: 'echo-requets', action: 'accept', direction: 'input'}: unknown ipv4 ICMP type"),
+    ([{"family": "ipv4", "type": "echo-requets", "action": "accept"}],
+     "rule 1 {family: 'ipv4', type: 'echo-requets', action: 'accept', direction: 'input'}: unknown ipv4 ICMP type"),
     ([{"family": "ipv6", "type": "timestamp-request", "action": "drop"}], "is an ipv4 type"),
     ([{"family": "ipv4", "type": "echo-request", "code": 3, "action": "accept"}], "out of range for ipv4 type 8"),
     ([{"family": "ipv4", "type": 8, "action": "accept", "rate": "lots"}], "rate 'lots' does not parse"),

@@ -213,7 +213,7 @@ def test_rollback_previous_restores_the_newest_different_snapshot(tmp_path):
 
 def test_history_keeps_the_newest(tmp_path):
     history = confirm.History(str(tmp_path), keep=3)
-    for _ in range(5):
+    for _attempt in range(5):
         history.save("nftables", True, HOST)
     assert history.ids() == [3, 4, 5]
     assert oct(os.stat(tmp_path / "000005.json").st_mode & 0o777) == "0o600"

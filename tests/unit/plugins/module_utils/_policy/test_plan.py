@@ -146,9 +146,10 @@ def test_iptables_plan_per_family_and_idempotence():
     live = backend.read()
     result = plan.make_plan("merged", HOST, live, {}, backend)
     assert [s.argv for s in result.steps] == [("iptables-restore", "--noflush"), ("ip6tables-restore", "--noflush")]
-    assert [s.check_argv for s in result.steps] == [("iptables-restore", "--noflush", "--test"),
-                                                   ("ip6tables-restore", "--noflush", "--test")]
+    assert [s.check_argv for s in result.steps] == [
+        ("iptables-restore", "--noflush", "--test"), ("ip6tables-restore", "--noflush", "--test")]
     assert result.steps[0].stdin == iptables.render_restore(HOST, "ipv4", {})
+
     def golden_backend():
         return backends.IptablesBackend(_ipt_runner((GOLDEN / "rfc4890-host.iptables-save").read_text(),
                                                     (GOLDEN / "rfc4890-host.ip6tables-save").read_text()))
