@@ -25,7 +25,7 @@ def installed(tmp_path_factory):
     dest = tmp_path_factory.mktemp("collections")
     _run([str(BIN / "ansible-galaxy"), "collection", "build", "--output-path", str(out), str(ROOT)])
     (tarball,) = out.glob("netdevops-icmp-*.tar.gz")
-    _run([str(BIN / "ansible-galaxy"), "collection", "install", "-p", str(dest), str(tarball)])
+    _run([str(BIN / "ansible-galaxy"), "collection", "install", "--force", "-p", str(dest), str(tarball)])
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(dest), ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false")
     return tarball, dest, env
 
