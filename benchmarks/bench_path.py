@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # Copyright (c) netdevops.icmp contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -139,7 +139,7 @@ def run_trace_tools(lab: Lab, args: argparse.Namespace, ours: t.List[str], tail:
     for tool, argv in tools_trace(target, ours).items():
         runs = 1 if tail and not tool.startswith("netdevops") else args.runs
         times, correct, capped = [], [], False
-        for _ in range(runs):
+        for _run in range(runs):
             time.sleep(args.settle)
             wall, out, killed = timed(lab, argv, 100)
             capped = capped or killed
@@ -168,7 +168,7 @@ def run_pmtud_tools(lab: Lab, args: argparse.Namespace, ours: t.List[str], hole:
     for tool, argv in tools.items():
         runs = args.runs if tool.startswith("netdevops") or not hole else 1
         times, answers, capped, flagged = [], [], False, False
-        for _ in range(runs):
+        for _run in range(runs):
             lab.sh("h1", ["ip", "route", "flush", "cache"])  # pitfall 9: no learnt PMTU
             time.sleep(args.settle)
             wall, out, killed = timed(lab, argv, 100)
@@ -210,14 +210,14 @@ def markdown(results: t.Dict[str, t.Any]) -> str:
                 notes.append("killed at the 100 s cap")
             if ours and not row["tool"].startswith("netdevops") and row["median_s"]:
                 notes.append("%.1fx ours" % (row["median_s"] / ours))
-            lines.append("| %s | %.3f | %d | %s | %s |" % (row["tool"], row["median_s"], row["runs"],
-                                                         "yes" if row["correct"] else "**no**", ", ".join(notes)))
+            verdict = "yes" if row["correct"] else "**no**"
+            lines.append("| %s | %.3f | %d | %s | %s |" % (row["tool"], row["median_s"], row["runs"], verdict, ", ".join(notes)))
         lines.append("")
     return "\n".join(lines)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--settle", type=float, default=6.0, help="seconds between runs (router token refill)")
     args = parser.parse_args()

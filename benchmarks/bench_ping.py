@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # Copyright (c) netdevops.icmp contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -88,7 +88,7 @@ def bench(scenario: Scenario, runs: int) -> t.Dict[str, t.Any]:
         handle.write("\n".join(loopback(scenario.targets)) + "\n")
     samples: t.Dict[str, t.List[t.Tuple[float, int, int]]] = {tool: [] for tool in scenario.commands}
     try:
-        for _ in range(runs):
+        for _run in range(runs):
             for tool, template in scenario.commands.items():  # interleaved: same conditions for all
                 argv = [word.replace("{file}", handle.name) for word in template]
                 wall, rss, stdout, stderr = run_once(argv)
@@ -155,7 +155,7 @@ def main() -> int:
     results: t.Dict[str, t.Any] = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "kernel": platform.release(), "python": platform.python_version(), "cpus": os.cpu_count(),
-        "runs": args.runs, "fping": subprocess.run(["fping", "-v"], capture_output=True, text=True).stdout.strip(),
+        "runs": args.runs, "fping": subprocess.run(["fping", "-v"], capture_output=True, text=True, check=False).stdout.strip(),
         "scenarios": [bench(s, args.runs) for s in scenarios()],
     }
     results["verdicts"] = verdicts(results)

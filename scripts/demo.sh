@@ -14,7 +14,7 @@ step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 step "Building and installing the collection from its tarball"
 "$bin/ansible-galaxy" collection build --force --output-path "$work/dist" "$root" >/dev/null
-tarball=$(ls -t "$work"/dist/netdevops-icmp-*.tar.gz | head -n1)
+tarball=$(find "$work/dist" -name "netdevops-icmp-*.tar.gz" -newer "$root/galaxy.yml" -printf "%T@ %p\n" | sort -rn | head -n1 | cut -d" " -f2-)
 "$bin/ansible-galaxy" collection install --force -p "$work/collections" "$tarball" >/dev/null
 echo "installed $(basename "$tarball") into $work/collections"
 export ANSIBLE_COLLECTIONS_PATH="$work/collections"

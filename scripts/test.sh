@@ -3,7 +3,7 @@
 # exit code is non-zero when any layer failed. Called by `make test` (after set-up).
 set -uo pipefail
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 layers=(unit sanity lint integration molecule)
 failed=()
 passed=()

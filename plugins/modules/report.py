@@ -25,7 +25,7 @@ description:
   - The JSON schema is shipped as C(plugins/module_utils/_report/report.schema.json); see
     C(docs/reports.md) for every key.
 author:
-  - netdevops.icmp contributors
+  - netdevops.icmp contributors (@netdevops)
 options:
   dest:
     description: Directory to write the reports to (created when missing).

@@ -31,7 +31,7 @@ def installed(tmp_path_factory):
 
 
 def test_tarball_leaves_out_development_files(installed):
-    tarball, _, _ = installed
+    tarball = installed[0]
     with tarfile.open(tarball) as archive:
         names = archive.getnames()
     assert "galaxy.yml" not in names  # replaced by MANIFEST.json
@@ -46,7 +46,7 @@ def _plugins(env, plugin_type):
 
 
 def test_every_plugin_documents_itself(installed):
-    _, _, env = installed
+    env = installed[2]
     seen = 0
     for plugin_type in PLUGIN_TYPES:
         for name in _plugins(env, plugin_type):
@@ -59,13 +59,13 @@ def test_every_plugin_documents_itself(installed):
 
 
 def test_netns_connection_doc_renders(installed):
-    _, _, env = installed
+    env = installed[2]
     text = _run([str(BIN / "ansible-doc"), "-t", "connection", "netdevops.icmp.netns"], env=env).stdout
     assert "network namespace" in text.lower()
 
 
 def test_roles_have_argument_specs(installed):
-    _, dest, env = installed
+    dest, env = installed[1], installed[2]
     roles = sorted(p.name for p in (dest / "ansible_collections/netdevops/icmp/roles").iterdir())
     assert roles
     for role in roles:

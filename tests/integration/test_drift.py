@@ -164,7 +164,6 @@ def test_drift_corpus(make_lab: t.Callable[[t.Any], t.Any], tmp_path: Path) -> N
     assert "+\t\ticmpv6 type echo-request accept" in checked.stdout  # r3's diff: desired side
     assert "-\t\ticmpv6 type echo-request drop" in checked.stdout
 
-
     # AWX runs playbooks with ansible-runner: the drift must reach the job's artifacts
     runner_check(lab, inventory, work)
 

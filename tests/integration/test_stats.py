@@ -94,7 +94,7 @@ def test_interval_delta_sees_pings_during_the_window(lab_chain: t.Any) -> None:
         # The module reads the counters first thing; the pings start after it is up.
         lab_chain.run("h1", ["sleep", "0.5"])
         lab_chain.run("h1", ["ping", "-c", "8", "-i", "0.01", "-W", "1", target])
-        out, _ = proc.communicate(timeout=30)
+        out = proc.communicate(timeout=30)[0]
     finally:
         os.unlink(handle.name)
     result = json.loads(out)

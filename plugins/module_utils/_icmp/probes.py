@@ -389,7 +389,8 @@ class PathProber:
                 return None
             except OSError as err:
                 last_error = err
-        assert last_error is not None
+        if last_error is None:  # unreachable: the loop returns or records an error
+            raise RuntimeError('send loop ended without a result')
         mtu = None
         if last_error.errno == errno.EMSGSIZE:
             mtu = interface_mtu(self.family, self.destination, self.source, self.interface)

@@ -155,7 +155,7 @@ class FakeNetwork:
         ttl = None if sock.has_ip_header else responder.ttl
         delay = responder.late_s.get(index, responder.delay_s)
         copies = 2 if index in responder.duplicate else 1
-        for _ in range(copies):
+        for _copy in range(copies):
             self.deliver(sock, delay, Received(data, source, ttl, None, None))
 
     def _error(self, sock: FakeSocket, packet: bytes, address: str, responder: Responder) -> None:

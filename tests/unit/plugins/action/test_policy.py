@@ -57,9 +57,14 @@ class ScriptedAction(policy_action.ActionModule):
     def _low_level_execute_command(self, cmd, sudoable=True, in_data=None, executable=None, encoding_errors="surrogate_then_replace", chdir=None):
         self.commands.append(cmd)
         outcome: t.Union[int, Exception] = self.rm_results.pop(0) if self.rm_results else 0
-        if isinstance(outcome, Exception):
-            raise outcome
-        return {"rc": int(outcome), "stdout": "", "stderr": ""}
+        return _scripted_rc(outcome)
+
+
+def _scripted_rc(outcome):
+    """A scripted result of the cleanup command: an exit code, or an error to raise."""
+    if isinstance(outcome, int):
+        return {"rc": outcome, "stdout": "", "stderr": ""}
+    raise outcome
 
 
 @pytest.fixture(autouse=True)

@@ -48,7 +48,7 @@ def test_one_socket_per_family_for_many_targets() -> None:
     report = engine.ping(targets, options(count=2, rate=0), net, net.clock)
     assert len(net.sockets) == 1
     assert sum(r.received for r in report.results) == 400
-    assert len({p[4:8] for p, _ in net.sockets[0].sent}) == 400  # unique ident+seq per probe
+    assert len({p[4:8] for p, _addr in net.sockets[0].sent}) == 400  # unique ident+seq per probe
 
 
 def test_loss_timeout_and_mdev() -> None:

@@ -23,8 +23,9 @@ def ping_result(*items: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
 
 
 def trace_result(destination: str, path: t.List[t.Optional[str]], reached: bool = True) -> t.Dict[str, t.Any]:
-    hops = [{"ttl": n + 1, "address": a, "probes": [{"address": a, "rtt_ms": 0.1 if a else None, "icmp_type": 11,
-                                                      "icmp_code": 0, "mpls": []}]} for n, a in enumerate(path)]
+    hops = [{"ttl": n + 1, "address": a,
+             "probes": [{"address": a, "rtt_ms": 0.1 if a else None, "icmp_type": 11, "icmp_code": 0, "mpls": []}]}
+            for n, a in enumerate(path)]
     return {"changed": False, "destination": destination, "hops": hops, "path": list(path), "reached": reached,
             "elapsed_ms": 40.0}
 
