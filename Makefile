@@ -62,6 +62,7 @@ build: venv
 	$(BIN)/ansible-galaxy collection build --force --output-path $(BUILD)/dist .
 
 bench: system venv link
+	@$(BIN)/python -m pip install -q -r benchmarks/requirements.txt
 	$(BIN)/python benchmarks/run.py
 
 clean:
