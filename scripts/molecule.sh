@@ -11,4 +11,6 @@ if ! compgen -G "extensions/molecule/*/molecule.yml" >/dev/null; then
   echo "molecule: no scenarios under extensions/molecule"
   exit 0
 fi
-exec .venv/bin/molecule test --all
+# molecule and ansible-compat call ansible-config, ansible-playbook ... by name.
+export PATH="$PWD/.venv/bin:$PATH"
+exec molecule test --all
