@@ -1,0 +1,125 @@
+# Copyright (c) netdevops.icmp contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Filters for the disaster drills (docs in the YAML files beside this one)."""
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible.errors import AnsibleFilterError
+
+# Which probe kind stands for a drill in the reports (the report schema knows ping, traceroute, pmtud).
+REPORT_KIND = {"pmtud_blackhole": "pmtud", "rate_limit": "traceroute", "asymmetric": "ping"}
+
+
+def _ping_entry(ping: t.Any) -> t.Optional[t.Mapping[str, t.Any]]:
+    """One target's entry from a ping result (the module result or one of its results)."""
+    if not isinstance(ping, t.Mapping) or ping.get("skipped"):
+        return None
+    if "results" in ping and isinstance(ping["results"], list):
+        return ping["results"][0] if ping["results"] else None
+    return ping
+
+
+def _tcp_alive(tcp: t.Any) -> t.Optional[bool]:
+    """True when TCP proves the host up: connected, or actively refused (a RST comes from a live host)."""
+    if not isinstance(tcp, t.Mapping) or tcp.get("skipped"):
+        return None
+    if tcp.get("connected"):
+        return True
+    return "refused" in str(tcp.get("error") or "").lower()
+
+
+def _rate_limited_hops(trace: t.Any) -> t.List[t.Optional[str]]:
+    if not isinstance(trace, t.Mapping):
+        return []
+    return [hop.get("address") for hop in trace.get("hops") or [] if hop.get("status") == "rate_limited"]
+
+
+def _broken_hops(trace: t.Any) -> t.List[t.Any]:
+    if not isinstance(trace, t.Mapping):
+        return []
+    return [hop.get("ttl") for hop in trace.get("hops") or [] if hop.get("status") in ("silent", "partial")]
+
+
+def drill_diagnosis(ping: t.Any, tcp: t.Any = None, pmtud: t.Any = None, traceroute: t.Any = None,
+                    neighbour: t.Any = None, target: str = "") -> t.Dict[str, str]:
+    """Combine probe results into one verdict and a sentence a person can act on.
+
+    Verdicts: ``pmtud_black_hole``, ``nd_failed``, ``echo_filtered``, ``host_down``,
+    ``icmp_rate_limited``, ``broken_hop``, ``healthy``.
+    """
+    if ping is not None and not isinstance(ping, t.Mapping):
+        raise AnsibleFilterError("netdevops.icmp.drill_diagnosis: ping must be a ping result (a mapping), got %r" % (ping,))
+    entry = _ping_entry(ping)
+    name = target or (entry or {}).get("address") or (pmtud or {}).get("destination") or "the target"
+    echo_ok = None if entry is None else bool(entry.get("reachable"))
+    tcp_up = _tcp_alive(tcp)
+    pm = pmtud if isinstance(pmtud, t.Mapping) and not pmtud.get("skipped") else None
+    if pm is not None and pm.get("black_hole"):
+        return {"verdict": "pmtud_black_hole",
+                "diagnosis": "PMTUD black hole towards %s: packets up to %s bytes pass, larger ones vanish without "
+                             "an ICMP fragmentation-needed / packet-too-big; small packets (ping) still work"
+                             % (name, pm.get("path_mtu"))}
+    neigh = str(neighbour or "").upper()
+    if echo_ok is False and neigh in ("FAILED", "INCOMPLETE"):
+        return {"verdict": "nd_failed",
+                "diagnosis": "IPv6 neighbour discovery failing towards %s: the neighbour entry is %s, so nothing "
+                             "is delivered (not a routing or echo problem)" % (name, neigh)}
+    if echo_ok is False and (tcp_up or (pm is not None and pm.get("path_mtu"))):
+        proof = []
+        if tcp_up:
+            proof.append("TCP answers")
+        if pm is not None and pm.get("path_mtu"):
+            proof.append("the path MTU (%s) is measurable" % pm.get("path_mtu"))
+        return {"verdict": "echo_filtered",
+                "diagnosis": "ICMP echo filtered towards %s: %s, so the host is up; echo requests or replies are "
+                             "dropped by a filter" % (name, " and ".join(proof))}
+    if echo_ok is False:
+        return {"verdict": "host_down",
+                "diagnosis": "host down or unreachable: %s answers neither ICMP echo nor TCP" % name}
+    limited = _rate_limited_hops(traceroute)
+    if limited:
+        return {"verdict": "icmp_rate_limited",
+                "diagnosis": "ICMP rate limiting at hop(s) %s: probes there go unanswered while later hops answer, "
+                             "so the path forwards; not a broken hop" % ", ".join(str(hop) for hop in limited)}
+    if isinstance(traceroute, t.Mapping) and not traceroute.get("reached", True):
+        return {"verdict": "broken_hop",
+                "diagnosis": "path to %s broken after hop(s) %s" % (name, ", ".join(str(h) for h in _broken_hops(traceroute)))}
+    return {"verdict": "healthy", "diagnosis": "%s answers echo%s" % (name, " and TCP" if tcp_up else "")}
+
+
+def drill_report_hosts(results: t.Any, lab: t.Any = None) -> t.Dict[str, t.Dict[str, t.Any]]:
+    """Drill results as the ``hosts`` of netdevops.icmp.report: one report host per drill."""
+    if not isinstance(results, list):
+        raise AnsibleFilterError("netdevops.icmp.drill_report_hosts: expected the list icmp_drill_results, got %r" % (results,))
+    lab = lab if isinstance(lab, t.Mapping) else {}
+    hosts: t.Dict[str, t.Dict[str, t.Any]] = {}
+    for item in results:
+        if not isinstance(item, t.Mapping) or "drill" not in item:
+            raise AnsibleFilterError("netdevops.icmp.drill_report_hosts: each result needs drill and passed, got %r" % (item,))
+        drill = str(item["drill"])
+        details = item.get("details") or {}
+        timeline = item.get("timeline") or {}
+        target = str(details.get("target") or lab.get("server_v4") or "lab")
+        notes = ["diagnosis: %s" % item.get("diagnosis")]
+        notes.append("timeline: inject %ss, detect %ss, recover %ss"
+                     % (timeline.get("inject_s"), timeline.get("detect_s"), timeline.get("recover_s")))
+        passed = bool(item.get("passed"))
+        hosts["drill_" + drill] = {
+            "checks": [{
+                "id": "drill:%s" % drill, "kind": REPORT_KIND.get(drill, "ping"), "target": target,
+                "status": "pass" if passed else "fail", "measured": None,
+                "expect": {"drill": drill, "timeline": dict(timeline)},
+                "failures": [] if passed else [str(item.get("error") or "drill failed")],
+                "baseline": None, "regressions": [], "notes": notes,
+            }],
+            "drift": None,
+        }
+    return hosts
+
+
+class FilterModule:
+    def filters(self) -> t.Dict[str, t.Callable[..., t.Any]]:
+        return {"drill_diagnosis": drill_diagnosis, "drill_report_hosts": drill_report_hosts}
