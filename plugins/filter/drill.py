@@ -31,10 +31,15 @@ def _tcp_alive(tcp: t.Any) -> t.Optional[bool]:
     return "refused" in str(tcp.get("error") or "").lower()
 
 
-def _rate_limited_hops(trace: t.Any) -> t.List[t.Optional[str]]:
+def _hop_name(hop: t.Mapping[str, t.Any]) -> str:
+    address = hop.get("address")
+    return "%s (%s)" % (hop.get("ttl"), address) if address else "%s (no answer)" % hop.get("ttl")
+
+
+def _rate_limited_hops(trace: t.Any) -> t.List[str]:
     if not isinstance(trace, t.Mapping):
         return []
-    return [hop.get("address") for hop in trace.get("hops") or [] if hop.get("status") == "rate_limited"]
+    return [_hop_name(hop) for hop in trace.get("hops") or [] if hop.get("status") == "rate_limited"]
 
 
 def _broken_hops(trace: t.Any) -> t.List[t.Any]:
@@ -83,7 +88,7 @@ def drill_diagnosis(ping: t.Any, tcp: t.Any = None, pmtud: t.Any = None, tracero
     if limited:
         return {"verdict": "icmp_rate_limited",
                 "diagnosis": "ICMP rate limiting at hop(s) %s: probes there go unanswered while later hops answer, "
-                             "so the path forwards; not a broken hop" % ", ".join(str(hop) for hop in limited)}
+                             "so the path forwards; not a broken hop" % ", ".join(limited)}
     if isinstance(traceroute, t.Mapping) and not traceroute.get("reached", True):
         return {"verdict": "broken_hop",
                 "diagnosis": "path to %s broken after hop(s) %s" % (name, ", ".join(str(h) for h in _broken_hops(traceroute)))}
