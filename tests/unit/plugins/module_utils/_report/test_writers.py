@@ -1,0 +1,167 @@
+"""Report writers on pre, post and drift runs: JSON against its schema, JUnit by an XML parser,
+Prometheus text by prometheus_client's parser, HTML matrix cells."""
+from __future__ import annotations
+
+import datetime
+import json
+import re
+import typing as t
+import xml.etree.ElementTree as ET
+
+import jsonschema
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from ansible_collections.netdevops.icmp.plugins.module_utils._report import checks, compare, drift, html, model, writers
+from ansible_collections.netdevops.icmp.tests.unit.plugins.module_utils._report.fixtures import (
+    DESIRED, PLAN, gathered, ping_item, ping_result, results, rule)
+
+WHEN = datetime.datetime(2026, 11, 22, 12, 0, 0, tzinfo=datetime.timezone.utc)
+with open(model.SCHEMA_PATH, encoding="utf-8") as _schema:
+    VALIDATOR = jsonschema.Draft202012Validator(json.load(_schema))
+
+
+def run_checks(**over: t.Any) -> t.List[t.Dict[str, t.Any]]:
+    return checks.build_checks(PLAN, **results(**over))
+
+
+def pre_report() -> t.Dict[str, t.Any]:
+    broken = ping_result(ping_item("203.0.113.10", received=0), ping_item("203.0.113.20"), ping_item("192.0.2.99", received=0))
+    return model.build_report({"h1": {"checks": run_checks(ping=broken)}, "h2": {"checks": run_checks()}},
+                              kind="change_validation", phase="pre", run_id="CHG-1", generated_at=WHEN)
+
+
+def post_report() -> t.Dict[str, t.Any]:
+    """h1: 203.0.113.10 newly unreachable; h2: 203.0.113.20 failed before and after (not a regression)."""
+    lossy = ping_item("203.0.113.20", received=3)  # 40% loss > max_loss_pct 20
+    before_h2 = run_checks(ping=ping_result(ping_item("203.0.113.10"), lossy, ping_item("192.0.2.99", received=0)))
+    after_h1 = run_checks(ping=ping_result(ping_item("203.0.113.10", received=0), ping_item("203.0.113.20"),
+                                           ping_item("192.0.2.99", received=0)))
+    h1 = compare.compare_run(after_h1, run_checks(), host="h1")
+    h2 = compare.compare_run(before_h2, before_h2, host="h2")
+    return model.build_report({"h1": {"checks": h1["checks"]}, "h2": {"checks": h2["checks"]}},
+                              kind="change_validation", phase="post", run_id="CHG-1", generated_at=WHEN)
+
+
+def drift_report() -> t.Dict[str, t.Any]:
+    live = gathered(rules=[r for r in DESIRED["rules"] if r["type"] != "echo-request"] + [rule("ipv4", "timestamp-request")])
+    return model.build_report({
+        "r1": {"checks": run_checks(), "drift": drift.compare_policy(DESIRED, live)},
+        "r2": {"checks": run_checks(), "drift": drift.compare_policy(DESIRED, gathered())},
+        "r3": {"error": "the host did not finish its checks"},
+    }, kind="drift_check", run_id="42", generated_at=WHEN)
+
+
+REPORTS = {"pre": pre_report, "post": post_report, "drift": drift_report}
+
+
+@pytest.mark.parametrize("name", sorted(REPORTS))
+def test_json_report_matches_its_schema(name: str) -> None:
+    document = json.loads(writers.to_json(REPORTS[name]()))
+    VALIDATOR.validate(document)
+    assert document["schema_version"] == model.SCHEMA_VERSION
+
+
+def test_schema_rejects_unknown_keys_and_bad_measurements() -> None:
+    document = pre_report()
+    bad = json.loads(json.dumps(document))
+    bad["hosts"][0]["surprise"] = 1
+    assert not VALIDATOR.is_valid(bad)
+    bad = json.loads(json.dumps(document))
+    bad["hosts"][0]["checks"][0]["measured"]["loss_pct"] = 101
+    assert not VALIDATOR.is_valid(bad)
+
+
+def junit(report: t.Dict[str, t.Any]) -> ET.Element:
+    return ET.fromstring(writers.to_junit(report).encode())
+
+
+def outcome(case: ET.Element) -> str:
+    for element in ("failure", "error", "skipped"):
+        if case.find(element) is not None:
+            return element
+    return "pass"
+
+
+def test_junit_pre_run_fails_the_failed_check() -> None:
+    root = junit(pre_report())
+    assert [(s.get("name"), s.get("tests"), s.get("failures")) for s in root.iter("testsuite")] == [
+        ("h1", "5", "1"), ("h2", "5", "0")]
+    cases = {(c.get("classname"), c.get("name")): outcome(c) for c in root.iter("testcase")}
+    assert cases[("h1.ping", "ping 203.0.113.10")] == "failure"
+    assert [k for k, v in cases.items() if v != "pass"] == [("h1.ping", "ping 203.0.113.10")]
+    assert root.get("tests") == "10" and root.get("failures") == "1"
+
+
+def test_junit_post_run_fails_regressions_and_skips_what_failed_before() -> None:
+    root = junit(post_report())
+    cases = {(c.get("classname"), c.get("name")): c for c in root.iter("testcase")}
+    regressed = cases[("h1.ping", "ping 203.0.113.10")]
+    assert outcome(regressed) == "failure"
+    assert regressed.find("failure").get("message") == "regressed: newly unreachable (loss 0% -> 100%)"
+    still = cases[("h2.ping", "ping 203.0.113.20")]
+    assert outcome(still) == "skipped"
+    assert still.find("skipped").get("message").startswith("still failing, as before the change")
+    assert (root.get("failures"), root.get("skipped"), root.get("errors")) == ("1", "1", "0")
+
+
+def test_junit_drift_and_host_errors() -> None:
+    root = junit(drift_report())
+    cases = {(c.get("classname"), c.get("name")): c for c in root.iter("testcase")}
+    assert outcome(cases[("r1.drift", "policy drift")]) == "failure"
+    assert outcome(cases[("r2.drift", "policy drift")]) == "pass"
+    assert outcome(cases[("r3.host", "host")]) == "error"
+
+
+def families(report: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
+    return {f.name: f for f in text_string_to_metric_families(writers.to_prometheus(report))}
+
+
+def samples(report: t.Dict[str, t.Any], name: str) -> t.Dict[t.Tuple[t.Tuple[str, str], ...], float]:
+    return {tuple(sorted(s.labels.items())): s.value for s in families(report)["netdevops_icmp_" + name].samples}
+
+
+def test_prometheus_text_parses_with_every_metric_named_and_typed() -> None:
+    for report in (pre_report(), post_report(), drift_report()):
+        found = families(report)
+        assert found and all(name.startswith("netdevops_icmp_") and f.type == "gauge" for name, f in found.items())
+        assert all(f.documentation for f in found.values())
+
+
+def test_prometheus_values() -> None:
+    pre = pre_report()
+    loss = samples(pre, "ping_loss_ratio")
+    assert loss[(("host", "h1"), ("target", "203.0.113.10"))] == 1.0
+    assert loss[(("host", "h2"), ("target", "203.0.113.10"))] == 0.0
+    assert samples(pre, "path_mtu_bytes")[(("host", "h1"), ("target", "203.0.113.10"))] == 1400
+    assert samples(pre, "ping_rtt_seconds")[(("host", "h2"), ("stat", "avg"), ("target", "203.0.113.10"))] == 0.05 / 1000
+    assert samples(pre, "last_run_timestamp_seconds")[(("host", "h1"), ("report", "change_validation"))] == WHEN.timestamp()
+    assert "netdevops_icmp_check_regressions" not in families(pre)  # post runs only
+    regressions = samples(post_report(), "check_regressions")
+    assert regressions[(("host", "h1"), ("kind", "ping"), ("target", "203.0.113.10"))] == 1
+    assert sum(regressions.values()) == 1
+    report = drift_report()
+    assert samples(report, "drift") == {(("host", "r1"),): 1, (("host", "r2"),): 0}
+    assert samples(report, "drift_findings") == {(("host", "r1"), ("kind", "rule_added")): 1,
+                                                 (("host", "r1"), ("kind", "rule_missing")): 2}
+    assert samples(report, "host_passed")[(("host", "r3"), ("report", "drift_check"))] == 0
+
+
+def cell_states(page: str) -> t.Dict[t.Tuple[str, str], str]:
+    return {(m.group(1), m.group(2)): m.group(3)
+            for m in re.finditer(r"data-host='([^']*)' data-target='([^']*)' data-state='([^']*)'", page)}
+
+
+def test_html_matrix_states() -> None:
+    states = cell_states(html.to_html(pre_report()))
+    assert states[("h1", "203.0.113.10")] == "bad"
+    assert states[("h1", "192.0.2.99")] == "down"  # unreachable, as the plan expects
+    assert {v for k, v in states.items() if k[1] == "203.0.113.20"} == {"ok"}
+    assert cell_states(html.to_html(post_report()))[("h2", "203.0.113.20")] == "bad"
+
+
+def test_html_is_self_contained_and_escapes_names() -> None:
+    report = model.build_report({"<b>x</b>": {"checks": run_checks()}}, generated_at=WHEN)
+    page = html.to_html(report)
+    assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page
+    assert not re.search(r"(src|href)=|https?://|@import", page)
