@@ -17,12 +17,35 @@ import json
 import os
 import socket
 import sys
+import threading
 import time
 
 
+def _count(conn: socket.socket) -> None:
+    """Read one connection to EOF and answer with the byte count (a thread per connection, so a
+    stalled transfer never holds up the next one)."""
+    conn.settimeout(20)
+    total = 0
+    try:
+        while True:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            total += len(chunk)
+        conn.sendall(b"%d\n" % total)
+    except OSError:
+        pass
+    finally:
+        conn.close()
+
+
 def serve(port: int, lifetime: float, pidfile: str, family: int) -> None:
+    ready_r, ready_w = os.pipe()
     if os.fork() > 0:
+        os.close(ready_w)
+        os.read(ready_r, 1)  # returns once the listener is bound (or the daemon died)
         return
+    os.close(ready_r)
     os.setsid()
     if os.fork() > 0:
         os._exit(0)  # pylint: disable=protected-access
@@ -35,6 +58,8 @@ def serve(port: int, lifetime: float, pidfile: str, family: int) -> None:
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", port))
     listener.listen(8)
+    os.write(ready_w, b"1")
+    os.close(ready_w)
     deadline = time.monotonic() + lifetime
     while time.monotonic() < deadline:
         listener.settimeout(max(0.1, deadline - time.monotonic()))
@@ -42,19 +67,8 @@ def serve(port: int, lifetime: float, pidfile: str, family: int) -> None:
             conn, _peer = listener.accept()
         except socket.timeout:
             break
-        conn.settimeout(30)
-        total = 0
-        try:
-            while True:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    break
-                total += len(chunk)
-            conn.sendall(b"%d\n" % total)
-        except OSError:
-            pass
-        finally:
-            conn.close()
+        worker = threading.Thread(target=_count, args=(conn,), daemon=True)
+        worker.start()
     os._exit(0)  # pylint: disable=protected-access
 
 
