@@ -1,0 +1,145 @@
+# Copyright (c) netdevops.icmp contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Disaster drills 1-4 in a lab: netdevops.icmp.disaster_drill with ansible-playbook.
+
+One run of the four drills (pmtud_blackhole, echo_blocked, rate_limit, nd_blocked) against a
+default lab (h1 - r1 - h2, MTU 1400 on r1-h2) with a unique name; the tests read its reports
+and then check that the lab is back at its steady state. The guard and check-mode tests change
+nothing.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import typing as t
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+MY_DRILLS = ["pmtud_blackhole", "echo_blocked", "rate_limit", "nd_blocked"]
+
+pytestmark = [pytest.mark.root, pytest.mark.lab]
+
+
+def playbook(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "collections"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_FORCE_COLOR="0")
+    return subprocess.run([str(BIN / "ansible-playbook"), *args], capture_output=True, text=True, env=env,
+                          timeout=300, check=False)
+
+
+def drill_run(lab: t.Any, workdir: Path, names: t.List[str], *extra: str) -> subprocess.CompletedProcess:
+    return playbook("-i", lab.inventory_path, "netdevops.icmp.disaster_drill",
+                    "-e", json.dumps({"icmp_drill_names": names}),
+                    "-e", "icmp_drill_report_dir=%s" % (workdir / "reports"),
+                    "-e", "icmp_drill_state_dir=%s" % (workdir / "state"), *extra)
+
+
+def lab_snapshot(lab: t.Any) -> t.Dict[str, t.Any]:
+    """What the drills may touch: rulesets, routes, neighbour-relevant sysctls."""
+    snap: t.Dict[str, t.Any] = {}
+    for node in ("h1", "r1", "h2"):
+        snap[node] = {
+            "nft": lab.run(node, ["nft", "list", "ruleset"]).stdout,
+            "routes4": lab.run(node, ["ip", "-4", "route", "show"]).stdout,
+            "routes6": lab.run(node, ["ip", "-6", "route", "show", "proto", "static"]).stdout,
+            "ratelimit": [lab.sysctl(node, key) for key in
+                          ("net.ipv4.icmp_ratelimit", "net.ipv4.icmp_ratemask", "net.ipv6.icmp.ratelimit")],
+        }
+    return snap
+
+
+@pytest.fixture(scope="module")
+def drills(lab_default: t.Any, tmp_path_factory: pytest.TempPathFactory) -> t.Dict[str, t.Any]:
+    workdir = tmp_path_factory.mktemp("drills")
+    before = lab_snapshot(lab_default)
+    run = drill_run(lab_default, workdir, MY_DRILLS)
+    report_path = workdir / "reports" / "disaster-drill.json"
+    report = json.loads(report_path.read_text()) if report_path.is_file() else None
+    return {"run": run, "report": report, "before": before, "workdir": workdir}
+
+
+def _drill(drills: t.Dict[str, t.Any], name: str) -> t.Dict[str, t.Any]:
+    report = drills["report"]
+    assert report is not None, drills["run"].stdout[-4000:]
+    hosts = {host["name"]: host for host in report["hosts"]}
+    assert "drill_" + name in hosts, sorted(hosts)
+    return hosts["drill_" + name]["checks"][0]
+
+
+def _timeline(check: t.Dict[str, t.Any]) -> t.Dict[str, float]:
+    timeline = check["expect"]["timeline"]
+    for key in ("inject_s", "detect_s", "recover_s"):
+        assert isinstance(timeline[key], (int, float)) and 0 <= timeline[key] < 60, timeline
+    return timeline
+
+
+def test_all_four_drills_pass_and_the_play_succeeds(drills: t.Dict[str, t.Any]) -> None:
+    run = drills["run"]
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert "all 4 drills passed" in run.stdout
+    files = sorted(path.name for path in (drills["workdir"] / "reports").iterdir())
+    assert files == ["disaster-drill.html", "disaster-drill.json", "disaster-drill.junit.xml", "disaster-drill.prom"]
+    assert drills["report"]["status"] == "pass"
+
+
+@pytest.mark.parametrize(("name", "words"), [
+    ("pmtud_blackhole", ["PMTUD black hole towards 203.0.113.10", "packets up to 1400 bytes pass"]),
+    ("echo_blocked", ["ICMP echo filtered towards 203.0.113.10", "TCP answers", "path MTU (1400)"]),
+    ("rate_limit", ["ICMP rate limiting at hop(s) 1", "not a broken hop"]),
+    ("nd_blocked", ["IPv6 neighbour discovery failing towards 2001:db8:2::10"]),
+])
+def test_each_drill_passed_with_the_right_diagnosis(drills: t.Dict[str, t.Any], name: str, words: t.List[str]) -> None:
+    check = _drill(drills, name)
+    assert check["status"] == "pass", check
+    diagnosis = check["notes"][0]
+    for word in words:
+        assert word in diagnosis, diagnosis
+    assert "host down" not in diagnosis
+    _timeline(check)
+
+
+def test_junit_has_one_passing_case_per_drill(drills: t.Dict[str, t.Any]) -> None:
+    junit = (drills["workdir"] / "reports" / "disaster-drill.junit.xml").read_text()
+    for name in MY_DRILLS:
+        assert "drill_" + name in junit
+    assert "<failure" not in junit
+
+
+def test_lab_is_back_at_steady_state(drills: t.Dict[str, t.Any], lab_default: t.Any) -> None:
+    assert drills["run"].returncode == 0, drills["run"].stdout[-3000:]
+    after = lab_snapshot(lab_default)
+    assert after == drills["before"]
+    for target in (lab_default.address("h2"), lab_default.address("h2", 6)):
+        lab_default.run("h1", ["ping", "-c", "1", "-W", "2", target])
+    # full-size TCP across the path still works: no leftover listener, no leftover rules
+    leftovers = subprocess.run(["pgrep", "-f", "tcp_transfer.py serve"], capture_output=True, text=True, check=False)
+    mine = [pid for pid in leftovers.stdout.split()
+            if lab_default.netns("h2") in subprocess.run(["ip", "netns", "identify", pid], capture_output=True,
+                                                          text=True, check=False).stdout]
+    assert mine == []
+
+
+def test_guard_refuses_a_host_that_is_not_a_lab_node_and_changes_nothing(lab_default: t.Any, tmp_path: Path) -> None:
+    before = lab_snapshot(lab_default)
+    run = drill_run(lab_default, tmp_path, MY_DRILLS, "-e", "icmp_drill_server=localhost")
+    assert run.returncode != 0
+    assert "refusing to run disaster drills against localhost" in run.stdout, run.stdout[-3000:]
+    assert "not a lab node (connection local" in run.stdout
+    assert not (tmp_path / "reports").exists()
+    assert not (tmp_path / "state").exists()
+    assert lab_snapshot(lab_default) == before
+
+
+def test_check_mode_runs_no_drill(lab_default: t.Any, tmp_path: Path) -> None:
+    before = lab_snapshot(lab_default)
+    run = drill_run(lab_default, tmp_path, ["echo_blocked"], "--check")
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "Check mode: the drills inject real faults and are skipped" in run.stdout
+    assert not (tmp_path / "reports").exists()
+    assert lab_snapshot(lab_default) == before
