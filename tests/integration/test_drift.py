@@ -147,6 +147,7 @@ def test_drift_corpus(make_lab: t.Callable[[t.Any], t.Any], tmp_path: Path) -> N
     assert drifted.returncode == 2, drifted.stdout[-4000:]
     found = findings(work / "drifted")
     assert found == {node: [kind] if kind else [] for node, kind in EXPECTED.items()}
+    assert json.loads((work / "drifted" / "reports" / "drift-check.json").read_text())["run_id"] == "manual"
     failed_hosts = set(re.findall(r"fatal: \[(\S+)\]: FAILED!", drifted.stdout))
     assert failed_hosts == {node for node, kind in EXPECTED.items() if kind}
     assert "r3 drift: action flipped on ipv6 input type echo-request: accept -> drop" in drifted.stdout
@@ -178,7 +179,7 @@ def runner_check(lab: t.Any, inventory: Path, tmp_path: Path) -> None:
     result = ansible_runner.run(
         private_data_dir=str(private), playbook=str(REPO / "playbooks" / "drift_check.yml"),
         inventory=[lab.inventory_path, str(inventory)], limit="h1,r7",
-        extravars={"icmp_validate_state_dir": str(tmp_path / "state")}, quiet=True,
+        extravars={"icmp_validate_state_dir": str(tmp_path / "state"), "tower_job_id": 4242}, quiet=True,
     )
     assert result.status == "failed" and result.rc == 2
     stats = [e for e in result.events if e.get("event") == "playbook_on_stats"][-1]["event_data"]
@@ -189,3 +190,5 @@ def runner_check(lab: t.Any, inventory: Path, tmp_path: Path) -> None:
     assert stats["failures"] == {"r7": 1}
     assert (private / "artifacts").is_dir()
     assert (tmp_path / "state" / "reports" / "drift-check.junit.xml").is_file()
+    report = json.loads((tmp_path / "state" / "reports" / "drift-check.json").read_text())
+    assert report["run_id"] == "4242"  # the AWX job id names the run
