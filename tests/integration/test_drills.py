@@ -54,6 +54,10 @@ def lab_snapshot(lab: t.Any) -> t.Dict[str, t.Any]:
     return snap
 
 
+def netns_of(pid: str) -> str:
+    return subprocess.run(["ip", "netns", "identify", pid], capture_output=True, text=True, check=False).stdout
+
+
 @pytest.fixture(scope="module")
 def drills(lab_default: t.Any, tmp_path_factory: pytest.TempPathFactory) -> t.Dict[str, t.Any]:
     workdir = tmp_path_factory.mktemp("drills")
@@ -119,9 +123,7 @@ def test_lab_is_back_at_steady_state(drills: t.Dict[str, t.Any], lab_default: t.
         lab_default.run("h1", ["ping", "-c", "1", "-W", "2", target])
     # full-size TCP across the path still works: no leftover listener, no leftover rules
     leftovers = subprocess.run(["pgrep", "-f", "tcp_transfer.py serve"], capture_output=True, text=True, check=False)
-    mine = [pid for pid in leftovers.stdout.split()
-            if lab_default.netns("h2") in subprocess.run(["ip", "netns", "identify", pid], capture_output=True,
-                                                          text=True, check=False).stdout]
+    mine = [pid for pid in leftovers.stdout.split() if lab_default.netns("h2") in netns_of(pid)]
     assert mine == []
 
 
