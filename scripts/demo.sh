@@ -26,7 +26,9 @@ playbook=("$bin/ansible-playbook" -e "demo_reports_dir=$reports")
 if [ "$(id -u)" -ne 0 ]; then
   step "Not root: no network namespaces, no firewall changes. Running the loopback demo only."
   echo "Run 'sudo make demo' for the lab, the firewall policy and the drills."
-  "${playbook[@]}" -i localhost, -c local netdevops.icmp.demo -e demo_mode=loopback
+  "${playbook[@]}" -i localhost, -c local -e "ansible_python_interpreter=$bin/python" \
+    netdevops.icmp.demo -e demo_mode=loopback
+  echo "reports: $reports"
   exit 0
 fi
 
@@ -41,5 +43,7 @@ trap lab_down EXIT
 step "Building the default lab (h1 - r1 - h2, r1-h2 at MTU 1400)"
 "${playbook[@]}" netdevops.icmp.lab_up -e "icmp_lab_inventory_path=$inventory" -e "icmp_lab_state_dir=$work/lab"
 
-step "Running the main job against the lab"
-"${playbook[@]}" -i "$inventory" netdevops.icmp.demo
+step "Running the demo against the lab: nodes, policy, validation, drift, measurements, drills"
+"${playbook[@]}" -i "$inventory" netdevops.icmp.demo "$@"
+step "Reports (JSON, JUnit XML, Prometheus, HTML): $reports"
+find "$reports" -maxdepth 1 -type f \( -name '*.json' -o -name '*.xml' -o -name '*.prom' -o -name '*.html' \) -printf '  %f\n' | sort

@@ -1,0 +1,93 @@
+# Copyright (c) netdevops.icmp contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""`make demo` end to end: scripts/demo.sh in lab mode (root) and the loopback mode.
+
+Run alone with ``.venv/bin/pytest -q tests/integration/test_demo.py`` (a few minutes: the lab
+demo builds the default lab, runs every stage including the disaster drills and tears it down).
+The lab demo uses the default lab name, so it must not run twice at the same time.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import typing as t
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = REPO / ".venv" / "bin"
+
+
+def lab_namespaces(lab: str = "default") -> t.List[str]:
+    listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
+    return [line.split()[0] for line in listing.splitlines() if line.startswith("nilab-%s-" % lab)]
+
+
+def assert_reports(reports: Path, basename: str, title_part: str) -> None:
+    """The four files of one report exist and parse."""
+    document = json.loads((reports / (basename + ".json")).read_text())
+    assert document["hosts"], document
+    suites = ET.parse(str(reports / (basename + ".junit.xml"))).getroot()
+    assert suites.iter("testcase"), basename
+    families = list(text_string_to_metric_families((reports / (basename + ".prom")).read_text()))
+    assert any(family.name.startswith("netdevops_icmp_") for family in families), families
+    html = (reports / (basename + ".html")).read_text()
+    assert "<title>" in html and title_part in html.split("<title>", 1)[1].split("</title>", 1)[0], html[:500]
+
+
+def run(command: t.List[str], env: t.Dict[str, str], timeout_s: float) -> subprocess.CompletedProcess:
+    result = subprocess.run(command, cwd=str(REPO), env=env, capture_output=True, text=True, timeout=timeout_s, check=False)
+    sys.stdout.write(result.stdout[-20000:])
+    sys.stderr.write(result.stderr[-5000:])
+    return result
+
+
+@pytest.mark.root
+@pytest.mark.lab
+def test_demo_lab_mode(tmp_path: Path) -> None:
+    assert not lab_namespaces(), "a default lab is up already (another demo running?): %s" % lab_namespaces()
+    reports = tmp_path / "reports"
+    env = dict(os.environ, REPORTS=str(reports))
+    result = run(["bash", "scripts/demo.sh"], env, timeout_s=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "Tearing the lab down" in result.stdout
+    assert not lab_namespaces(), "the demo left namespaces behind: %s" % lab_namespaces()
+    assert_reports(reports, "change-validation-pre", "")
+    assert_reports(reports, "change-validation-post", "")
+    assert_reports(reports, "drift-check", "")
+    assert_reports(reports, "demo-measure", "measurements")
+    assert_reports(reports, "disaster-drill", "Disaster drills")
+    post = json.loads((reports / "change-validation-post.json").read_text())
+    assert {host["name"] for host in post["hosts"]} == {"h1", "r1", "h2"}, post["hosts"]
+
+
+def test_demo_loopback_mode(tmp_path: Path) -> None:
+    """What `make demo` runs without root: probes to 127.0.0.1 and ::1 only, one report."""
+    reports = tmp_path / "reports"
+    env = dict(
+        os.environ,
+        ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "collections"),
+        ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
+        ANSIBLE_LOCALHOST_WARNING="false",
+        ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
+    )
+    command = [
+        str(VENV_BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+        "-e", "ansible_python_interpreter=%s" % (VENV_BIN / "python"),
+        "-e", "demo_mode=loopback", "-e", "demo_reports_dir=%s" % reports,
+        str(REPO / "playbooks" / "demo.yml"),
+    ]
+    result = run(command, env, timeout_s=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "Needs root" in result.stdout
+    assert_reports(reports, "demo-measure", "measurements")
+    document = json.loads((reports / "demo-measure.json").read_text())
+    assert [host["name"] for host in document["hosts"]] == ["localhost"], document["hosts"]
+    targets = {check["target"] for check in document["hosts"][0]["checks"]}
+    assert targets <= {"127.0.0.1", "::1"}, targets
