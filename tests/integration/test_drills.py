@@ -127,6 +127,20 @@ def test_lab_is_back_at_steady_state(drills: t.Dict[str, t.Any], lab_default: t.
     assert mine == []
 
 
+def test_a_failing_drill_still_cleans_up_and_fails_the_play(lab_default: t.Any, tmp_path: Path) -> None:
+    # without the advmss staging the bottleneck is the server's own link: TCP never stalls, the
+    # drill's assertion fails after the fault was injected, and the always section must clean up
+    before = lab_snapshot(lab_default)
+    run = drill_run(lab_default, tmp_path, ["pmtud_blackhole"], "-e", "icmp_drill_pmtud_advmss=0")
+    assert run.returncode != 0
+    assert "drill(s) failed: pmtud_blackhole" in run.stdout, run.stdout[-3000:]
+    assert "pmtud reports the black hole, ping works, TCP stalls" in run.stdout
+    report = json.loads((tmp_path / "reports" / "disaster-drill.json").read_text())
+    assert report["status"] == "fail"
+    assert lab_snapshot(lab_default) == before
+    assert not (tmp_path / "state" / "tcp-h2.pid").exists()
+
+
 def test_guard_refuses_a_host_that_is_not_a_lab_node_and_changes_nothing(lab_default: t.Any, tmp_path: Path) -> None:
     before = lab_snapshot(lab_default)
     run = drill_run(lab_default, tmp_path, MY_DRILLS, "-e", "icmp_drill_server=localhost")
