@@ -26,6 +26,11 @@ playbook=("$bin/ansible-playbook" -e "demo_reports_dir=$reports")
 if [ "$(id -u)" -ne 0 ]; then
   step "Not root: no network namespaces, no firewall changes. Running the loopback demo only."
   echo "Run 'sudo make demo' for the lab, the firewall policy and the drills."
+  read -r gid_low gid_high < /proc/sys/net/ipv4/ping_group_range
+  if [ "$(id -g)" -lt "$gid_low" ] || [ "$(id -g)" -gt "$gid_high" ]; then
+    echo "Your group (gid $(id -g)) may not open unprivileged ICMP sockets: net.ipv4.ping_group_range is" \
+      "'$gid_low $gid_high'. Allow it with: sudo sysctl -w net.ipv4.ping_group_range='0 2147483647'"
+  fi
   "${playbook[@]}" -i localhost, -c local -e "ansible_python_interpreter=$bin/python" \
     netdevops.icmp.demo -e demo_mode=loopback
   echo "reports: $reports"
@@ -33,17 +38,25 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 inventory="$work/inventory.yml"
-lab_down() {
+list_reports() {
+  step "Reports (JSON, JUnit XML, Prometheus textfile, HTML) in $reports"
+  find "$reports" -maxdepth 1 -type f \( -name '*.json' -o -name '*.xml' -o -name '*.prom' -o -name '*.html' \) \
+    -printf '  %f\n' | sort
+}
+finish() {
+  status=$?
   step "Tearing the lab down"
   "${playbook[@]}" netdevops.icmp.lab_down -e "icmp_lab_state_dir=$work/lab" >/dev/null \
-    && echo "lab removed; namespaces left: $(ip netns list | grep -c '^nilab-' || true)"
+    && echo "lab removed; namespaces of the demo lab left: $(ip netns list | grep -c '^nilab-default-' || true)"
+  rm -rf /run/netdevops_icmp_demo  # the policy snapshots of the demo nodes (playbooks/demo.yml)
+  list_reports
+  [ "$status" -eq 0 ] || step "The demo FAILED (exit $status): see the first 'fatal' above"
+  exit "$status"
 }
-trap lab_down EXIT
+trap finish EXIT
 
 step "Building the default lab (h1 - r1 - h2, r1-h2 at MTU 1400)"
 "${playbook[@]}" netdevops.icmp.lab_up -e "icmp_lab_inventory_path=$inventory" -e "icmp_lab_state_dir=$work/lab"
 
 step "Running the demo against the lab: nodes, policy, validation, drift, measurements, drills"
 "${playbook[@]}" -i "$inventory" netdevops.icmp.demo "$@"
-step "Reports (JSON, JUnit XML, Prometheus, HTML): $reports"
-find "$reports" -maxdepth 1 -type f \( -name '*.json' -o -name '*.xml' -o -name '*.prom' -o -name '*.html' \) -printf '  %f\n' | sort
