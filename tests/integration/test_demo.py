@@ -55,9 +55,10 @@ def test_demo_lab_mode(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
     env = dict(os.environ, REPORTS=str(reports))
     result = run(["bash", "scripts/demo.sh"], env, timeout_s=900)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    # teardown and reports first: they must hold also when a stage failed
     assert "Tearing the lab down" in result.stdout
     assert not lab_namespaces(), "the demo left namespaces behind: %s" % lab_namespaces()
+    assert not Path("/run/netdevops_icmp_demo").exists(), "the demo left its policy snapshots behind"
     assert_reports(reports, "change-validation-pre", "")
     assert_reports(reports, "change-validation-post", "")
     assert_reports(reports, "drift-check", "")
@@ -65,6 +66,8 @@ def test_demo_lab_mode(tmp_path: Path) -> None:
     assert_reports(reports, "disaster-drill", "Disaster drills")
     post = json.loads((reports / "change-validation-post.json").read_text())
     assert {host["name"] for host in post["hosts"]} == {"h1", "r1", "h2"}, post["hosts"]
+    assert post["status"] == "pass", post["problems"]
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 
 def test_demo_loopback_mode(tmp_path: Path) -> None:
