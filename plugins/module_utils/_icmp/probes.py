@@ -120,6 +120,9 @@ def parse_sock_extended_err(data: bytes, family: int) -> t.Tuple[int, int, int, 
     return ee_errno, origin, ee_type, code, info, address
 
 
+_ECHO_REPLY = {4: 0, 6: 129}
+
+
 def classify(family: int, method: str, icmp_type: int, code: int) -> str:
     if icmp_type == _TIME_EXCEEDED[family]:
         return "ttl_exceeded"
@@ -179,7 +182,10 @@ class ProbeMatcher:
     def _match(self, message: IcmpMessage, address: str) -> t.Optional[int]:
         """The probe number a received raw ICMP message answers, or None if not ours."""
         if not message.is_error:
-            if self.method != "icmp" or message.ident != self.ident or address != self.destination:
+            # Only an echo reply answers: on loopback a raw socket also reads our own request.
+            if self.method != "icmp" or message.icmp_type != _ECHO_REPLY[self.family]:
+                return None
+            if message.ident != self.ident or address != self.destination:
                 return None
             return read_token(message.payload, self.token)
         original = message.original

@@ -198,3 +198,19 @@ def test_garbage_never_raises(data: bytes) -> None:
             unprivileged.decode(data, "192.0.2.1", 1)
             if len(data) >= 16:
                 unprivileged.decode_errqueue(data, data, 1)
+
+
+@pytest.mark.parametrize("name", ["raw_v4_icmp.json", "raw_v6_icmp.json"])
+def test_our_own_echo_request_is_not_a_reply(name: str) -> None:
+    """On loopback a raw socket reads our request too; only the echo reply answers."""
+    capture = load(name)
+    matcher = matcher_for(capture)
+    (packet,) = [p for p in capture["packets"] if p["event"]["kind"] == "reply"]
+    data = bytearray.fromhex(packet["hex"])
+    offset = (data[0] & 0x0F) * 4 if capture["family"] == 4 else 0
+    data[offset] = 8 if capture["family"] == 4 else 128
+    data[offset + 2:offset + 4] = b"\x00\x00"
+    if capture["family"] == 4:
+        data[offset + 2:offset + 4] = struct.pack("!H", checksum(bytes(data[offset:])))
+    assert matcher.decode(bytes(data), packet["address"], 1, False) is None
+    assert matcher.decode(bytes.fromhex(packet["hex"]), packet["address"], 1, False) is not None
