@@ -60,7 +60,10 @@ def to_junit(report: t.Mapping[str, t.Any]) -> str:
             elif check["status"] != "pass":
                 ET.SubElement(case, "skipped", message="; ".join(check["notes"] or check["failures"]))
                 counts["skipped"] += 1
-            ET.SubElement(case, "system-out").text = json.dumps(check["measured"], sort_keys=True)
+            out = [json.dumps(check["measured"], sort_keys=True)] if check["measured"] is not None else []
+            out += check["notes"] or []
+            if out:
+                ET.SubElement(case, "system-out").text = "\n".join(out)
         if host.get("error"):
             case = ET.SubElement(suite, "testcase", classname="%s.host" % host["name"], name="host")
             ET.SubElement(case, "error", message=str(host["error"]))
