@@ -49,11 +49,12 @@ def _broken_hops(trace: t.Any) -> t.List[t.Any]:
 
 
 def drill_diagnosis(ping: t.Any, tcp: t.Any = None, pmtud: t.Any = None, traceroute: t.Any = None,
-                    neighbour: t.Any = None, target: str = "") -> t.Dict[str, str]:
+                    neighbour: t.Any = None, target: str = "", reverse: t.Any = None) -> t.Dict[str, str]:
     """Combine probe results into one verdict and a sentence a person can act on.
 
-    Verdicts: ``pmtud_black_hole``, ``nd_failed``, ``echo_filtered``, ``host_down``,
-    ``icmp_rate_limited``, ``broken_hop``, ``healthy``.
+    Verdicts: ``pmtud_black_hole``, ``nd_failed``, ``asymmetric_filtering``, ``echo_filtered``,
+    ``host_down``, ``icmp_rate_limited``, ``broken_hop``, ``healthy``. ``reverse`` is the ping
+    result of the same pair in the other direction (from the target back to us).
     """
     if ping is not None and not isinstance(ping, t.Mapping):
         raise AnsibleFilterError("netdevops.icmp.drill_diagnosis: ping must be a ping result (a mapping), got %r" % (ping,))
@@ -72,6 +73,12 @@ def drill_diagnosis(ping: t.Any, tcp: t.Any = None, pmtud: t.Any = None, tracero
         return {"verdict": "nd_failed",
                 "diagnosis": "IPv6 neighbour discovery failing towards %s: the neighbour entry is %s, so nothing "
                              "is delivered (not a routing or echo problem)" % (name, neigh)}
+    back = _ping_entry(reverse)
+    if echo_ok is False and back is not None and back.get("reachable"):
+        return {"verdict": "asymmetric_filtering",
+                "diagnosis": "ICMP filtered in one direction only: echo towards %s fails while echo from %s back "
+                             "to us works, so the host is up and routed; a filter drops our requests on the way in "
+                             "or its replies on the way out" % (name, name)}
     if echo_ok is False and (tcp_up or (pm is not None and pm.get("path_mtu"))):
         proof = []
         if tcp_up:

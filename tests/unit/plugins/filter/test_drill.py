@@ -109,3 +109,14 @@ def test_report_hosts_refuse_bad_input() -> None:
 
 def test_filters_are_registered() -> None:
     assert set(FilterModule().filters()) == {"drill_diagnosis", "drill_report_hosts"}
+
+
+def test_echo_lost_one_way_only_is_asymmetric_filtering() -> None:
+    verdict = drill_diagnosis(ping(False), tcp={"connected": True, "error": None}, reverse=ping(True))
+    assert verdict["verdict"] == "asymmetric_filtering"
+    assert verdict["diagnosis"].startswith("ICMP filtered in one direction only: echo towards 203.0.113.10 fails")
+
+
+def test_both_directions_lost_is_not_asymmetric() -> None:
+    verdict = drill_diagnosis(ping(False), tcp={"connected": True, "error": None}, reverse=ping(False))
+    assert verdict["verdict"] == "echo_filtered"
