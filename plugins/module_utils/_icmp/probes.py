@@ -60,6 +60,7 @@ IP_HEADER_LEN = {4: c.IPV4_MIN_HEADER_LEN, 6: c.IPV6_HEADER_LEN}
 _PORT_UNREACHABLE = {4: (3, 3), 6: (1, 4)}
 _TIME_EXCEEDED = {4: 11, 6: 3}
 _UNREACHABLE = {4: 3, 6: 1}
+_ECHO_REPLY = {4: c.Icmp4Type.ECHO_REPLY, 6: c.Icmp6Type.ECHO_REPLY}
 
 
 def min_probe_size(family: int, method: str) -> int:
@@ -120,9 +121,6 @@ def parse_sock_extended_err(data: bytes, family: int) -> t.Tuple[int, int, int, 
     return ee_errno, origin, ee_type, code, info, address
 
 
-_ECHO_REPLY = {4: 0, 6: 129}
-
-
 def classify(family: int, method: str, icmp_type: int, code: int) -> str:
     if icmp_type == _TIME_EXCEEDED[family]:
         return "ttl_exceeded"
@@ -132,7 +130,7 @@ def classify(family: int, method: str, icmp_type: int, code: int) -> str:
         return "reply"
     if icmp_type == _UNREACHABLE[family]:
         return "unreachable"
-    if icmp_type in ((0,) if family == 4 else (129,)):
+    if icmp_type == _ECHO_REPLY[family]:
         return "reply"
     return "other"
 
