@@ -5,11 +5,16 @@
 
 For a change with ``confirm_timeout > 0`` (not in check mode), the module is run
 in the background through the async wrapper with a fresh token. The plugin then
-resets the connection (a persistent SSH master would prove nothing), and keeps
-trying ``rm <state_dir>/confirm/<token>.applied`` once a second. ``rm`` only
-succeeds after the module has applied the new rules, over a connection opened
-through them: that is the proof of access. If it never succeeds, the host
-restores the snapshot by itself at the deadline. Finally the plugin collects the
+resets the connection (a persistent SSH master would prove nothing), and once a
+second tries: read ``confirm_bytes`` random letters from the host once the cookie
+``<state_dir>/confirm/<token>.applied`` exists, then ``rm`` the cookie. The cookie
+only exists after the module has applied the new rules, so both steps run over a
+connection through them: that is the proof of access. The read makes the host
+send full-size packets (random, so that SSH compression cannot shrink them); a policy that black-holes Path MTU Discovery (drops
+frag-needed or packet-too-big) lets a tiny ``rm`` through but stalls that read,
+so it is not confirmed either. If nothing succeeds, the host restores the
+snapshot by itself at the deadline; a stalled read then completes, the ``rm``
+finds no cookie, and the plugin reports the rollback. Finally the plugin collects the
 module's result with ``async_status`` and cleans the job up.
 """
 from __future__ import annotations
@@ -28,6 +33,7 @@ display = Display()
 DEFAULT_STATE_DIR = "/var/lib/netdevops_icmp/policy"
 CHANGING = ("merged", "replaced", "overridden", "deleted")
 ASYNC_MARGIN_S = 60  # the async wrapper's own limit must outlive the host-side deadline
+DEFAULT_CONFIRM_BYTES = 65536
 
 
 class ActionModule(ActionBase):
@@ -41,6 +47,7 @@ class ActionModule(ActionBase):
         if "_confirm_token" in args:
             raise AnsibleActionFail("_confirm_token is internal to the policy action plugin; do not set it")
         timeout = int(args.get("confirm_timeout", 30) or 0)
+        size = int(args.get("confirm_bytes", DEFAULT_CONFIRM_BYTES) or 0)
         changing = args.get("rollback") is not None or args.get("state", "merged") in CHANGING
         if self._play_context.check_mode or not changing or timeout <= 0:
             result.update(self._execute_module(module_args=args, task_vars=task_vars))
@@ -52,7 +59,7 @@ class ActionModule(ActionBase):
         args["_confirm_token"] = token
         cookie = "%s/confirm/%s.applied" % (args.get("state_dir") or DEFAULT_STATE_DIR, token)
         job = self._start(args, task_vars, timeout)
-        if not self._confirm(cookie, job, task_vars, timeout):
+        if not self._confirm(cookie, job, task_vars, timeout, size):
             display.vv("policy: no confirmation sent; the host decides (rollback at its deadline)")
         final = self._collect(job, task_vars, timeout + 30)
         if final.get("invocation", {}).get("module_args"):
@@ -80,17 +87,16 @@ class ActionModule(ActionBase):
             return None
         return status if status.get("finished") else None
 
-    def _confirm(self, cookie: str, job: t.Dict[str, t.Any], task_vars: t.Any, timeout: int) -> bool:
-        """Delete the cookie over a fresh connection; stop early when the module already finished."""
+    def _confirm(self, cookie: str, job: t.Dict[str, t.Any], task_vars: t.Any, timeout: int, size: int) -> bool:
+        """Confirm over a fresh connection; stop early when the module already finished."""
         try:
             self._connection.reset()
         except AttributeError:
             display.warning("the connection plugin cannot be reset; the confirmation may reuse an old session")
         deadline = time.monotonic() + timeout
-        command = "rm %s" % shlex.quote(cookie)
         while time.monotonic() < deadline:
             try:
-                if self._low_level_execute_command(command, sudoable=True).get("rc") == 0:
+                if self._attempt(cookie, size):
                     display.vv("policy: confirmed %s" % cookie)
                     return True
                 if self._status(job, task_vars) is not None:
@@ -99,6 +105,16 @@ class ActionModule(ActionBase):
                 display.vv("policy: no connection yet, retrying")
             time.sleep(1)
         return False
+
+    def _attempt(self, cookie: str, size: int) -> bool:
+        """Once the cookie exists, read ``size`` bytes from the host, then remove the cookie."""
+        if size > 0:
+            pulled = self._low_level_execute_command(
+                "test -e %s && LC_ALL=C tr -dc a-z </dev/urandom | head -c %d" % (shlex.quote(cookie), size),
+                sudoable=True)
+            if pulled.get("rc") != 0 or len(pulled.get("stdout") or "") < size:
+                return False
+        return self._low_level_execute_command("rm %s" % shlex.quote(cookie), sudoable=True).get("rc") == 0
 
     def _collect(self, job: t.Dict[str, t.Any], task_vars: t.Any, limit_s: int) -> t.Dict[str, t.Any]:
         deadline = time.monotonic() + limit_s

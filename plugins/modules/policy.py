@@ -124,6 +124,19 @@ options:
         the snapshot. V(0) applies without commit-confirm.
     type: int
     default: 30
+  confirm_bytes:
+    description:
+      - With commit-confirm, how many bytes (random letters, which SSH compression cannot shrink)
+        the controller reads from the host over the fresh connection before it confirms. Reading
+        them makes the host send full-size packets, so a policy that black-holes Path MTU Discovery
+        on the way back to the controller is not confirmed and is rolled back, although a tiny
+        command would still get through.
+      - V(0) confirms with the small command only. Used by the action plugin; the module checks
+        the range.
+      - A path MTU the host learnt before the change stays cached for up to 10 minutes
+        (C(net.ipv4.route.mtu_expires)) and hides a black hole from this check until it expires.
+    type: int
+    default: 65536
   rollback:
     description: Restore a snapshot from the history instead, V(previous) or a snapshot id.
     type: str
@@ -258,6 +271,8 @@ from ansible_collections.netdevops.icmp.plugins.module_utils._policy import engi
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy import sysctl as sysctl_mod
 from ansible_collections.netdevops.icmp.plugins.module_utils._runner import CommandError, SubprocessRunner
 
+MAX_CONFIRM_BYTES = 16 * 1024 * 1024
+
 RULE_SPEC = {
     "family": {"type": "str", "choices": ["ipv4", "ipv6"], "required": True},
     "direction": {"type": "str", "choices": ["input", "forward", "output"], "default": "input"},
@@ -281,6 +296,7 @@ ARGUMENT_SPEC = {
     "chain_prefix": {"type": "str", "default": "NETDEVOPS-ICMP"},
     "allow_unsafe": {"type": "bool", "default": False},
     "confirm_timeout": {"type": "int", "default": 30},
+    "confirm_bytes": {"type": "int", "default": 65536},
     "rollback": {"type": "str"},
     "state_dir": {"type": "path", "default": "/var/lib/netdevops_icmp/policy"},
     "history_size": {"type": "int", "default": 20},
@@ -307,6 +323,9 @@ def build_request(params: t.Mapping[str, t.Any], check_mode: bool) -> engine.Req
         raise model.PolicyError("state=parsed needs running_config (nft -j or iptables-save output)")
     if params["confirm_timeout"] < 0 or params["history_size"] < 1:
         raise model.PolicyError("confirm_timeout must be >= 0 and history_size >= 1")
+    if not 0 <= params["confirm_bytes"] <= MAX_CONFIRM_BYTES:
+        raise model.PolicyError("confirm_bytes must be between 0 and %d, got %d"
+                                % (MAX_CONFIRM_BYTES, params["confirm_bytes"]))
     return engine.Request(
         state=params["state"], want=build_want(params), backend=params["backend"], table=params["table"],
         chain_prefix=params["chain_prefix"], allow_unsafe=params["allow_unsafe"], state_dir=params["state_dir"],

@@ -261,6 +261,16 @@ def unsafe_findings(policy: Policy) -> t.List[str]:
     return findings
 
 
+def pmtud_blocked(policy: Policy) -> t.List[str]:
+    """Families whose Path MTU Discovery messages (frag-needed, packet-too-big) the policy drops on input."""
+    families = []
+    for family, icmp_type, code, _directions, _why in MUST_PASS[:2]:
+        rule = effective_action(policy.chain(family, "input"), icmp_type, code)
+        if rule is not None and rule.action == "drop":
+            families.append(family)
+    return families
+
+
 def check_safe(policy: Policy, allow_unsafe: bool) -> None:
     findings = unsafe_findings(policy)
     if findings and not allow_unsafe:

@@ -1,7 +1,8 @@
 """The policy action plugin's commit-confirm protocol against a scripted host.
 
 The fake host answers ``_execute_module`` (the module started async, async_status) and
-``_low_level_execute_command`` (the confirming ``rm``) the way a real host does.
+``_low_level_execute_command`` (the full-size read and the confirming ``rm``) the way a
+real host does.
 """
 from __future__ import annotations
 
@@ -27,11 +28,12 @@ class FakeConnection:
 class ScriptedAction(policy_action.ActionModule):
     """The plugin with its two remote calls answered by a script."""
 
-    def __init__(self, args, check_mode=False, rm_results=(), finished_after=0, final=None):
+    def __init__(self, args, check_mode=False, rm_results=(), finished_after=0, final=None, pulls=()):
         task = types.SimpleNamespace(args=args, async_val=0, check_mode=check_mode, action="netdevops.icmp.policy",
                                      environment=[])
         super().__init__(task, FakeConnection(), types.SimpleNamespace(check_mode=check_mode), None, None, None)
         self.rm_results = list(rm_results)
+        self.pulls = list(pulls)  # bytes each read delivers (default: all it asked for)
         self.finished_after = finished_after
         self.final = final or {"changed": True, "applied": True, "confirm": "confirmed"}
         self.module_calls: t.List[t.Tuple[str, t.Dict[str, t.Any], bool, int]] = []
@@ -56,6 +58,10 @@ class ScriptedAction(policy_action.ActionModule):
 
     def _low_level_execute_command(self, cmd, sudoable=True, in_data=None, executable=None, encoding_errors="surrogate_then_replace", chdir=None):
         self.commands.append(cmd)
+        if cmd.startswith("test -e "):
+            size = int(cmd.split("head -c ")[1].split()[0])
+            delivered = self.pulls.pop(0) if self.pulls else size
+            return {"rc": 0, "stdout": "x" * delivered, "stderr": ""}
         outcome: t.Union[int, Exception] = self.rm_results.pop(0) if self.rm_results else 0
         return _scripted_rc(outcome)
 
@@ -97,6 +103,8 @@ def test_confirms_over_a_reset_connection_once_the_cookie_exists():
     assert action._connection.resets == 1
     assert action.commands[-1] == "rm /srv/pol/confirm/%s.applied" % token
     assert len([c for c in action.commands if c.startswith("rm ")]) == 3, "retried after rc 1 and a refused connection"
+    pull = "test -e /srv/pol/confirm/%s.applied && LC_ALL=C tr -dc a-z </dev/urandom | head -c 65536" % token
+    assert action.commands[-2] == pull, "a full-size read through the new rules before each rm"
     assert [c[0] for c in action.module_calls[1:]] == ["ansible.builtin.async_status"] * 2 + ["ansible.builtin.async_status"]
     assert action.module_calls[-1][1] == {"jid": "j1", "_async_dir": "~/.ansible_async", "mode": "cleanup"}
     assert result["applied"] is True and "ansible_job_id" not in result and "finished" not in result
@@ -115,3 +123,18 @@ def test_no_confirmation_lets_the_host_decide(fake_time):
 def test_internal_and_async_options_are_refused():
     with pytest.raises(AnsibleActionFail, match="_confirm_token is internal"):
         ScriptedAction({"_confirm_token": "x"}).run(task_vars={})
+
+
+def test_a_stalled_full_size_read_is_not_a_confirmation():
+    """A PMTUD black hole lets small commands through but not the read: no rm, the host decides."""
+    action = ScriptedAction({"state": "merged", "confirm_timeout": 3}, pulls=[100] * 10, finished_after=4,
+                            final={"failed": True, "rolled_back": True, "applied": False, "msg": "not confirmed"})
+    result = action.run(task_vars={})
+    assert result["rolled_back"] is True
+    assert action.commands and not [c for c in action.commands if c.startswith("rm ")]
+
+
+def test_confirm_bytes_zero_confirms_with_rm_only():
+    action = ScriptedAction({"state": "merged", "confirm_timeout": 5, "confirm_bytes": 0}, finished_after=1)
+    assert action.run(task_vars={})["applied"] is True
+    assert [c.split()[0] for c in action.commands] == ["rm"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy import confirm, engine, nft, profiles
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import Policy, PolicyError
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import Policy, PolicyError, Rule
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.sysctl import Sysctls
 from ansible_collections.netdevops.icmp.tests.unit.fakes.clock import FakeClock
 from ansible_collections.netdevops.icmp.tests.unit.fakes.runner import FakeRunner
@@ -220,3 +220,34 @@ def test_history_keeps_the_newest(tmp_path):
     assert history.load(5).policy == HOST
     with pytest.raises(PolicyError, match="no snapshot history"):
         confirm.History(str(tmp_path / "none")).pick("previous", HOST)
+
+
+def _flush_file(tmp_path: Path) -> Path:
+    flush = tmp_path / "proc" / "net" / "ipv4" / "route" / "flush"
+    flush.parent.mkdir(parents=True, exist_ok=True)
+    flush.write_text("")
+    return flush
+
+
+def test_dropping_frag_needed_flushes_cached_path_mtus_before_the_confirmation(tmp_path):
+    """Else a path MTU learnt under the old policy hides the black hole from a full-size confirm."""
+    unsafe = Policy.build([Rule("ipv4", "input", 3, None, "drop")])
+    flush = _flush_file(tmp_path)
+    c = cookie(tmp_path / "state")
+    seen = []
+    clock = EventClock({1: lambda: seen.append((flush.read_text(), os.path.exists(c.applied))),
+                        2: lambda: os.unlink(c.applied)})
+    runner = FakeRunner([(READ, 0, EMPTY, ""), (CHECK, 0, "", ""), (APPLY, 0, "", "")])
+    result = engine.execute(request(tmp_path, want=unsafe, allow_unsafe=True, state="merged"),
+                            seams(tmp_path, runner, clock, Spawned()))
+    assert seen == [("1\n", True)], "flushed before the confirmation window opened"
+    assert result["applied"] and result["confirm"] == "confirmed"
+    assert any("cached path MTUs were flushed" in warning for warning in result["warnings"])
+
+
+def test_a_policy_that_lets_pmtud_through_leaves_the_route_cache_alone(tmp_path):
+    flush = _flush_file(tmp_path)
+    runner = FakeRunner([(READ, 0, EMPTY, ""), (CHECK, 0, "", ""), (APPLY, 0, "", "")])
+    result = engine.execute(request(tmp_path, token=None), seams(tmp_path, runner, EventClock({}), Spawned()))
+    assert result["applied"] and flush.read_text() == ""
+    assert not [warning for warning in result["warnings"] if "path MTU" in warning]
