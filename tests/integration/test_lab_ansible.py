@@ -55,15 +55,15 @@ NODES_PLAY = """
       ansible.builtin.command: ping -c 1 -W 2 {{ hostvars['h2'].lab_addresses.ipv4[0] }}
       changed_when: false
 
-- name: Reach h2 over SSH across the lab path
+- name: Reach the sshd nodes (h1, h2) over SSH across the lab path
   hosts: lab_ssh
   gather_facts: false
   tasks:
-    - name: Read h2's addresses over SSH
+    - name: Read the node's addresses over SSH
       ansible.builtin.command: ip -j addr show
       register: addr
       changed_when: false
-    - name: The SSH session landed in h2's namespace
+    - name: The SSH session landed in the node's namespace
       ansible.builtin.assert:
         that:
           - lab_addresses.ipv4[0] in addr.stdout
@@ -120,13 +120,13 @@ def test_lab_up_nodes_and_lab_down(tmp_path: Path) -> None:
         hosts = yaml.safe_load(inventory.read_text(encoding="utf-8"))["all"]["children"]
         assert sorted(hosts["lab_hosts"]["hosts"]) == ["h1", "h2"]
         assert sorted(hosts["lab_routers"]["hosts"]) == ["r1"]
-        assert sorted(hosts["lab_ssh"]["hosts"]) == ["h2_ssh"]
+        assert sorted(hosts["lab_ssh"]["hosts"]) == ["h1_ssh", "h2_ssh"]  # h1 has sshd in the default lab
 
         play = tmp_path / "nodes.yml"
         play.write_text(NODES_PLAY, encoding="utf-8")
         (tmp_path / "fetched").mkdir()
         nodes = playbook("-i", str(inventory), str(play), "-e", "workdir=%s" % tmp_path)
-        for host in ("h1", "r1", "h2", "h2_ssh"):
+        for host in ("h1", "r1", "h2", "h1_ssh", "h2_ssh"):
             assert re.search(r"^%s\s*: ok=\d+ .*failed=0" % host, nodes.stdout, re.M), nodes.stdout
         for node in ("h1", "r1", "h2"):
             fetched = tmp_path / "fetched" / node / str(tmp_path).lstrip("/") / ("%s.txt" % node)

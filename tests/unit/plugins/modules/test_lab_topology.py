@@ -24,9 +24,18 @@ FIXTURE = REPO / "tests" / "unit" / "plugins" / "module_utils" / "_lab" / "fixtu
 INVENTORY = "/inv/golden.yml"
 
 
+def network_only_default() -> t.Dict[str, t.Any]:
+    """The shipped default lab without its sshd, which the recorded live state has not got."""
+    topology = yaml.safe_load(DEFAULT.read_text(encoding="utf-8"))
+    for node in topology["nodes"]:
+        node.pop("sshd", None)
+        node.pop("ssh_from", None)
+    return t.cast(t.Dict[str, t.Any], topology)
+
+
 def params(**changes: t.Any) -> t.Dict[str, t.Any]:
     base: t.Dict[str, t.Any] = {
-        "topology": None, "topology_file": str(DEFAULT), "name": "golden", "state": "present",
+        "topology": network_only_default(), "topology_file": None, "name": "golden", "state": "present",
         "inventory_path": INVENTORY, "state_dir": "/state", "python_interpreter": "/py",
     }
     base.update(changes)
@@ -99,10 +108,10 @@ def test_cleanup_limited_to_a_name_leaves_inventories() -> None:
 
 
 @pytest.mark.parametrize("changes,message", [
-    ({"topology_file": None}, "state=present needs topology or topology_file"),
-    ({"topology_file": None, "name": None, "state": "absent"}, "state=absent needs name, topology or topology_file"),
-    ({"topology_file": "/nonexistent.yml"}, "cannot read topology_file /nonexistent.yml: [Errno 2] No such file or "
-                                            "directory: '/nonexistent.yml'"),
+    ({"topology": None}, "state=present needs topology or topology_file"),
+    ({"topology": None, "name": None, "state": "absent"}, "state=absent needs name, topology or topology_file"),
+    ({"topology": None, "topology_file": "/nonexistent.yml"},
+     "cannot read topology_file /nonexistent.yml: [Errno 2] No such file or directory: '/nonexistent.yml'"),
 ])
 def test_missing_input_is_a_clear_error(changes: t.Dict[str, t.Any], message: str) -> None:
     with pytest.raises(LabError) as caught:
