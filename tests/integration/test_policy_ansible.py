@@ -3,8 +3,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """netdevops.icmp.policy through ansible-playbook: action plugin, async apply, confirm, check/diff.
 
-The lab nodes are reached with the netns connection; the commit-confirm protocol runs
-for real (async wrapper, connection reset, ``rm`` of the cookie, async_status).
+The lab nodes are reached with the netns connection, and h1 also over SSH across the lab
+(``h1_ssh``); the commit-confirm protocol runs for real (async wrapper, connection reset,
+full-size read, ``rm`` of the cookie, async_status).
 """
 from __future__ import annotations
 
@@ -105,14 +106,18 @@ def test_policy_playbook_check_apply_idempotent(lab_default: t.Any, tmp_path: Pa
         assert ping6.returncode == 0, ping6.stdout
     finally:
         for node in ("h1", "r1", "h2"):
-            if backend == "nftables":
-                lab_default.run(node, ["nft", "delete", "table", "inet", "netdevops_icmp"], check=False)
-            else:
-                for tool in ("iptables", "ip6tables"):
-                    for builtin, chain in (("INPUT", "IN"), ("FORWARD", "FWD")):
-                        lab_default.run(node, [tool, "-D", builtin, "-j", "NETDEVOPS-ICMP-" + chain], check=False)
-                        lab_default.run(node, [tool, "-F", "NETDEVOPS-ICMP-" + chain], check=False)
-                        lab_default.run(node, [tool, "-X", "NETDEVOPS-ICMP-" + chain], check=False)
+            _remove_policy(lab_default, node, backend)
+
+
+def _remove_policy(lab: t.Any, node: str, backend: str) -> None:
+    if backend == "nftables":
+        lab.run(node, ["nft", "delete", "table", "inet", "netdevops_icmp"], check=False)
+        return
+    for tool in ("iptables", "ip6tables"):
+        for builtin, chain in (("INPUT", "IN"), ("FORWARD", "FWD")):
+            lab.run(node, [tool, "-D", builtin, "-j", "NETDEVOPS-ICMP-" + chain], check=False)
+            lab.run(node, [tool, "-F", "NETDEVOPS-ICMP-" + chain], check=False)
+            lab.run(node, [tool, "-X", "NETDEVOPS-ICMP-" + chain], check=False)
 
 
 def test_rendered_and_parsed_never_touch_a_host(tmp_path: Path) -> None:
@@ -156,3 +161,70 @@ def test_rendered_and_parsed_never_touch_a_host(tmp_path: Path) -> None:
           - "'is an ipv4 type' in bad.msg"
 """, encoding="utf-8")
     playbook(str(play))
+
+
+SSH_PLAY = """
+- name: Commit-confirm over SSH across the lab (h1_ssh, the session starts in h2)
+  hosts: h1_ssh
+  gather_facts: false
+  module_defaults:
+    netdevops.icmp.policy:
+      backend: "{{ backend }}"
+      state_dir: "{{ workdir }}/state"
+  tasks:
+    - name: A safe policy is confirmed, its full-size read needs PMTUD across the 1400-byte link
+      netdevops.icmp.policy:
+        state: overridden
+        config: {profile: rfc4890-host}
+        confirm_timeout: 15
+      register: safe
+
+    - name: Push a policy that drops destination-unreachable (frag-needed too)
+      netdevops.icmp.policy:
+        state: merged
+        allow_unsafe: true
+        config:
+          rules:
+            - {family: ipv4, type: destination-unreachable, action: drop}
+        confirm_timeout: 8
+      register: cut
+      ignore_errors: true
+
+    - name: The safe push was confirmed; the bad one cut us off and the host rolled it back
+      ansible.builtin.assert:
+        that:
+          - safe.applied and safe.confirm == 'confirmed'
+          - cut is failed
+          - cut.rolled_back and not cut.applied and cut.confirm == 'expired'
+          - cut.warnings | select('search', 'cached path MTUs were flushed') | list | length == 1
+"""
+
+
+@pytest.mark.parametrize("backend", ["nftables", "iptables"])
+def test_a_push_that_cuts_the_ssh_controller_off_is_rolled_back(lab_default: t.Any, tmp_path: Path,
+                                                                 backend: str) -> None:
+    """Lock-out over a real SSH session: h1's replies to the controller need PMTUD, the push kills it."""
+    play = tmp_path / "ssh.yml"
+    play.write_text(SSH_PLAY, encoding="utf-8")
+    h1 = lab_default.address("h1")
+    route = lab_default.run("h2", ["ip", "-4", "route", "get", h1]).stdout.split()
+    via, dev = route[route.index("via") + 1], route[route.index("dev") + 1]
+    # h2 (the controller's side) advertises MSS 1460, like a host on a 1500-byte LAN behind the
+    # bottleneck; h1 forgets what it learnt, so its full-size replies need frag-needed.
+    lab_default.run("h2", ["ip", "route", "replace", h1 + "/32", "via", via, "dev", dev, "advmss", "1460"])
+    lab_default.run("h1", ["ip", "-4", "route", "flush", "cache"])
+    try:
+        run = playbook("-i", lab_default.inventory_path, str(play), "-e", "workdir=%s" % tmp_path,
+                       "-e", "backend=%s" % backend, check=False)
+        assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-2000:]
+        assert re.search(r"^h1_ssh\s*: ok=3 .*failed=0 .*ignored=1", run.stdout, re.M), run.stdout[-1500:]
+        # the host restored the snapshot taken before the bad push: the RFC 4890 policy, intact
+        if backend == "nftables":
+            live = lab_default.run("h1", ["nft", "list", "table", "inet", "netdevops_icmp"]).stdout
+            assert "icmp type destination-unreachable drop" not in live and "packet-too-big" in live, live
+        else:
+            live = lab_default.run("h1", ["iptables-save"]).stdout
+            assert "--icmp-type 3 -j DROP" not in live and "NETDEVOPS-ICMP-IN" in live, live
+    finally:
+        lab_default.run("h2", ["ip", "route", "del", h1 + "/32"], check=False)
+        _remove_policy(lab_default, "h1", backend)
