@@ -10,7 +10,7 @@ import typing as t
 from ansible.errors import AnsibleFilterError
 
 # Which probe kind stands for a drill in the reports (the report schema knows ping, traceroute, pmtud).
-REPORT_KIND = {"pmtud_blackhole": "pmtud", "rate_limit": "traceroute", "asymmetric": "ping"}
+REPORT_KIND = {"pmtud_blackhole": "pmtud", "rate_limit": "traceroute", "asymmetric": "ping", "policy_cutoff": "pmtud"}
 
 
 def _ping_entry(ping: t.Any) -> t.Optional[t.Mapping[str, t.Any]]:

@@ -1,12 +1,11 @@
 # Copyright (c) netdevops.icmp contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Disaster drills 1-4 in a lab: netdevops.icmp.disaster_drill with ansible-playbook.
+"""Disaster drills in a lab: netdevops.icmp.disaster_drill with ansible-playbook.
 
-One run of the four drills (pmtud_blackhole, echo_blocked, rate_limit, nd_blocked) against a
-default lab (h1 - r1 - h2, MTU 1400 on r1-h2) with a unique name; the tests read its reports
-and then check that the lab is back at its steady state. The guard and check-mode tests change
-nothing.
+One run of all seven drills against a default lab (h1 - r1 - h2, MTU 1400 on r1-h2, h1 also
+managed over SSH from h2's side) with a unique name; the tests read its reports and then check
+that the lab is back at its steady state. The guard and check-mode tests change nothing.
 """
 from __future__ import annotations
 
@@ -21,7 +20,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-MY_DRILLS = ["pmtud_blackhole", "echo_blocked", "rate_limit", "nd_blocked", "asymmetric", "flood"]
+MY_DRILLS = ["pmtud_blackhole", "echo_blocked", "rate_limit", "nd_blocked", "asymmetric", "policy_cutoff", "flood"]
 
 pytestmark = [pytest.mark.root, pytest.mark.lab]
 
@@ -99,6 +98,8 @@ def test_all_drills_pass_and_the_play_succeeds(drills: t.Dict[str, t.Any]) -> No
     ("nd_blocked", ["IPv6 neighbour discovery failing towards 2001:db8:2::10"]),
     ("asymmetric", ["ICMP filtered in one direction only: echo towards 203.0.113.10 fails",
                     "echo from 203.0.113.10 back to us works"]),
+    ("policy_cutoff", ["the push cut the controller off from h1", "black-holed (frag-needed dropped)",
+                       "h1 restored its previous policy by itself"]),
     ("flood", ["echo rate limit on 203.0.113.10 held", "reachability from r1 passes"]),
 ])
 def test_each_drill_passed_with_the_right_diagnosis(drills: t.Dict[str, t.Any], name: str, words: t.List[str]) -> None:
@@ -109,6 +110,16 @@ def test_each_drill_passed_with_the_right_diagnosis(drills: t.Dict[str, t.Any], 
         assert word in diagnosis, diagnosis
     assert "host down" not in diagnosis
     _timeline(check)
+
+
+def test_policy_cutoff_was_a_real_cut_off_over_ssh(drills: t.Dict[str, t.Any]) -> None:
+    """The push went over SSH across the lab, was not confirmed, and the host rolled back on its own."""
+    out = drills["run"].stdout
+    push = out[out.index('Policy cut-off | inject, push "drop destination-unreachable"'):]
+    assert push.splitlines()[1].split(": ", 1)[1].startswith("[localhost -> h1_ssh(198.51.100.10)]"), push[:500]
+    check = _drill(drills, "policy_cutoff")
+    assert check["target"] == "198.51.100.10"
+    assert _timeline(check)["detect_s"] >= 10, "the host waited the whole confirm_timeout (10 s) before it rolled back"
 
 
 def test_junit_has_one_passing_case_per_drill(drills: t.Dict[str, t.Any]) -> None:
