@@ -201,8 +201,7 @@ SSH_PLAY = """
 
 
 @pytest.mark.parametrize("backend", ["nftables", "iptables"])
-def test_a_push_that_cuts_the_ssh_controller_off_is_rolled_back(lab_default: t.Any, tmp_path: Path,
-                                                                 backend: str) -> None:
+def test_a_push_that_cuts_the_ssh_controller_off_is_rolled_back(lab_default: t.Any, tmp_path: Path, backend: str) -> None:
     """Lock-out over a real SSH session: h1's replies to the controller need PMTUD, the push kills it."""
     play = tmp_path / "ssh.yml"
     play.write_text(SSH_PLAY, encoding="utf-8")
