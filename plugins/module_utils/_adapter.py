@@ -36,10 +36,7 @@ class ModuleRunner:
     ) -> CommandResult:
         full = self._prefix + tuple(argv)
         rc, stdout, stderr = self._module.run_command(list(full), data=stdin, binary_data=False)
-        result = CommandResult(full, rc, stdout, stderr)
-        if check and rc != 0:
-            raise CommandError(result)
-        return result
+        return CommandResult(full, rc, stdout, stderr).checked(check)
 
 
 def error_details(err: Exception) -> t.Dict[str, t.Any]:

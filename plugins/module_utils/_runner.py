@@ -25,6 +25,12 @@ class CommandResult:
     stdout: str
     stderr: str
 
+    def checked(self, check: bool = True) -> "CommandResult":
+        """This result, or ``CommandError`` when ``check`` is set and the command failed."""
+        if check and self.rc != 0:
+            raise CommandError(self)
+        return self
+
 
 class CommandError(Exception):
     """A command failed; the message quotes the command, its exit code and stderr."""
@@ -76,7 +82,4 @@ class SubprocessRunner:
             if check:
                 raise CommandError(result, "install it or put it on PATH") from err
             return result
-        result = CommandResult(full, proc.returncode, proc.stdout, proc.stderr)
-        if check and proc.returncode != 0:
-            raise CommandError(result)
-        return result
+        return CommandResult(full, proc.returncode, proc.stdout, proc.stderr).checked(check)
