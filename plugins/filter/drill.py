@@ -9,9 +9,6 @@ import typing as t
 
 from ansible.errors import AnsibleFilterError
 
-# Which probe kind stands for a drill in the reports (the report schema knows ping, traceroute, pmtud).
-REPORT_KIND = {"pmtud_blackhole": "pmtud", "rate_limit": "traceroute", "asymmetric": "ping", "policy_cutoff": "pmtud"}
-
 
 def _ping_entry(ping: t.Any) -> t.Optional[t.Mapping[str, t.Any]]:
     """One target's entry from a ping result (the module result or one of its results)."""
@@ -121,8 +118,9 @@ def drill_report_hosts(results: t.Any, lab: t.Any = None) -> t.Dict[str, t.Dict[
         passed = bool(item.get("passed"))
         hosts["drill_" + drill] = {
             "checks": [{
-                "id": "drill:%s" % drill, "kind": REPORT_KIND.get(drill, "ping"), "target": target,
-                "status": "pass" if passed else "fail", "measured": None,
+                "id": "drill:%s" % drill, "kind": "drill", "target": target,
+                "status": "pass" if passed else "fail",
+                "measured": {"verdict": details.get("verdict"), "diagnosis": item.get("diagnosis")},
                 "expect": {"drill": drill, "timeline": dict(timeline)},
                 "failures": [] if passed else [str(item.get("error") or "drill failed")],
                 "baseline": None, "regressions": [], "notes": notes,

@@ -175,6 +175,27 @@ def _drift(hosts: t.Sequence[t.Mapping[str, t.Any]]) -> str:
     return "<table id='drift'><tr><th>host</th><th>backend</th><th>state</th><th>findings</th></tr>%s</table>" % "".join(rows)
 
 
+def _seconds(value: t.Any) -> str:
+    return "&ndash;" if value is None else "%s s" % _e(_fmt(value))
+
+
+def _drills(hosts: t.Sequence[t.Mapping[str, t.Any]]) -> str:
+    rows = []
+    for host in hosts:
+        for check in host["checks"]:
+            if check["kind"] != "drill":
+                continue
+            timeline = check["expect"].get("timeline") or {}
+            diagnosis = (check["measured"] or {}).get("diagnosis") or ""
+            rows.append("<tr data-host-status='%s' data-drill='%s'><td>%s</td><td>%s</td><td class='diagnosis'>%s</td>"
+                        "<td>%s</td><td>%s</td><td>%s</td></tr>" % (
+                            _e(host["status"]), _e(check["expect"].get("drill")), _e(check["expect"].get("drill")),
+                            _status(check), _e(diagnosis), _seconds(timeline.get("inject_s")),
+                            _seconds(timeline.get("detect_s")), _seconds(timeline.get("recover_s"))))
+    return ("<section><h2>Disaster drills</h2><table id='drills'><tr><th>drill</th><th>result</th><th>diagnosis</th>"
+            "<th>inject</th><th>detect</th><th>recover</th></tr>%s</table></section>" % "".join(rows)) if rows else ""
+
+
 def _status(check: t.Mapping[str, t.Any]) -> str:
     if check["regressions"]:
         return "<span class='badge fail'>regressed</span> <span class='small'>%s</span>" % _e(
@@ -204,6 +225,7 @@ def to_html(report: t.Mapping[str, t.Any]) -> str:
         ("<h2 style='margin-top:14px'>Problems</h2><ul class='problems' id='problems'>%s</ul>" % problems)
         if problems else "<p class='small' id='problems'>No problems.</p>",
         "</section>",
+        _drills(report["hosts"]),
         "<section><h2>Reachability</h2><label><input type='checkbox' id='only-problems'> only hosts with problems"
         "</label>%s</section>" % _matrix(report["hosts"]),
         "<section><h2>Traced paths</h2>%s</section>" % _paths(report["hosts"]),

@@ -16,7 +16,7 @@ import datetime
 import os
 import typing as t
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"  # 1.1.0: check kind "drill"
 SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "report.schema.json")
 REPORT_KINDS = ("change_validation", "drift_check", "checks")
 PHASES = ("pre", "post")

@@ -97,6 +97,7 @@ _HELP = {
     "traceroute_reached": ("gauge", "1 when the trace reached the destination."),
     "path_mtu_bytes": ("gauge", "Path MTU from host to target."),
     "pmtud_black_hole": ("gauge", "1 when frag-needed / packet-too-big is dropped on the path."),
+    "drill_phase_seconds": ("gauge", "Seconds a disaster drill spent injecting, detecting and recovering (phase)."),
     "check_passed": ("gauge", "1 when the check met its thresholds."),
     "check_regressions": ("gauge", "Regressions of the check against the pre-change baseline."),
     "drift": ("gauge", "1 when the host's ICMP policy or sysctls drifted from the desired policy."),
@@ -159,6 +160,10 @@ def _check_samples(out: t.Dict[str, t.List[t.Any]], host: str, check: t.Mapping[
         if measured["path_mtu"] is not None:
             out["path_mtu_bytes"].append((labels, measured["path_mtu"]))
         out["pmtud_black_hole"].append((labels, int(measured["black_hole"])))
+    elif check["kind"] == "drill":
+        for key, seconds in sorted((check["expect"].get("timeline") or {}).items()):
+            if seconds is not None:
+                out["drill_phase_seconds"].append((dict(labels, phase=key.replace("_s", "")), seconds))
 
 
 def to_prometheus(report: t.Mapping[str, t.Any]) -> str:

@@ -94,7 +94,9 @@ def test_report_hosts_build_a_valid_report() -> None:
     assert sorted(hosts) == ["drill_echo_blocked", "drill_rate_limit"]
     failed = hosts["drill_rate_limit"]["checks"][0]
     assert failed["status"] == "fail" and failed["failures"] == ["step: boom"]
-    assert failed["kind"] == "traceroute" and failed["target"] == "203.0.113.99"
+    assert failed["kind"] == "drill" and failed["target"] == "203.0.113.99"
+    passed = hosts["drill_echo_blocked"]["checks"][0]
+    assert passed["measured"] == {"verdict": None, "diagnosis": "ICMP echo filtered towards x"}
     report = model.build_report(hosts, kind="checks", title="Disaster drills")
     assert report["status"] == "fail"
     assert report["summary"]["hosts_failed"] == 1

@@ -12,6 +12,7 @@ import jsonschema
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from ansible_collections.netdevops.icmp.plugins.filter.drill import drill_report_hosts
 from ansible_collections.netdevops.icmp.plugins.module_utils._report import checks, compare, drift, html, model, writers
 from ansible_collections.netdevops.icmp.tests.unit.plugins.module_utils._report.fixtures import (
     DESIRED, PLAN, gathered, ping_item, ping_result, results, rule)
@@ -52,7 +53,20 @@ def drift_report() -> t.Dict[str, t.Any]:
     }, kind="drift_check", run_id="42", generated_at=WHEN)
 
 
-REPORTS = {"pre": pre_report, "post": post_report, "drift": drift_report}
+def drill_report() -> t.Dict[str, t.Any]:
+    results = [
+        {"drill": "echo_blocked", "passed": True, "error": None,
+         "diagnosis": "ICMP echo filtered towards 203.0.113.10: TCP answers <not host down>",
+         "timeline": {"inject_s": 0.66, "detect_s": 4.58, "recover_s": 1.31},
+         "details": {"target": "203.0.113.10", "verdict": "echo_filtered"}},
+        {"drill": "policy_cutoff", "passed": False, "error": "push: boom", "diagnosis": "no diagnosis",
+         "timeline": {"inject_s": 0.0, "detect_s": None, "recover_s": None}, "details": {}},
+    ]
+    hosts = drill_report_hosts(results, {"server_v4": "203.0.113.10"})
+    return model.build_report(hosts, title="Disaster drills", run_id="demo", generated_at=WHEN)
+
+
+REPORTS = {"pre": pre_report, "post": post_report, "drift": drift_report, "drill": drill_report}
 
 
 @pytest.mark.parametrize("name", sorted(REPORTS))
@@ -165,3 +179,24 @@ def test_html_is_self_contained_and_escapes_names() -> None:
     page = html.to_html(report)
     assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page
     assert not re.search(r"(src|href)=|https?://|@import", page)
+
+
+def test_html_drill_report_lists_each_drill_with_diagnosis_and_timeline() -> None:
+    page = html.to_html(drill_report())
+    rows = re.findall(r"<tr data-host-status='(\w+)' data-drill='(\w+)'>(.*?)</tr>", page)
+    assert [(status, drill) for status, drill, _cells in rows] == [("pass", "echo_blocked"), ("fail", "policy_cutoff")]
+    assert "ICMP echo filtered towards 203.0.113.10: TCP answers &lt;not host down&gt;" in rows[0][2]
+    assert "<td>0.66 s</td><td>4.58 s</td><td>1.31 s</td>" in rows[0][2]
+    assert "push: boom" in rows[1][2] and "<td>&ndash;</td>" in rows[1][2]
+    assert "class='cell" not in page, "drills are not ping checks: no matrix cells"
+
+
+def test_html_without_drills_has_no_drill_section() -> None:
+    assert "id='drills'" not in html.to_html(pre_report())
+
+
+def test_prometheus_drill_phase_seconds() -> None:
+    families = {f.name: f for f in text_string_to_metric_families(writers.to_prometheus(drill_report()))}
+    samples = {(s.labels["host"], s.labels["phase"]): s.value for s in families["netdevops_icmp_drill_phase_seconds"].samples}
+    assert samples == {("drill_echo_blocked", "inject"): 0.66, ("drill_echo_blocked", "detect"): 4.58,
+                       ("drill_echo_blocked", "recover"): 1.31, ("drill_policy_cutoff", "inject"): 0.0}
