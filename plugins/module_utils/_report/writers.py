@@ -103,7 +103,7 @@ _HELP = {
     "drift": ("gauge", "1 when the host's ICMP policy or sysctls drifted from the desired policy."),
     "drift_findings": ("gauge", "Drift findings per kind."),
     "host_passed": ("gauge", "1 when the host passed the run."),
-    "last_run_timestamp_seconds": ("gauge", "Unix time of the last run, per host and report kind."),
+    "last_run_timestamp_seconds": ("gauge", "Unix time of the last run, per host and report (kind and phase)."),
 }
 
 
@@ -136,9 +136,17 @@ def _samples(report: t.Mapping[str, t.Any]) -> t.Dict[str, t.List[t.Tuple[t.Dict
                 kinds[finding["kind"]] = kinds.get(finding["kind"], 0) + 1
             for kind in sorted(kinds):
                 out["drift_findings"].append(({"host": name, "kind": kind}, kinds[kind]))
-        out["host_passed"].append(({"host": name, "report": report["kind"]}, int(host["status"] == "pass")))
-        out["last_run_timestamp_seconds"].append(({"host": name, "report": report["kind"]}, report["timestamp"]))
-    return out
+        out["host_passed"].append(({"host": name}, int(host["status"] == "pass")))
+        out["last_run_timestamp_seconds"].append(({"host": name}, report["timestamp"]))
+    run = report_label(report)
+    return {suffix: [(dict(labels, report=run), value) for labels, value in found] for suffix, found in out.items()}
+
+
+def report_label(report: t.Mapping[str, t.Any]) -> str:
+    """The ``report`` label of every sample: the run kind and phase (``change_validation_pre``,
+    ``drift_check``, ...), so the files of different runs in one textfile directory never
+    expose the same series twice."""
+    return report["kind"] + ("_%s" % report["phase"] if report.get("phase") else "")
 
 
 def _check_samples(out: t.Dict[str, t.List[t.Any]], host: str, check: t.Mapping[str, t.Any]) -> None:

@@ -132,7 +132,9 @@ def families(report: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
 
 
 def samples(report: t.Dict[str, t.Any], name: str) -> t.Dict[t.Tuple[t.Tuple[str, str], ...], float]:
-    return {tuple(sorted(s.labels.items())): s.value for s in families(report)["netdevops_icmp_" + name].samples}
+    """Values by their labels, without the ``report`` label every sample has."""
+    return {tuple(sorted((k, v) for k, v in s.labels.items() if k != "report")): s.value
+            for s in families(report)["netdevops_icmp_" + name].samples}
 
 
 def test_prometheus_text_parses_with_every_metric_named_and_typed() -> None:
@@ -149,7 +151,7 @@ def test_prometheus_values() -> None:
     assert loss[(("host", "h2"), ("target", "203.0.113.10"))] == 0.0
     assert samples(pre, "path_mtu_bytes")[(("host", "h1"), ("target", "203.0.113.10"))] == 1400
     assert samples(pre, "ping_rtt_seconds")[(("host", "h2"), ("stat", "avg"), ("target", "203.0.113.10"))] == 0.05 / 1000
-    assert samples(pre, "last_run_timestamp_seconds")[(("host", "h1"), ("report", "change_validation"))] == WHEN.timestamp()
+    assert samples(pre, "last_run_timestamp_seconds")[(("host", "h1"),)] == WHEN.timestamp()
     assert "netdevops_icmp_check_regressions" not in families(pre)  # post runs only
     regressions = samples(post_report(), "check_regressions")
     assert regressions[(("host", "h1"), ("kind", "ping"), ("target", "203.0.113.10"))] == 1
@@ -158,7 +160,19 @@ def test_prometheus_values() -> None:
     assert samples(report, "drift") == {(("host", "r1"),): 1, (("host", "r2"),): 0}
     assert samples(report, "drift_findings") == {(("host", "r1"), ("kind", "rule_added")): 1,
                                                  (("host", "r1"), ("kind", "rule_missing")): 2}
-    assert samples(report, "host_passed")[(("host", "r3"), ("report", "drift_check"))] == 0
+    assert samples(report, "host_passed")[(("host", "r3"),)] == 0
+
+
+def test_prometheus_every_sample_names_its_report_so_runs_can_share_a_textfile_directory() -> None:
+    series = {}
+    for name, build in REPORTS.items():
+        report = build()
+        found = [(f.name, tuple(sorted(s.labels.items()))) for f in families(report).values() for s in f.samples]
+        assert {dict(labels)["report"] for _name, labels in found} == {writers.report_label(report)}, name
+        series[name] = set(found)
+    assert writers.report_label(pre_report()) == "change_validation_pre"
+    assert writers.report_label(drift_report()) == "drift_check"
+    assert not series["pre"] & series["post"], "pre and post files would give node_exporter duplicate series"
 
 
 def cell_states(page: str) -> t.Dict[t.Tuple[str, str], str]:
