@@ -167,6 +167,27 @@ def test_ipv6_neighbour_discovery_still_works_after_rfc4890(lab_default, driver,
             run_policy(lab_default, node, driver, state="deleted", backend=backend, state_dir=str(tmp_path / node))
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_policy_dropping_pmtud_messages_forgets_learnt_path_mtus(lab_default, driver, tmp_path, backend):
+    """Both families: the learnt PMTU 1400 towards h2 is gone once the policy is applied."""
+    targets = {"-4": lab_default.address("h2"), "-6": lab_default.address("h2", 6)}
+    for flag, target in targets.items():  # learn the path MTU: full-size, don't fragment
+        lab_default.run("h1", ["ping", flag, "-c", "3", "-i", "0.2", "-W", "1", "-M", "do", "-s", "1452", target], check=False)
+        assert "mtu 1400" in lab_default.run("h1", ["ip", flag, "route", "get", target]).stdout
+    rules = [{"family": "ipv4", "type": "destination-unreachable", "code": "frag-needed", "action": "drop"}]
+    if backend == "nftables":
+        rules.append({"family": "ipv6", "type": "packet-too-big", "action": "drop"})
+    try:
+        result = run_policy(lab_default, "h1", driver, state="merged", rules=rules, backend=backend, allow_unsafe=True,
+                            confirm_timeout=0, state_dir=str(tmp_path / "state"))
+        assert result["applied"], result
+        flushed = [flag for flag, target in targets.items()
+                   if "mtu 1400" not in lab_default.run("h1", ["ip", flag, "route", "get", target]).stdout]
+        assert flushed == (["-4", "-6"] if backend == "nftables" else ["-4"]), flushed
+    finally:
+        run_policy(lab_default, "h1", driver, state="deleted", backend=backend, state_dir=str(tmp_path / "state"))
+
+
 def _ping(lab: t.Any, target: str) -> bool:
     return lab.run("h1", ["ping", "-c", "1", "-W", "1", target], check=False).returncode == 0
 

@@ -22,7 +22,7 @@ from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model impor
     Policy, PolicyError, check_safe, pmtud_blocked,
 )
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.sysctl import SYSCTLS, Sysctls
-from ansible_collections.netdevops.icmp.plugins.module_utils._runner import CommandRunner
+from ansible_collections.netdevops.icmp.plugins.module_utils._runner import CommandError, CommandRunner
 
 
 @dataclass
@@ -109,16 +109,17 @@ def restore_snapshot(snap_policy: Policy, backend: backends.Backend, sysctls: Sy
     return "restored (%d commands)" % len(the_plan.commands())
 
 
-def _forget_path_mtus(the_plan: plan.Plan, sysctls: Sysctls) -> t.List[str]:
+def _forget_path_mtus(the_plan: plan.Plan, runner: CommandRunner) -> t.List[str]:
     """A policy that drops frag-needed / packet-too-big: forget the path MTUs learnt under the old
-    one, so the host behaves now as it will once they expire (up to 10 minutes), and a full-size
-    commit-confirm sees the black hole instead of a cached past."""
+    one (``ip route flush cache``), so the host behaves now as it will once they expire (up to
+    10 minutes), and a full-size commit-confirm sees the black hole instead of a cached past."""
     families = pmtud_blocked(the_plan.after)
     if not families:
         return []
     try:
-        sysctls.flush_route_cache(families)
-    except OSError as err:
+        for family in families:
+            runner.run(["ip", "-%s" % family[-1], "route", "flush", "cache"])
+    except CommandError as err:
         return ["the policy drops Path MTU Discovery messages; could not flush cached path MTUs: %s" % err]
     return ["the policy drops Path MTU Discovery messages (%s): cached path MTUs were flushed, so paths with a "
             "smaller MTU black-hole full-size packets now rather than when the cache expires" % ", ".join(families)]
@@ -128,7 +129,7 @@ def _commit(request: Request, seams: Seams, backend: backends.Backend, the_plan:
             snap: confirm.Snapshot, warnings: t.List[str]) -> t.Dict[str, t.Any]:
     if not request.token or request.confirm_timeout <= 0:
         _apply(seams.runner, backend, the_plan, seams.sysctls)
-        warnings.extend(_forget_path_mtus(the_plan, seams.sysctls))
+        warnings.extend(_forget_path_mtus(the_plan, seams.runner))
         return {"applied": True, "confirm": "disabled"}
     cookie = confirm.Cookie(os.path.join(request.state_dir, "confirm"), request.token)
     cookie.arm()
@@ -148,7 +149,7 @@ def _commit(request: Request, seams: Seams, backend: backends.Backend, the_plan:
             restore_snapshot(snap.policy, backend, seams.sysctls)
             cookie.cleanup()
         raise
-    warnings.extend(_forget_path_mtus(the_plan, seams.sysctls))
+    warnings.extend(_forget_path_mtus(the_plan, seams.runner))
     cookie.mark_applied()
     outcome = confirm.wait_for_confirmation(cookie, request.confirm_timeout, seams.clock)
     if outcome.confirmed:

@@ -68,17 +68,6 @@ class Sysctls:
             values[key] = seen.pop() if len(seen) == 1 and -1 not in seen else None
         return values
 
-    def flush_route_cache(self, families: t.Iterable[str]) -> t.List[str]:
-        """Forget cached routes, and with them learnt path MTUs (IPv4; Linux keeps IPv6 ones
-        until they expire). Returns the files written."""
-        written = []
-        for family in families:
-            rel = "net/%s/route/flush" % family
-            with open(self._path(rel), "w") as handle:
-                handle.write("1\n")
-            written.append(rel)
-        return written
-
     def write(self, values: t.Mapping[str, int]) -> None:
         for key, value in sorted(values.items()):
             for rel in SYSCTLS[key]:

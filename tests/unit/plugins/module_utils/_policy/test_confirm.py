@@ -222,32 +222,40 @@ def test_history_keeps_the_newest(tmp_path):
         confirm.History(str(tmp_path / "none")).pick("previous", HOST)
 
 
-def _flush_file(tmp_path: Path) -> Path:
-    flush = tmp_path / "proc" / "net" / "ipv4" / "route" / "flush"
-    flush.parent.mkdir(parents=True, exist_ok=True)
-    flush.write_text("")
-    return flush
+FLUSH4 = ("ip", "-4", "route", "flush", "cache")
+FLUSH6 = ("ip", "-6", "route", "flush", "cache")
 
 
-def test_dropping_frag_needed_flushes_cached_path_mtus_before_the_confirmation(tmp_path):
+def test_dropping_pmtud_messages_flushes_cached_path_mtus_before_the_confirmation(tmp_path):
     """Else a path MTU learnt under the old policy hides the black hole from a full-size confirm."""
-    unsafe = Policy.build([Rule("ipv4", "input", 3, None, "drop")])
-    flush = _flush_file(tmp_path)
+    unsafe = Policy.build([Rule("ipv4", "input", 3, None, "drop"), Rule("ipv6", "input", 2, None, "drop")])
     c = cookie(tmp_path / "state")
+    runner = FakeRunner([(READ, 0, EMPTY, ""), (CHECK, 0, "", ""), (APPLY, 0, "", ""), (FLUSH4, 0, "", ""),
+                         (FLUSH6, 0, "", "")])
     seen = []
-    clock = EventClock({1: lambda: seen.append((flush.read_text(), os.path.exists(c.applied))),
+    clock = EventClock({1: lambda: seen.append(([call[0] for call in runner.calls[-2:]], os.path.exists(c.applied))),
                         2: lambda: os.unlink(c.applied)})
-    runner = FakeRunner([(READ, 0, EMPTY, ""), (CHECK, 0, "", ""), (APPLY, 0, "", "")])
     result = engine.execute(request(tmp_path, want=unsafe, allow_unsafe=True, state="merged"),
                             seams(tmp_path, runner, clock, Spawned()))
-    assert seen == [("1\n", True)], "flushed before the confirmation window opened"
+    runner.assert_done()
+    assert seen == [([FLUSH4, FLUSH6], True)], "flushed before the confirmation window opened"
     assert result["applied"] and result["confirm"] == "confirmed"
-    assert any("cached path MTUs were flushed" in warning for warning in result["warnings"])
+    assert any("(ipv4, ipv6): cached path MTUs were flushed" in warning for warning in result["warnings"])
+
+
+def test_a_failed_flush_is_a_warning_not_a_failure(tmp_path):
+    unsafe = Policy.build([Rule("ipv4", "input", 3, 4, "drop")])
+    runner = FakeRunner([(READ, 0, EMPTY, ""), (CHECK, 0, "", ""), (APPLY, 0, "", ""),
+                         (FLUSH4, 127, "", "ip: command not found")])
+    result = engine.execute(request(tmp_path, want=unsafe, allow_unsafe=True, state="merged", token=None),
+                            seams(tmp_path, runner, EventClock({}), Spawned()))
+    assert result["applied"]
+    assert any("could not flush cached path MTUs" in warning for warning in result["warnings"])
 
 
 def test_a_policy_that_lets_pmtud_through_leaves_the_route_cache_alone(tmp_path):
-    flush = _flush_file(tmp_path)
     runner = FakeRunner([(READ, 0, EMPTY, ""), (CHECK, 0, "", ""), (APPLY, 0, "", "")])
     result = engine.execute(request(tmp_path, token=None), seams(tmp_path, runner, EventClock({}), Spawned()))
-    assert result["applied"] and flush.read_text() == ""
+    runner.assert_done()
+    assert result["applied"]
     assert not [warning for warning in result["warnings"] if "path MTU" in warning]
