@@ -80,12 +80,19 @@ def _cell_text(check: t.Mapping[str, t.Any]) -> str:
     return text + (" &middot; %s ms" % _fmt(round(avg, 3)) if avg is not None else "")
 
 
-def _matrix(hosts: t.Sequence[t.Mapping[str, t.Any]]) -> str:
-    targets: t.List[str] = []
+def _checks_of(hosts: t.Sequence[t.Mapping[str, t.Any]], kind: str) -> t.Iterator[t.Tuple[t.Mapping[str, t.Any], t.Mapping[str, t.Any]]]:
+    """(host, check) for every check of one kind, in report order."""
     for host in hosts:
         for check in host["checks"]:
-            if check["kind"] == "ping" and check["target"] not in targets:
-                targets.append(check["target"])
+            if check["kind"] == kind:
+                yield host, check
+
+
+def _matrix(hosts: t.Sequence[t.Mapping[str, t.Any]]) -> str:
+    targets: t.List[str] = []
+    for _host, check in _checks_of(hosts, "ping"):
+        if check["target"] not in targets:
+            targets.append(check["target"])
     if not targets:
         return "<p class='small'>No ping checks in this run.</p>"
     rows = ["<tr><th>host \\ target</th>%s</tr>" % "".join("<th>%s</th>" % _e(x) for x in targets)]
@@ -125,14 +132,11 @@ def _hops(check: t.Mapping[str, t.Any]) -> str:
 
 def _paths(hosts: t.Sequence[t.Mapping[str, t.Any]]) -> str:
     rows = []
-    for host in hosts:
-        for check in host["checks"]:
-            if check["kind"] != "traceroute":
-                continue
-            measured = check["measured"]
-            body = _hops(check) if measured else "<span class='small'>%s</span>" % _e("; ".join(check["failures"]))
-            rows.append("<tr data-host-status='%s'><td>%s</td><td>%s</td><td class='path'>%s</td><td>%s</td></tr>"
-                        % (_e(host["status"]), _e(host["name"]), _e(check["target"]), body, _status(check)))
+    for host, check in _checks_of(hosts, "traceroute"):
+        measured = check["measured"]
+        body = _hops(check) if measured else "<span class='small'>%s</span>" % _e("; ".join(check["failures"]))
+        rows.append("<tr data-host-status='%s'><td>%s</td><td>%s</td><td class='path'>%s</td><td>%s</td></tr>"
+                    % (_e(host["status"]), _e(host["name"]), _e(check["target"]), body, _status(check)))
     if not rows:
         return "<p class='small'>No traceroute checks in this run.</p>"
     return "<table id='paths'><tr><th>host</th><th>target</th><th>path</th><th>result</th></tr>%s</table>" % "".join(rows)
@@ -140,17 +144,14 @@ def _paths(hosts: t.Sequence[t.Mapping[str, t.Any]]) -> str:
 
 def _mtus(hosts: t.Sequence[t.Mapping[str, t.Any]]) -> str:
     rows = []
-    for host in hosts:
-        for check in host["checks"]:
-            if check["kind"] != "pmtud":
-                continue
-            measured = check["measured"] or {}
-            before = (check.get("baseline") or {}).get("path_mtu")
-            rows.append("<tr data-host-status='%s'><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
-                        "<td>%s</td></tr>" % (
-                            _e(host["status"]), _e(host["name"]), _e(check["target"]), _e(measured.get("path_mtu")),
-                            _e(before), _e(measured.get("reported_by") or ""),
-                            "yes" if measured.get("black_hole") else "no", _status(check)))
+    for host, check in _checks_of(hosts, "pmtud"):
+        measured = check["measured"] or {}
+        before = (check.get("baseline") or {}).get("path_mtu")
+        rows.append("<tr data-host-status='%s'><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
+                    "<td>%s</td></tr>" % (
+                        _e(host["status"]), _e(host["name"]), _e(check["target"]), _e(measured.get("path_mtu")),
+                        _e(before), _e(measured.get("reported_by") or ""),
+                        "yes" if measured.get("black_hole") else "no", _status(check)))
     if not rows:
         return "<p class='small'>No PMTUD checks in this run.</p>"
     return ("<table id='mtus'><tr><th>host</th><th>target</th><th>path MTU</th><th>baseline</th><th>reported by</th>"
@@ -181,17 +182,14 @@ def _seconds(value: t.Any) -> str:
 
 def _drills(hosts: t.Sequence[t.Mapping[str, t.Any]]) -> str:
     rows = []
-    for host in hosts:
-        for check in host["checks"]:
-            if check["kind"] != "drill":
-                continue
-            timeline = check["expect"].get("timeline") or {}
-            diagnosis = (check["measured"] or {}).get("diagnosis") or ""
-            rows.append("<tr data-host-status='%s' data-drill='%s'><td>%s</td><td>%s</td><td class='diagnosis'>%s</td>"
-                        "<td>%s</td><td>%s</td><td>%s</td></tr>" % (
-                            _e(host["status"]), _e(check["expect"].get("drill")), _e(check["expect"].get("drill")),
-                            _status(check), _e(diagnosis), _seconds(timeline.get("inject_s")),
-                            _seconds(timeline.get("detect_s")), _seconds(timeline.get("recover_s"))))
+    for host, check in _checks_of(hosts, "drill"):
+        timeline = check["expect"].get("timeline") or {}
+        diagnosis = (check["measured"] or {}).get("diagnosis") or ""
+        rows.append("<tr data-host-status='%s' data-drill='%s'><td>%s</td><td>%s</td><td class='diagnosis'>%s</td>"
+                    "<td>%s</td><td>%s</td><td>%s</td></tr>" % (
+                        _e(host["status"]), _e(check["expect"].get("drill")), _e(check["expect"].get("drill")),
+                        _status(check), _e(diagnosis), _seconds(timeline.get("inject_s")),
+                        _seconds(timeline.get("detect_s")), _seconds(timeline.get("recover_s"))))
     return ("<section><h2>Disaster drills</h2><table id='drills'><tr><th>drill</th><th>result</th><th>diagnosis</th>"
             "<th>inject</th><th>detect</th><th>recover</th></tr>%s</table></section>" % "".join(rows)) if rows else ""
 
