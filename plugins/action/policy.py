@@ -10,11 +10,12 @@ second tries: read ``confirm_bytes`` random letters from the host once the cooki
 ``<state_dir>/confirm/<token>.applied`` exists, then ``rm`` the cookie. The cookie
 only exists after the module has applied the new rules, so both steps run over a
 connection through them: that is the proof of access. The read makes the host
-send full-size packets (random, so that SSH compression cannot shrink them); a policy that black-holes Path MTU Discovery (drops
-frag-needed or packet-too-big) lets a tiny ``rm`` through but stalls that read,
-so it is not confirmed either. If nothing succeeds, the host restores the
-snapshot by itself at the deadline; a stalled read then completes, the ``rm``
-finds no cookie, and the plugin reports the rollback. Finally the plugin collects the
+send full-size packets (random, so that SSH compression cannot shrink them); a
+policy that black-holes Path MTU Discovery (drops frag-needed or packet-too-big)
+lets a tiny ``rm`` through but stalls that read, so it is not confirmed either.
+If nothing succeeds, the host restores the snapshot by itself at the deadline; a
+stalled read then completes, the ``rm`` finds no cookie, and the plugin reports
+the rollback. Finally the plugin collects the
 module's result with ``async_status`` and cleans the job up.
 """
 from __future__ import annotations

@@ -133,8 +133,10 @@ options:
         command would still get through.
       - V(0) confirms with the small command only. Used by the action plugin; the module checks
         the range.
-      - A path MTU the host learnt before the change stays cached for up to 10 minutes
-        (C(net.ipv4.route.mtu_expires)) and hides a black hole from this check until it expires.
+      - A path MTU learnt before the change stays cached for up to 10 minutes
+        (C(net.ipv4.route.mtu_expires)) and would hide a black hole from this check, so a policy
+        that drops frag-needed or packet-too-big also flushes the cached routes of that family
+        (C(ip route flush cache)) after the apply, with a warning.
     type: int
     default: 65536
   rollback:

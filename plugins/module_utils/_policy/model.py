@@ -234,14 +234,16 @@ def _quote(raw: t.Any) -> str:
 # --- the safety guard --------------------------------------------------------------------
 
 # (family, type, code or None, directions, why). RFC 1191 / RFC 8201 / RFC 4890 §4.3.1, §4.4.1.
-MUST_PASS: t.Tuple[t.Tuple[str, int, int, t.Tuple[str, ...], str], ...] = (
+# The Path MTU Discovery messages first, then neighbour discovery.
+PMTUD_MUST_PASS: t.Tuple[t.Tuple[str, int, int, t.Tuple[str, ...], str], ...] = (
     (IPV4, 3, 4, DIRECTIONS,
      "IPv4 'fragmentation needed' (type 3 code 4) carries the next-hop MTU (RFC 1191); dropping it "
      "black-holes Path MTU Discovery: small packets pass, large TCP segments stall (ssh, TLS, VPN, BGP hang)"),
     (IPV6, 2, 0, DIRECTIONS,
      "ICMPv6 'packet too big' (type 2) is the only PMTU signal in IPv6, where routers never fragment "
      "(RFC 8201, RFC 4890 4.3.1); dropping it black-holes every path with an MTU below the sender's"),
-) + tuple(
+)
+MUST_PASS: t.Tuple[t.Tuple[str, int, int, t.Tuple[str, ...], str], ...] = PMTUD_MUST_PASS + tuple(
     (IPV6, nd_type, 0, ("input", "output"),
      "ICMPv6 neighbour discovery (types 133-137, RFC 4861, RFC 4890 4.4.1) replaces ARP; dropping type "
      "%d breaks address resolution and takes IPv6 down on the link" % nd_type)
@@ -264,7 +266,7 @@ def unsafe_findings(policy: Policy) -> t.List[str]:
 def pmtud_blocked(policy: Policy) -> t.List[str]:
     """Families whose Path MTU Discovery messages (frag-needed, packet-too-big) the policy drops on input."""
     families = []
-    for family, icmp_type, code, _directions, _why in MUST_PASS[:2]:
+    for family, icmp_type, code, _directions, _why in PMTUD_MUST_PASS:
         rule = effective_action(policy.chain(family, "input"), icmp_type, code)
         if rule is not None and rule.action == "drop":
             families.append(family)
