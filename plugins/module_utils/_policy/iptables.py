@@ -23,7 +23,7 @@ import re
 import shlex
 import typing as t
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy import icmp_types
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import icmp_types, names
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.coexist import (
     ForeignChain,
     ForeignRule,
@@ -53,7 +53,7 @@ class IptablesParseError(PolicyError):
 
 
 def chain_name(direction: str, prefix: str = DEFAULT_PREFIX) -> str:
-    return "%s-%s" % (prefix, _SUFFIX[direction])
+    return "%s-%s" % (names.check_chain_prefix(prefix), _SUFFIX[direction])
 
 
 # --- render -------------------------------------------------------------------------------
@@ -67,7 +67,7 @@ def _match(rule: Rule) -> str:
 
 
 def render_rule(rule: Rule, chain: str) -> t.List[str]:
-    match = "-A %s %s" % (chain, _match(rule))
+    match = "-A %s %s" % (names.check_chain(chain), _match(rule))
     lines = []
     if rule.rate is not None:
         limit = "-m limit --limit %d/%s" % (rule.rate.rate, _UNIT_OUT[rule.rate.per])
@@ -77,7 +77,7 @@ def render_rule(rule: Rule, chain: str) -> t.List[str]:
     elif rule.action == "accept":
         return ["%s -j ACCEPT" % match]
     if rule.log_prefix:
-        lines.append('%s -j LOG --log-prefix "%s"' % (match, rule.log_prefix))
+        lines.append('%s -j LOG --log-prefix "%s"' % (match, names.check_log_prefix(rule.log_prefix)))
     lines.append("%s -j DROP" % match)
     return lines
 
@@ -300,6 +300,7 @@ def foreign_chains(text: str, family: str, prefix: str = DEFAULT_PREFIX) -> t.Li
 
 def strip_ours(text: str, prefix: str = DEFAULT_PREFIX) -> str:
     """``iptables-save`` output without comments, counters and anything about our chains."""
+    names.check_chain_prefix(prefix)
     kept = []
     for line in text.splitlines():
         if line.startswith("#") or prefix in line:

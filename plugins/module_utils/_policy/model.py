@@ -19,8 +19,12 @@ import re
 import typing as t
 from dataclasses import dataclass, field
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy import icmp_types
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import icmp_types, names
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.icmp_types import IPV4, IPV6
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy.names import (  # noqa: F401 (re-exported)
+    LOG_PREFIX_MAX,
+    PolicyError,
+)
 
 DIRECTIONS = ("input", "forward", "output")
 ACTIONS = ("accept", "drop")
@@ -28,13 +32,7 @@ RATE_UNITS = {"s": "second", "sec": "second", "second": "second",
               "m": "minute", "min": "minute", "minute": "minute",
               "h": "hour", "hour": "hour"}
 DEFAULT_BURST = 5  # what both nft and iptables use when no burst is given
-LOG_PREFIX_MAX = 29  # iptables LOG target limit; nft allows more but we keep one contract
-_RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*([a-z]+)\s*$")
-_LOG_PREFIX_RE = re.compile(r"^[A-Za-z0-9 _.:=+-]*$")
-
-
-class PolicyError(ValueError):
-    """Bad policy input. The message quotes the value and says what to do."""
+_RATE_RE = re.compile(r"\s*([0-9]+)\s*/\s*([a-z]+)\s*")
 
 
 @dataclass(frozen=True, order=True)
@@ -149,7 +147,7 @@ def effective_action(rules: t.Sequence[Rule], icmp_type: int, code: int) -> t.Op
 
 
 def parse_rate(value: t.Any, burst: t.Any = None) -> RateLimit:
-    match = _RATE_RE.match(str(value).lower())
+    match = _RATE_RE.fullmatch(str(value).lower())
     unit = RATE_UNITS.get(match.group(2)) if match else None
     if not match or unit is None or int(match.group(1)) < 1:
         raise PolicyError(
@@ -212,11 +210,7 @@ def _check_log_prefix(value: t.Any, action: str, rate: t.Optional[RateLimit]) ->
     text = str(value)
     if action != "drop" and rate is None:
         raise PolicyError("log_prefix logs dropped packets: use it on drop rules or rate-limited accepts")
-    if not text or len(text) > LOG_PREFIX_MAX or not _LOG_PREFIX_RE.match(text):
-        raise PolicyError(
-            "log_prefix %r must be 1-%d characters of letters, digits, space and _.:=+-" % (text, LOG_PREFIX_MAX)
-        )
-    return text
+    return names.check_log_prefix(text)
 
 
 def _choice(value: t.Any, allowed: t.Sequence[str], what: str) -> str:

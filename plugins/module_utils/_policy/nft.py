@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import typing as t
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy import icmp_types
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import icmp_types, names
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.coexist import (
     ForeignChain,
     ForeignRule,
@@ -59,7 +59,7 @@ def _match(rule: Rule) -> str:
 
 def _drop(match: str, log_prefix: t.Optional[str]) -> str:
     if log_prefix:
-        return '%s log prefix "%s" drop' % (match, log_prefix)
+        return '%s log prefix "%s" drop' % (match, names.check_log_prefix(log_prefix))
     return "%s drop" % match
 
 
@@ -75,6 +75,7 @@ def render_rule(rule: Rule) -> t.List[str]:
 
 def render_table(policy: Policy, table: str = DEFAULT_TABLE) -> str:
     """The table body (``table inet X { ... }``); empty string for a policy without rules."""
+    names.check_table(table)
     if not policy.rules:
         return ""
     lines = ["table inet %s {" % table]
@@ -93,6 +94,7 @@ def render_table(policy: Policy, table: str = DEFAULT_TABLE) -> str:
 
 def render_script(policy: Policy, table: str = DEFAULT_TABLE) -> str:
     """One atomic transaction that replaces (or, for an empty policy, removes) our table."""
+    names.check_table(table)
     return "table inet %s\ndelete table inet %s\n%s" % (table, table, render_table(policy, table))
 
 
@@ -198,6 +200,7 @@ def parse_table(text: str, table: str = DEFAULT_TABLE) -> t.Tuple[t.Optional[Pol
     Returns ``(None, [])`` when the table does not exist, else the policy and the
     rules in our table we did not write (someone edited it; the next apply replaces them).
     """
+    names.check_table(table)
     objects = _objects(text)
     hooks: t.Dict[str, str] = {}
     present = False
@@ -227,6 +230,7 @@ def parse_table(text: str, table: str = DEFAULT_TABLE) -> t.Tuple[t.Optional[Pol
 
 def foreign_chains(text: str, table: str = DEFAULT_TABLE) -> t.List[ForeignChain]:
     """Base chains of other tables at the input/forward/output hooks, reduced for analysis."""
+    names.check_table(table)
     objects = _objects(text)
     chains: t.Dict[t.Tuple[str, str, str], t.Dict[str, t.Any]] = {}
     for obj in objects:
@@ -250,6 +254,7 @@ def foreign_chains(text: str, table: str = DEFAULT_TABLE) -> t.List[ForeignChain
 
 def strip_table(text: str, table: str = DEFAULT_TABLE) -> str:
     """The ruleset without our table and without handles/metainfo: what we must never change."""
+    names.check_table(table)
     kept = []
     for obj in _objects(text):
         if "metainfo" in obj:

@@ -63,7 +63,7 @@ def test_ipv4_type_in_ipv6_rule_is_refused_with_a_hint():
     ({"family": "ipv4", "type": 8, "action": "drop", "rate": "1/s"}, "rate limits apply to accept rules"),
     ({"family": "ipv4", "type": 8, "action": "accept", "burst": 3}, "burst needs a rate"),
     ({"family": "ipv4", "type": 8, "action": "accept", "log_prefix": "x"}, "log_prefix logs dropped packets"),
-    ({"family": "ipv4", "type": 8, "action": "drop", "log_prefix": 'a"b'}, "log_prefix 'a\"b' must be"),
+    ({"family": "ipv4", "type": 8, "action": "drop", "log_prefix": 'a"b'}, "log_prefix .a\"b. is not allowed"),
     ({"family": "ipv4", "type": 8, "action": "drop", "log_prefix": "x" * 30}, "1-29 characters"),
     ({"family": "ipx", "type": 8, "action": "drop"}, "family 'ipx' is not one of"),
     ({"family": "ipv4", "type": 8, "action": "reject"}, "action 'reject' is not one of"),
