@@ -12,6 +12,7 @@ reads and writes that namespace's values. ``root`` is a seam for unit tests.
 from __future__ import annotations
 
 import os
+import re
 import typing as t
 
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import PolicyError
@@ -32,18 +33,54 @@ SYSCTLS: t.Dict[str, t.Tuple[str, ...]] = {
 }
 
 
+_INT_MAX = 2147483647
+_BOOLEAN = (0, 1)
+# policy key -> (lowest, highest) value we write. Measured on Linux 6.x in a throw-away
+# namespace (writing -1, 2, 5, 256, 2**31 to each path):
+# - the echo/broadcast/bogus switches are u8 with min/max 0..1 in the kernel (EINVAL otherwise);
+#   ipv6 echo_ignore_all takes 0..255 and the redirect switches take any int, but all of them
+#   only test "non-zero": we take 0 or 1 so intent is plain and the value reads back as written.
+# - the ratelimits are milliseconds stored in jiffies (proc_dointvec_ms_jiffies): 0..2**31-1;
+#   the kernel reads back a multiple of its tick (1 ms -> 4 on HZ=250), -1 and 2**31 fail.
+# - icmp_ratemask is a plain int, but only bits 0..18 (one per ICMP type up to NR_ICMP_TYPES=18)
+#   mean anything; a negative or wider mask sets bits no type has.
+RANGES: t.Dict[str, t.Tuple[int, int]] = {
+    "icmp_ratelimit": (0, _INT_MAX),
+    "icmp_ratemask": (0, (1 << 19) - 1),
+    "ipv6_icmp_ratelimit": (0, _INT_MAX),
+}
+
+
+def value_range(key: str) -> t.Tuple[int, int]:
+    """The values ``validate`` accepts for ``key``."""
+    return RANGES.get(key, _BOOLEAN)
+
+
+def _as_int(value: t.Any) -> t.Optional[int]:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\s*-?[0-9]+\s*", value):
+        return int(value)
+    return None
+
+
 def validate(raw: t.Optional[t.Mapping[str, t.Any]]) -> t.Dict[str, int]:
+    """Every key known and every value in its kernel range, before anything is written."""
+    if raw is not None and not isinstance(raw, t.Mapping):
+        raise PolicyError("sysctls must be a mapping of key: value, got %r" % (raw,))
     result: t.Dict[str, int] = {}
     for key, value in (raw or {}).items():
         if key not in SYSCTLS:
             raise PolicyError("unknown ICMP sysctl %r; use one of: %s" % (key, ", ".join(sorted(SYSCTLS))))
-        if isinstance(value, bool):
-            value = int(value)
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value.strip())
-        if not isinstance(value, int) or value < 0:
-            raise PolicyError("sysctl %s=%r must be a whole number >= 0" % (key, value))
-        result[key] = value
+        number = _as_int(value)
+        lowest, highest = value_range(key)
+        if number is None or not lowest <= number <= highest:
+            allowed = "0 (off) or 1 (on)" if (lowest, highest) == _BOOLEAN else "a whole number %d-%d" % (lowest, highest)
+            raise PolicyError("sysctl %s=%r is out of range: %s takes %s (%s); nothing was changed"
+                              % (key, value, key, allowed, ", ".join(SYSCTLS[key])))
+        result[key] = number
     return result
 
 
