@@ -316,6 +316,8 @@ def build_want(params: t.Mapping[str, t.Any]) -> model.Policy:
         if params["state"] == "deleted":
             raw.setdefault("action", "accept")  # deletion matches by family, direction, type, code
         rules.append(model.rule_from_dict(raw, "rule %d" % (index + 1)))
+    if params["state"] != "deleted":  # deletion matches by key only: the other fields do not matter
+        rules = model.fold_duplicates(rules)
     return profiles.extend(profiles.profile_policy(config.get("profile")), rules,
                            sysctl_mod.validate(config.get("sysctls")))
 

@@ -32,7 +32,18 @@ RATE_UNITS = {"s": "second", "sec": "second", "second": "second",
               "m": "minute", "min": "minute", "minute": "minute",
               "h": "hour", "hour": "hour"}
 DEFAULT_BURST = 5  # what both nft and iptables use when no burst is given
-_RATE_RE = re.compile(r"\s*([0-9]+)\s*/\s*([a-z]+)\s*")
+# What both backends keep, measured with ``nft -c`` and ``iptables-restore --test`` (1.0.6 / 1.8.9):
+# iptables refuses a rate faster than 10000/s ("Rate too fast": it stores 10000 * seconds-per-unit
+# / rate as an integer) and a burst over 10000; nft takes far more but wraps a burst of 2**32 + 1
+# to 1, so the limits of iptables are the contract for both.
+BURST_MAX = 10000
+RATE_MAX = {"second": 10000, "minute": 600000, "hour": 36000000}
+_SECONDS = {"second": 1, "minute": 60, "hour": 3600}
+_XT_LIMIT_SCALE = 10000
+# The guard's floor: a rate-limited accept of a must-pass type slower than this drops the rest
+# (a PMTUD storm after a route change or ND on a busy link easily exceeds it), so it counts as a drop.
+MUST_PASS_FLOOR_PER_SECOND = 10
+_RATE_RE = re.compile(r" *([0-9]+) */ *([a-z]+) *")
 
 
 @dataclass(frozen=True, order=True)
@@ -138,6 +149,33 @@ class Policy:
         return "".join(line + "\n" for line in lines)
 
 
+def fold_duplicates(rules: t.Sequence[Rule]) -> t.List[Rule]:
+    """The user's rules (numbered from 1) with identical duplicates folded.
+
+    Two rules for the same family, direction, type and code that differ in action, rate
+    or log prefix are refused naming both: which one the user meant cannot be guessed.
+    (A user rule overriding a profile's rule is a feature; see ``profiles.extend``.)
+    """
+    seen: t.Dict[t.Tuple[str, str, int, int], t.Tuple[int, Rule]] = {}
+    folded: t.List[Rule] = []
+    for number, rule in enumerate(rules, 1):
+        if rule.key not in seen:
+            seen[rule.key] = (number, rule)
+            folded.append(rule)
+            continue
+        first_number, first = seen[rule.key]
+        if first != rule:
+            raise PolicyError(
+                "rule %d and rule %d both match %s but differ ('%s' and '%s'): keep one of them"
+                % (first_number, number, _match_text(rule), first.text(), rule.text()))
+    return folded
+
+
+def _match_text(rule: Rule) -> str:
+    text = "%s %s type %s" % (rule.family, rule.direction, icmp_types.type_label(rule.family, rule.icmp_type))
+    return text if rule.code is None else "%s code %d" % (text, rule.code)
+
+
 def effective_action(rules: t.Sequence[Rule], icmp_type: int, code: int) -> t.Optional[Rule]:
     """The first rule of a canonical chain that decides ``(type, code)``; None: falls through."""
     for rule in rules:
@@ -153,15 +191,48 @@ def parse_rate(value: t.Any, burst: t.Any = None) -> RateLimit:
         raise PolicyError(
             "rate %r does not parse: write N/second, N/minute or N/hour with N >= 1 (e.g. '10/second')" % (value,)
         )
+    rate = int(match.group(1))
+    if rate > RATE_MAX[unit]:
+        raise PolicyError("rate %r is too fast: iptables keeps at most %d/%s (10000/second); use a lower rate"
+                          % (value, RATE_MAX[unit], unit))
+    stored = iptables_rate(rate, unit)
+    if stored != (rate, unit):
+        raise PolicyError(
+            "rate %r is stored by iptables as %d/%s, so the rule would never read back as written: write "
+            "'%d/%s' or a rate iptables keeps exactly" % (value, stored[0], stored[1], stored[0], stored[1]))
+    return RateLimit(rate, unit, _burst(burst))
+
+
+def _burst(burst: t.Any) -> int:
     if burst is None:
-        burst_n = DEFAULT_BURST
-    elif isinstance(burst, int) and not isinstance(burst, bool) and burst >= 1:
-        burst_n = burst
-    elif isinstance(burst, str) and burst.isdigit() and int(burst) >= 1:
-        burst_n = int(burst)
-    else:
-        raise PolicyError("burst %r is not a whole number >= 1" % (burst,))
-    return RateLimit(int(match.group(1)), unit, burst_n)
+        return DEFAULT_BURST
+    number = None
+    if isinstance(burst, int) and not isinstance(burst, bool):
+        number = burst
+    elif isinstance(burst, str) and re.fullmatch(r"[0-9]+", burst):
+        number = int(burst)
+    if number is None or not 1 <= number <= BURST_MAX:
+        raise PolicyError("burst %r is not a whole number 1-%d (iptables keeps at most %d; nft wraps larger "
+                          "values)" % (burst, BURST_MAX, BURST_MAX))
+    return number
+
+
+def iptables_rate(rate: int, per: str) -> t.Tuple[int, str]:
+    """The rate ``iptables-save`` prints back for ``--limit rate/per`` (libxt_limit's arithmetic).
+
+    iptables keeps a period in 1/10000 s and picks the largest unit that divides it evenly
+    on output, so 60/minute reads back as 1/second and 9999/second as 10000/second.
+    """
+    period = _XT_LIMIT_SCALE * _SECONDS[per] // rate
+    units = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
+    index = 1
+    while index < len(units):
+        mult = _XT_LIMIT_SCALE * units[index][1]
+        if period > mult or mult // period < mult % period:
+            break
+        index += 1
+    name, seconds = units[index - 1]
+    return _XT_LIMIT_SCALE * seconds // period, name
 
 
 _RULE_KEYS = {"family", "direction", "type", "icmp_type", "code", "action", "rate", "burst", "log_prefix"}
@@ -245,15 +316,29 @@ MUST_PASS: t.Tuple[t.Tuple[str, int, int, t.Tuple[str, ...], str], ...] = PMTUD_
 )
 
 
+def below_floor(rate: t.Optional[RateLimit]) -> bool:
+    """A rate limit slower than the guard's floor (``MUST_PASS_FLOOR_PER_SECOND``)."""
+    return rate is not None and rate.rate < MUST_PASS_FLOOR_PER_SECOND * _SECONDS[rate.per]
+
+
 def unsafe_findings(policy: Policy) -> t.List[str]:
-    """Why this policy would cause an outage: one sentence per must-pass packet it drops."""
+    """Why this policy would cause an outage: one sentence per must-pass packet it drops.
+
+    A rate-limited accept below the floor drops all but a trickle, so it counts as a drop.
+    """
     findings = []
     for family, icmp_type, code, directions, why in MUST_PASS:
         for direction in directions:
             rule = effective_action(policy.chain(family, direction), icmp_type, code)
-            if rule is not None and rule.action == "drop":
-                findings.append("%s (%s %s rule '%s'). %s" % (
-                    "drops %s type %d code %d" % (family, icmp_type, code), family, direction, rule.text(), why))
+            if rule is None:
+                continue
+            what = "%s type %d code %d" % (family, icmp_type, code)
+            if rule.action == "drop":
+                findings.append("drops %s (%s %s rule '%s'). %s" % (what, family, direction, rule.text(), why))
+            elif below_floor(rule.rate):
+                findings.append(
+                    "rate-limits %s below the floor of %d/second, which drops the rest (%s %s rule '%s'). %s"
+                    % (what, MUST_PASS_FLOOR_PER_SECOND, family, direction, rule.text(), why))
     return findings
 
 
