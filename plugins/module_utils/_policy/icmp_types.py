@@ -13,6 +13,7 @@ canonical name, or the number for unassigned types.
 """
 from __future__ import annotations
 
+import re
 import typing as t
 
 IPV4 = "ipv4"
@@ -101,7 +102,7 @@ def _as_int(value: t.Any) -> t.Optional[int]:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,12}", value.strip()):
         return int(value.strip())
     return None
 

@@ -124,6 +124,7 @@ def render_restore(
 # --- parse --------------------------------------------------------------------------------
 
 class _Line(t.NamedTuple):
+    text: str
     chain: str
     family: t.Optional[str]
     icmp_type: t.Optional[int]
@@ -131,12 +132,24 @@ class _Line(t.NamedTuple):
     target: str
     rate: t.Optional[RateLimit]
     log_prefix: t.Optional[str]
-    other: bool
+    other: bool  # a match or option we do not write
+    problem: t.Optional[str]  # why the line cannot be read at all
+
+
+_VALUE_OPTIONS = ("-A", "-p", "-m", "--icmp-type", "--icmpv6-type", "--limit", "--limit-burst", "-j", "--log-prefix")
+_LIMIT_RE = re.compile(r"([0-9]{1,12})/(sec|second|min|minute|hour)")
+_TYPE_OPTION = {IPV4: "--icmp-type", IPV6: "--icmpv6-type"}
+
+
+def _text(text: t.Any) -> str:
+    if not isinstance(text, str):
+        raise IptablesParseError("cannot read iptables-save output: expected text, got %r" % (text,))
+    return text
 
 
 def _filter_lines(text: str) -> t.List[str]:
     lines, inside = [], False
-    for line in text.splitlines():
+    for line in _text(text).splitlines():
         if line.startswith("*"):
             inside = line.strip() == "*filter"
         elif inside and line.strip() == "COMMIT":
@@ -152,41 +165,71 @@ def _type_code(family: str, value: str) -> t.Tuple[int, t.Optional[int]]:
     return icmp_type, (icmp_types.code_number(family, icmp_type, code_text) if code_text else None)
 
 
+def _option(word: str, value: str, state: t.Dict[str, t.Any]) -> None:
+    """Record one ``-x value`` pair of a rule; anything we do not write sets ``other``."""
+    if word == "-A":
+        state["chain"] = value
+    elif word == "-p" and value in _PROTO_IN:
+        state["family"] = _PROTO_IN[value]
+    elif word == "-m" and value in ("icmp", "icmp6", "limit"):
+        return
+    elif word == _TYPE_OPTION.get(state.get("family", "")):
+        try:
+            state["icmp_type"], state["code"] = _type_code(state["family"], value)
+        except icmp_types.IcmpValueError as err:
+            state["problem"] = "%s %s: %s" % (word, value, err)
+    elif word == "--limit":
+        match = _LIMIT_RE.fullmatch(value)
+        if match is None or int(match.group(1)) < 1:
+            state["problem"] = "--limit %r is not N/sec, N/min or N/hour" % value
+        else:
+            state["rate"] = RateLimit(int(match.group(1)), _UNIT_IN[match.group(2)], DEFAULT_BURST)
+    elif word == "--limit-burst":
+        if state.get("rate") is None or not re.fullmatch(r"[0-9]{1,12}", value):
+            state["problem"] = "--limit-burst %r without a --limit or not a number" % value
+        else:
+            state["rate"] = RateLimit(state["rate"].rate, state["rate"].per, int(value))
+    elif word == "-j":
+        state["target"] = value
+    elif word == "--log-prefix" and state.get("target") == "LOG":
+        state["log_prefix"] = value
+    else:
+        state["other"] = True
+
+
 def _parse_line(line: str) -> _Line:
+    """One ``-A`` line; never raises (the caller decides what a problem means)."""
+    state: t.Dict[str, t.Any] = {"other": False, "target": "", "chain": ""}
     try:
         words = shlex.split(line)
     except ValueError as err:
-        raise IptablesParseError("cannot read iptables-save line %r: %s" % (line, err)) from err
-    chain, words = words[1], words[2:]
-    state: t.Dict[str, t.Any] = {"other": False, "target": ""}
+        plain = line.split()
+        state["chain"] = plain[1] if len(plain) > 1 and plain[0] == "-A" else ""
+        words, state["problem"] = [], "cannot split it into words (%s)" % err
     index = 0
     while index < len(words):
         word = words[index]
-        value = words[index + 1] if index + 1 < len(words) else ""
-        index += 2
-        try:
-            if word == "-p" and value in _PROTO_IN:
-                state["family"] = _PROTO_IN[value]
-            elif word == "-m" and value in ("icmp", "icmp6", "limit"):
-                continue
-            elif word in ("--icmp-type", "--icmpv6-type") and state.get("family"):
-                state["icmp_type"], state["code"] = _type_code(state["family"], value)
-            elif word == "--limit" and "/" in value and value.split("/")[1] in _UNIT_IN:
-                rate, unit = value.split("/")
-                state["rate"] = RateLimit(int(rate), _UNIT_IN[unit], DEFAULT_BURST)
-            elif word == "--limit-burst" and state.get("rate") and value.isdigit():
-                state["rate"] = RateLimit(state["rate"].rate, state["rate"].per, int(value))
-            elif word == "-j":
-                state["target"] = value
-            elif word == "--log-prefix" and state["target"] == "LOG":
-                state["log_prefix"] = value
-            else:
-                state["other"] = True
-                index -= 1  # flags without a value (e.g. "!") shift by one
-        except (icmp_types.IcmpValueError, ValueError):
-            state["other"] = True
-    return _Line(chain, state.get("family"), state.get("icmp_type"), state.get("code"), state["target"],
-                 state.get("rate"), state.get("log_prefix"), state["other"])
+        if word not in _VALUE_OPTIONS:
+            state["other"] = True  # a flag without a value ("!") or an option we do not write
+            index += 1
+        elif index + 1 >= len(words):
+            state["problem"] = "%s without a value" % word
+            break
+        else:
+            _option(word, words[index + 1], state)
+            index += 2
+    if state.get("log_prefix") is not None and not _log_prefix_ok(state["log_prefix"]):
+        state["other"] = True
+    return _Line(line, state["chain"], state.get("family"), state.get("icmp_type"), state.get("code"),
+                 state["target"], state.get("rate"), state.get("log_prefix"), state["other"], state.get("problem"))
+
+
+def _log_prefix_ok(value: str) -> bool:
+    try:
+        names.check_log_prefix(value)
+    except PolicyError:
+        return False
+    return True
 
 
 def _same_match(a: _Line, b: _Line) -> bool:
@@ -210,7 +253,7 @@ def _fold(lines: t.List[_Line], direction: str) -> t.Tuple[t.List[Rule], t.List[
                     break  # the DROP (or something we do not write) ends the group
         rule = _rule_of(group, direction)
         if rule is None:
-            unknown.append("%s %s" % (line.chain, "; ".join(repr(g) for g in group[:1])))
+            unknown.append("rule %r (we did not write it)" % line.text)
             index += 1
             continue
         rules.append(rule)
@@ -235,37 +278,67 @@ def _rule_of(group: t.List[_Line], direction: str) -> t.Optional[Rule]:
     return None
 
 
-def parse_save(text: str, family: str, prefix: str = DEFAULT_PREFIX) -> t.Tuple[t.Optional[Policy], t.Dict[str, int], t.List[str]]:
-    """Our chains from ``iptables-save`` (or ``ip6tables-save``) output.
+class OwnChains(t.NamedTuple):
+    """What ``iptables-save`` shows of our chains for one family."""
 
-    Returns ``(policy or None when none of our chains exist, {chain: jumps}, unknown rules)``.
-    """
-    lines = _filter_lines(text)
+    policy: t.Optional[Policy]  # None: none of our chains exist
+    jumps: t.Dict[str, int]  # our chain -> plain jumps to it from its built-in chain
+    foreign: t.List[str]  # what we did not write (rules, chains with our prefix, other jumps to ours)
+    drift: t.List[str]  # our own rules reordered or duplicated: the next apply rewrites them
+
+
+def read_chains(text: str, family: str, prefix: str = DEFAULT_PREFIX) -> OwnChains:
+    """Our chains from ``iptables-save`` (or ``ip6tables-save``) output, with what we did not write."""
     ours = {chain_name(d, prefix): d for d in DIRECTIONS}
     present: t.Dict[str, int] = {}
+    foreign: t.List[str] = []
     by_direction: t.Dict[str, t.List[_Line]] = {d: [] for d in DIRECTIONS}
-    for raw in lines:
-        if raw.startswith(":") and raw[1:].split(" ")[0] in ours:
-            present.setdefault(raw[1:].split(" ")[0], 0)
-        elif raw.startswith("-A "):
-            parsed = _parse_line(raw)
-            if parsed.chain in ours:
-                by_direction[ours[parsed.chain]].append(parsed)
-            elif parsed.target in ours and parsed.chain == BUILTIN[ours[parsed.target]]:
-                present[parsed.target] = present.get(parsed.target, 0) + 1
+    for raw in _filter_lines(text):
+        if raw.startswith(":"):
+            name = raw[1:].split(" ")[0]
+            if name in ours:
+                present.setdefault(name, 0)
+            elif name.startswith(prefix + "-"):
+                foreign.append("chain %s (it has our prefix, but we create only %s)" % (name, ", ".join(ours)))
+        elif raw.startswith("-A"):
+            _sort_line(_parse_line(raw), ours, prefix, present, foreign, by_direction)
     if not present:
-        return None, {}, []
+        return OwnChains(None, {}, foreign, [])
     rules: t.List[Rule] = []
-    unknown: t.List[str] = []
     for direction in DIRECTIONS:
         folded, bad = _fold(by_direction[direction], direction)
-        rules.extend(folded)
-        unknown.extend(bad)
-    unknown.extend("rule for the other family: %s" % r.text() for r in rules if r.family != family)
-    policy = Policy.build([r for r in rules if r.family == family])
-    if list(policy.rules) != [r for r in rules if r.family == family]:
-        unknown.append("rules out of canonical order or duplicated")
-    return policy, present, unknown
+        rules.extend(r for r in folded if r.family == family)
+        foreign.extend(bad)
+        foreign.extend("rule for the other family in %s: %s" % (chain_name(direction, prefix), r.text())
+                       for r in folded if r.family != family)
+    policy = Policy.build(rules)
+    drift = [] if list(policy.rules) == rules else ["rules out of canonical order or duplicated"]
+    return OwnChains(policy, present, foreign, drift)
+
+
+def _sort_line(line: _Line, ours: t.Mapping[str, str], prefix: str, present: t.Dict[str, int],
+               foreign: t.List[str], by_direction: t.Dict[str, t.List[_Line]]) -> None:
+    """File one ``-A`` line: a rule of ours, a plain jump to ours, or something foreign about ours."""
+    if line.chain in ours:
+        if line.problem is not None:
+            raise IptablesParseError("cannot read rule %r in our chain %s: %s; fix or delete it"
+                                     % (line.text, line.chain, line.problem))
+        by_direction[ours[line.chain]].append(line)
+    elif line.target in ours and line.chain == BUILTIN[ours[line.target]] and _plain_jump(line):
+        present[line.target] = present.get(line.target, 0) + 1
+    elif line.target in ours or line.chain.startswith(prefix + "-"):
+        where = "is in a chain with our prefix" if line.chain.startswith(prefix + "-") else "jumps to our chain"
+        foreign.append("rule %r (it %s, and we did not write it)" % (line.text, where))
+
+
+def _plain_jump(line: _Line) -> bool:
+    return line.text.split() == ["-A", line.chain, "-j", line.target]
+
+
+def parse_save(text: str, family: str, prefix: str = DEFAULT_PREFIX) -> t.Tuple[t.Optional[Policy], t.Dict[str, int], t.List[str]]:
+    """Compatibility view of ``read_chains``: ``(policy or None, {chain: jumps}, foreign + drift)``."""
+    own = read_chains(text, family, prefix)
+    return own.policy, own.jumps, own.foreign + own.drift
 
 
 def foreign_chains(text: str, family: str, prefix: str = DEFAULT_PREFIX) -> t.List[ForeignChain]:
@@ -289,7 +362,7 @@ def foreign_chains(text: str, family: str, prefix: str = DEFAULT_PREFIX) -> t.Li
                 break
             verdict = {"ACCEPT": "accept", "DROP": "drop", "REJECT": "drop"}.get(parsed.target, "other")
             rules.append(ForeignRule(parsed.family, parsed.icmp_type, parsed.code, verdict,
-                                     parsed.other or parsed.rate is not None))
+                                     parsed.other or parsed.rate is not None or parsed.problem is not None))
         if not jumped:
             continue  # the apply inserts our jump at position 1: nothing foreign runs before it
         # after our jump, our ACCEPT is final for what we accept: the chain policy never sees it
@@ -302,7 +375,7 @@ def strip_ours(text: str, prefix: str = DEFAULT_PREFIX) -> str:
     """``iptables-save`` output without comments, counters and anything about our chains."""
     names.check_chain_prefix(prefix)
     kept = []
-    for line in text.splitlines():
+    for line in _text(text).splitlines():
         if line.startswith("#") or prefix in line:
             continue
         kept.append(_COUNTERS.sub("[0:0]", line))

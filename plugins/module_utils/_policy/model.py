@@ -43,7 +43,7 @@ _XT_LIMIT_SCALE = 10000
 # The guard's floor: a rate-limited accept of a must-pass type slower than this drops the rest
 # (a PMTUD storm after a route change or ND on a busy link easily exceeds it), so it counts as a drop.
 MUST_PASS_FLOOR_PER_SECOND = 10
-_RATE_RE = re.compile(r" *([0-9]+) */ *([a-z]+) *")
+_RATE_RE = re.compile(r" *([0-9]{1,12}) */ *([a-z]+) *")
 
 
 @dataclass(frozen=True, order=True)
@@ -209,7 +209,7 @@ def _burst(burst: t.Any) -> int:
     number = None
     if isinstance(burst, int) and not isinstance(burst, bool):
         number = burst
-    elif isinstance(burst, str) and re.fullmatch(r"[0-9]+", burst):
+    elif isinstance(burst, str) and re.fullmatch(r"[0-9]{1,12}", burst):
         number = int(burst)
     if number is None or not 1 <= number <= BURST_MAX:
         raise PolicyError("burst %r is not a whole number 1-%d (iptables keeps at most %d; nft wraps larger "

@@ -28,6 +28,7 @@ from ansible_collections.netdevops.icmp.plugins.module_utils._policy.coexist imp
 )
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.icmp_types import IPV4, IPV6
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import (
+    DEFAULT_BURST,
     DIRECTIONS,
     Policy,
     PolicyError,
@@ -99,40 +100,79 @@ def render_script(policy: Policy, table: str = DEFAULT_TABLE) -> str:
 
 
 # --- parse --------------------------------------------------------------------------------
+#
+# ``nft -j`` is parsed defensively: every value is type-checked before use, so any input
+# raises ``NftParseError`` at worst. A rule of our table that cannot be read is an error
+# naming it; a readable rule or object we did not write is reported in ``foreign``.
 
-def _objects(text: str) -> t.List[t.Dict[str, t.Any]]:
+_Object = t.Tuple[str, t.Dict[str, t.Any]]
+_LIMIT_KEYS = {"rate", "burst", "per", "rate_unit"}
+_PER = ("second", "minute", "hour")
+
+
+def _short(value: t.Any) -> str:
+    text = json.dumps(value, sort_keys=True, default=repr)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _objects(text: str) -> t.List[_Object]:
+    """``(kind, body)`` of every object but metainfo; wrong shapes raise ``NftParseError``."""
     try:
         data = json.loads(text)
-        return [obj for obj in data["nftables"] if isinstance(obj, dict)]
-    except (ValueError, KeyError, TypeError) as err:
-        raise NftParseError("cannot read 'nft -j' output (%s): %r" % (err, text[:200])) from err
+    except (ValueError, TypeError, RecursionError) as err:
+        raise NftParseError("cannot read 'nft -j' output (%s): %r" % (err, str(text)[:200])) from err
+    items = data.get("nftables") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise NftParseError("cannot read 'nft -j' output: expected {\"nftables\": [...]}, got %s" % _short(data))
+    objects: t.List[_Object] = []
+    for index, obj in enumerate(items):
+        if not isinstance(obj, dict) or len(obj) != 1:
+            raise NftParseError("cannot read 'nft -j' output: item %d is not a one-key object: %s" % (index, _short(obj)))
+        kind, body = next(iter(obj.items()))
+        if kind == "metainfo":
+            continue
+        if not isinstance(body, dict):
+            raise NftParseError("cannot read 'nft -j' output: item %d (%s) is not an object: %s"
+                                % (index, kind, _short(body)))
+        objects.append((kind, body))
+    return objects
+
+
+def _get(value: t.Any, key: str) -> t.Any:
+    return value.get(key) if isinstance(value, dict) else None
+
+
+def _scalar(value: t.Any) -> bool:
+    return isinstance(value, (str, int)) and not isinstance(value, bool)
 
 
 class _Parsed(t.NamedTuple):
     family: t.Optional[str]
     icmp_type: t.Optional[int]
     code: t.Optional[int]
-    verdict: t.Optional[str]
+    verdict: t.Optional[str]  # accept | drop | reject
     rate: t.Optional[RateLimit]
     log_prefix: t.Optional[str]
     other: bool  # an expression we do not write ourselves
-    l4: bool  # the rule matched a protocol
+    problem: t.Optional[str]  # why the rule cannot be read at all
 
 
-def _parse_match(expr: t.Dict[str, t.Any], state: t.Dict[str, t.Any]) -> bool:
-    left, right = expr.get("left", {}), expr.get("right")
-    if expr.get("op", "==") not in ("==", "in") or not isinstance(left, dict):
+def _parse_match(match: t.Any, state: t.Dict[str, t.Any]) -> bool:
+    """Record an ICMP type/code or l4proto match; False for any other match."""
+    left, right = _get(match, "left"), _get(match, "right")
+    if _get(match, "op") not in ("==", "in", None) or not _scalar(right):
         return False
-    if "meta" in left and left["meta"].get("key") == "l4proto" and right in _FAMILY_OF_L4:
-        state["family"], state["l4"] = _FAMILY_OF_L4[right], True
+    if _get(_get(left, "meta"), "key") == "l4proto" and right in _FAMILY_OF_L4:
+        state["family"] = _FAMILY_OF_L4[right]
         return True
-    payload = left.get("payload", {})
-    family = _FAMILY_OF_PROTO.get(payload.get("protocol"))
-    if family is None or payload.get("field") not in ("type", "code") or isinstance(right, (dict, list)):
+    payload = _get(left, "payload")
+    family = _FAMILY_OF_PROTO.get(t.cast(str, _get(payload, "protocol"))) if _scalar(_get(payload, "protocol")) else None
+    field = _get(payload, "field")
+    if family is None or field not in ("type", "code"):
         return False
-    state["family"], state["l4"] = family, True
+    state["family"] = family
     try:
-        if payload["field"] == "type":
+        if field == "type":
             state["icmp_type"] = icmp_types.type_number(family, right)
         else:
             state["code"] = icmp_types.code_number(family, state.get("icmp_type", -1), right)
@@ -141,48 +181,82 @@ def _parse_match(expr: t.Dict[str, t.Any], state: t.Dict[str, t.Any]) -> bool:
     return True
 
 
-def _parse_exprs(exprs: t.Sequence[t.Dict[str, t.Any]]) -> _Parsed:
-    state: t.Dict[str, t.Any] = {"other": False, "l4": False}
-    for expr in exprs:
-        kind = next(iter(expr), None) if isinstance(expr, dict) else None
-        if kind == "match":
-            if not _parse_match(expr["match"], state):
-                state["other"] = True
-        elif kind == "limit" and expr["limit"].get("per") in ("second", "minute", "hour") and not expr["limit"].get("inv"):
-            lim = expr["limit"]
-            state["rate"] = RateLimit(int(lim["rate"]), lim["per"], int(lim.get("burst", 5)))
-        elif kind == "log" and set(expr["log"] or {}) <= {"prefix"}:
-            state["log_prefix"] = (expr["log"] or {}).get("prefix")
-        elif kind in ("accept", "drop"):
-            state["verdict"] = kind
-        elif kind == "reject":
-            state["verdict"] = "drop"
-        elif kind == "counter":
-            continue
-        else:
+def _parse_limit(body: t.Any) -> t.Optional[RateLimit]:
+    """A packet rate limit as we write it; None for anything else (bytes, ``over``, odd values)."""
+    if not isinstance(body, dict) or not set(body) <= _LIMIT_KEYS or body.get("rate_unit", "packets") != "packets":
+        return None
+    rate, burst, per = body.get("rate"), body.get("burst", DEFAULT_BURST), body.get("per")
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in (rate, burst)) or per not in _PER:
+        return None
+    return RateLimit(t.cast(int, rate), t.cast(str, per), t.cast(int, burst))
+
+
+def _parse_log(body: t.Any) -> t.Optional[str]:
+    prefix = _get(body, "prefix")
+    if not isinstance(body, dict) or set(body) != {"prefix"} or not isinstance(prefix, str):
+        return None
+    try:
+        return names.check_log_prefix(prefix)
+    except PolicyError:
+        return None
+
+
+def _parse_expr(kind: str, body: t.Any, state: t.Dict[str, t.Any]) -> None:
+    if kind == "match":
+        if not isinstance(body, dict) or "left" not in body or "right" not in body:
+            state["problem"] = "a match without left and right: %s" % _short(body)
+        elif not _parse_match(body, state):
             state["other"] = True
+    elif kind == "limit" and _parse_limit(body) is not None:
+        state["rate"] = _parse_limit(body)
+    elif kind == "log" and _parse_log(body) is not None:
+        state["log_prefix"] = _parse_log(body)
+    elif kind in ("accept", "drop", "reject"):
+        state["verdict"] = kind
+    elif kind == "counter":
+        state["counter"] = True
+    else:
+        state["other"] = True
+
+
+def _parse_exprs(exprs: t.Any, own: bool = True) -> _Parsed:
+    """One rule's expressions; ``own``: a counter makes it a rule we did not write (we never add one)."""
+    state: t.Dict[str, t.Any] = {"other": False}
+    if not isinstance(exprs, list):
+        state["problem"] = "expr is not a list: %s" % _short(exprs)
+        exprs = []
+    for expr in exprs:
+        if not isinstance(expr, dict) or len(expr) != 1:
+            state["problem"] = "an expression is not a one-key object: %s" % _short(expr)
+            break
+        kind, body = next(iter(expr.items()))
+        _parse_expr(kind, body, state)
+    if state.get("counter") and own:
+        state["other"] = True
     return _Parsed(state.get("family"), state.get("icmp_type"), state.get("code"), state.get("verdict"),
-                   state.get("rate"), state.get("log_prefix"), state["other"], state["l4"])
+                   state.get("rate"), state.get("log_prefix"), state["other"], state.get("problem"))
 
 
 def _own_rule(parsed: _Parsed, direction: str) -> t.Optional[Rule]:
-    if parsed.other or parsed.family is None or parsed.verdict is None:
+    if parsed.other or parsed.family is None or parsed.verdict not in ("accept", "drop"):
         return None
     if parsed.rate is not None and parsed.verdict != "accept":
         return None
     if parsed.code is not None and parsed.icmp_type is None:
         return None
-    return Rule(parsed.family, direction, parsed.icmp_type, parsed.code, parsed.verdict, parsed.rate,
-                parsed.log_prefix if parsed.verdict == "drop" else None)
+    if parsed.log_prefix is not None and parsed.verdict != "drop":
+        return None
+    return Rule(parsed.family, direction, parsed.icmp_type, parsed.code, t.cast(str, parsed.verdict), parsed.rate,
+                parsed.log_prefix)
 
 
-def _fold(rules: t.List[t.Tuple[t.Optional[Rule], t.Dict[str, t.Any]]]) -> t.Tuple[t.List[Rule], t.List[str]]:
+def _fold(rules: t.List[t.Tuple[t.Optional[Rule], str]]) -> t.Tuple[t.List[Rule], t.List[str]]:
     """Turn our rule list back into model rules; fold rate-limit overflow drops."""
     result: t.List[Rule] = []
-    unknown: t.List[str] = []
-    for rule, raw in rules:
+    foreign: t.List[str] = []
+    for rule, label in rules:
         if rule is None:
-            unknown.append(json.dumps(raw.get("expr"), sort_keys=True))
+            foreign.append(label)
             continue
         last = result[-1] if result else None
         if (last is not None and last.rate is not None and rule.action == "drop" and rule.rate is None
@@ -191,77 +265,108 @@ def _fold(rules: t.List[t.Tuple[t.Optional[Rule], t.Dict[str, t.Any]]]) -> t.Tup
                               rule.log_prefix)
             continue
         result.append(rule)
-    return result, unknown
+    return result, foreign
+
+
+class OwnTable(t.NamedTuple):
+    """What ``nft -j`` shows of our table."""
+
+    policy: t.Optional[Policy]  # None: the table does not exist
+    foreign: t.List[str]  # what we did not write (sets, maps, chains, rules...): never replace it silently
+    drift: t.List[str]  # our own rules reordered or duplicated: the next apply rewrites them
+
+
+def _ours(body: t.Dict[str, t.Any], table: str) -> bool:
+    return body.get("family") == "inet" and body.get("table") == table
+
+
+def _chain_difference(body: t.Dict[str, t.Any]) -> t.Optional[str]:
+    """Why a chain of our table is not one we create (None: it is)."""
+    name = body.get("name")
+    want = {"type": "filter", "hook": name, "prio": 0, "policy": "accept"}
+    if name not in DIRECTIONS:
+        return "chain %s (we create only the base chains input, forward and output)" % _short(name)
+    have = {key: body.get(key) for key in want}
+    if have != want or not set(body) <= {"family", "table", "name", "handle"} | set(want):
+        return ("chain %s is %s; ours is type filter hook %s priority 0 policy accept"
+                % (name, _short({k: v for k, v in body.items() if k not in ("family", "table", "handle")}), name))
+    return None
+
+
+def read_table(text: str, table: str = DEFAULT_TABLE) -> OwnTable:
+    """Our table from ``nft -j list table|ruleset`` output, with everything in it we did not write."""
+    names.check_table(table)
+    objects = _objects(text)
+    if not any(kind == "table" and body.get("family") == "inet" and body.get("name") == table
+               for kind, body in objects):
+        return OwnTable(None, [], [])
+    foreign: t.List[str] = []
+    chains: t.Set[str] = set()
+    for kind, body in objects:
+        if kind in ("table", "rule") or not _ours(body, table):
+            continue
+        difference = _chain_difference(body) if kind == "chain" else "%s %s" % (kind, _short(body.get("name")))
+        if difference is None:
+            chains.add(t.cast(str, body["name"]))
+        else:
+            foreign.append(difference)
+    collected: t.List[t.Tuple[t.Optional[Rule], str]] = []
+    for kind, body in objects:
+        if kind == "rule" and _ours(body, table):
+            collected.append(_read_rule(body, chains, table))
+    rules, foreign_rules = _fold(collected)
+    policy = Policy.build(rules)
+    drift = [] if list(policy.rules) == rules else ["rules out of canonical order or duplicated"]
+    return OwnTable(policy, foreign + foreign_rules, drift)
+
+
+def _read_rule(body: t.Dict[str, t.Any], chains: t.Set[str], table: str) -> t.Tuple[t.Optional[Rule], str]:
+    chain = body.get("chain")
+    label = "rule handle %s in chain %s: %s" % (_short(body.get("handle")), _short(chain), _short(body.get("expr")))
+    parsed = _parse_exprs(body.get("expr"))
+    if parsed.problem is not None:
+        raise NftParseError("cannot read rule handle %s in chain %s of table inet %s (%s); fix or delete it"
+                            % (_short(body.get("handle")), _short(chain), table, parsed.problem))
+    if not isinstance(chain, str) or chain not in chains:
+        return None, label
+    return _own_rule(parsed, t.cast(str, chain)), label
 
 
 def parse_table(text: str, table: str = DEFAULT_TABLE) -> t.Tuple[t.Optional[Policy], t.List[str]]:
-    """Our table from ``nft -j list table|ruleset`` output.
-
-    Returns ``(None, [])`` when the table does not exist, else the policy and the
-    rules in our table we did not write (someone edited it; the next apply replaces them).
-    """
-    names.check_table(table)
-    objects = _objects(text)
-    hooks: t.Dict[str, str] = {}
-    present = False
-    for obj in objects:
-        if "table" in obj and obj["table"].get("family") == "inet" and obj["table"].get("name") == table:
-            present = True
-        chain = obj.get("chain")
-        if chain and chain.get("family") == "inet" and chain.get("table") == table:
-            hooks[chain["name"]] = chain.get("hook", "")
-    if not present:
-        return None, []
-    collected: t.List[t.Tuple[t.Optional[Rule], t.Dict[str, t.Any]]] = []
-    for obj in objects:
-        raw = obj.get("rule")
-        if not raw or raw.get("family") != "inet" or raw.get("table") != table:
-            continue
-        direction = hooks.get(raw.get("chain", ""), "")
-        parsed = _parse_exprs(raw.get("expr", []))
-        rule = _own_rule(parsed, direction) if direction in DIRECTIONS else None
-        collected.append((rule, raw))
-    rules, unknown = _fold(collected)
-    policy = Policy.build(rules)
-    if list(policy.rules) != rules:  # duplicates or hand-reordered: the next apply rewrites them
-        unknown.append("rules out of canonical order or duplicated")
-    return policy, unknown
+    """Compatibility view of ``read_table``: ``(policy or None, foreign + drift)``."""
+    own = read_table(text, table)
+    return own.policy, own.foreign + own.drift
 
 
 def foreign_chains(text: str, table: str = DEFAULT_TABLE) -> t.List[ForeignChain]:
     """Base chains of other tables at the input/forward/output hooks, reduced for analysis."""
     names.check_table(table)
     objects = _objects(text)
-    chains: t.Dict[t.Tuple[str, str, str], t.Dict[str, t.Any]] = {}
-    for obj in objects:
-        chain = obj.get("chain")
-        if not chain or (chain.get("family") == "inet" and chain.get("table") == table):
+    chains: t.Dict[t.Tuple[str, str, str], t.Tuple[str, str, t.List[ForeignRule]]] = {}
+    for kind, body in objects:
+        key = (body.get("family"), body.get("table"), body.get("name"))
+        if kind != "chain" or _ours(body, table) or not all(isinstance(k, str) for k in key):
             continue
-        if chain.get("hook") in DIRECTIONS and chain.get("family") in ("ip", "ip6", "inet"):
-            chains[(chain["family"], chain["table"], chain["name"])] = dict(chain, rules=[])
-    for obj in objects:
-        raw = obj.get("rule")
-        key = (raw.get("family"), raw.get("table"), raw.get("chain")) if raw else None
-        if key in chains:
-            parsed = _parse_exprs(raw.get("expr", []))
-            chains[key]["rules"].append(ForeignRule(parsed.family, parsed.icmp_type, parsed.code,
-                                                    parsed.verdict or "other", parsed.other))
+        if body.get("hook") in DIRECTIONS and key[0] in ("ip", "ip6", "inet"):
+            policy = "drop" if body.get("policy") == "drop" else "accept"
+            chains[t.cast(t.Tuple[str, str, str], key)] = (t.cast(str, body["hook"]), policy, [])
+    for kind, body in objects:
+        key = (body.get("family"), body.get("table"), body.get("chain"))
+        if kind == "rule" and all(isinstance(k, str) for k in key) and key in chains:
+            parsed = _parse_exprs(body.get("expr"), own=False)
+            verdict = {"reject": "drop", None: "other"}.get(parsed.verdict, parsed.verdict)
+            chains[key][2].append(ForeignRule(parsed.family, parsed.icmp_type, parsed.code, t.cast(str, verdict),
+                                              parsed.other or parsed.problem is not None))
     families = {"ip": (IPV4,), "ip6": (IPV6,), "inet": (IPV4, IPV6)}
-    return [ForeignChain("nftables table %s %s chain %s" % key, chain["hook"], families[key[0]],
-                         chain.get("policy", "accept"), tuple(chain["rules"]))
-            for key, chain in sorted(chains.items())]
+    return [ForeignChain("nftables table %s %s chain %s" % key, hook, families[key[0]], policy, tuple(rules))
+            for key, (hook, policy, rules) in sorted(chains.items())]
 
 
 def strip_table(text: str, table: str = DEFAULT_TABLE) -> str:
     """The ruleset without our table and without handles/metainfo: what we must never change."""
     names.check_table(table)
     kept = []
-    for obj in _objects(text):
-        if "metainfo" in obj:
-            continue
-        kind, body = next(iter(obj.items()))
-        if not isinstance(body, dict):
-            continue
+    for kind, body in _objects(text):
         if body.get("family") == "inet" and (body.get("table") == table or (kind == "table" and body.get("name") == table)):
             continue
         kept.append({kind: body})

@@ -61,7 +61,7 @@ def _as_int(value: t.Any) -> t.Optional[int]:
         return int(value)
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and re.fullmatch(r"\s*-?[0-9]+\s*", value):
+    if isinstance(value, str) and re.fullmatch(r"\s*-?[0-9]{1,12}\s*", value):
         return int(value)
     return None
 
