@@ -21,10 +21,7 @@ from dataclasses import dataclass, field
 
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy import icmp_types, names
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.icmp_types import IPV4, IPV6
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy.names import (  # noqa: F401 (re-exported)
-    LOG_PREFIX_MAX,
-    PolicyError,
-)
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy.names import PolicyError
 
 DIRECTIONS = ("input", "forward", "output")
 ACTIONS = ("accept", "drop")
