@@ -90,6 +90,10 @@ _CODES = {IPV4: ICMPV4_CODES, IPV6: ICMPV6_CODES}
 _NUMBERS = {fam: {num: name for name, (num, _max) in table.items()} for fam, table in _TYPES.items()}
 _CODE_NAMES = {fam: {num: name for name, num in table.items()} for fam, table in _CODES.items()}
 _UNREACH = {IPV4: 3, IPV6: 1}
+# IPv4 type 255 is reserved, and the kernel's iptables icmp match reads type 255 as "any type"
+# (iptables-save prints it as ``--icmp-type any``): a rule for it would match every ICMP packet.
+_TYPE_MAX = {IPV4: 254, IPV6: 255}
+_TYPE_MAX_WHY = {IPV4: " (255 is reserved, and iptables reads it as every type; use type: any for that)", IPV6: ""}
 
 
 def _check_family(family: str) -> None:
@@ -112,8 +116,9 @@ def type_number(family: str, value: t.Any) -> int:
     _check_family(family)
     number = _as_int(value)
     if number is not None:
-        if not 0 <= number <= 255:
-            raise IcmpValueError("ICMP type %r is out of range: use 0-255" % (value,))
+        if not 0 <= number <= _TYPE_MAX[family]:
+            raise IcmpValueError("ICMP type %r is out of range: use 0-%d%s"
+                                 % (value, _TYPE_MAX[family], _TYPE_MAX_WHY[family]))
         return number
     name = str(value).strip().lower()
     name = _ALIASES[family].get(name, name)
@@ -149,6 +154,15 @@ def code_number(family: str, icmp_type: int, value: t.Any) -> int:
             % (value, family, icmp_type, name_of_type or "unassigned", highest)
         )
     return number
+
+
+def output_code_number(family: str, icmp_type: int, value: t.Any) -> int:
+    """A code as ``nft -j`` prints it: the code names are plain aliases of numbers there, printed
+    for every type (``icmp type 42 icmp code frag-needed`` is code 4), so resolve them first."""
+    _check_family(family)
+    if isinstance(value, str) and value in _CODES[family]:
+        value = _CODES[family][value]
+    return code_number(family, icmp_type, value)
 
 
 def type_name(family: str, number: int) -> t.Optional[str]:

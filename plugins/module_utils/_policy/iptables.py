@@ -134,6 +134,7 @@ class _Line(t.NamedTuple):
     log_prefix: t.Optional[str]
     other: bool  # a match or option we do not write
     problem: t.Optional[str]  # why the line cannot be read at all
+    any_type: bool = False  # ``--icmp-type any``: every type, but not a match we write
 
 
 _VALUE_OPTIONS = ("-A", "-p", "-m", "--icmp-type", "--icmpv6-type", "--limit", "--limit-burst", "-j", "--log-prefix")
@@ -173,6 +174,8 @@ def _option(word: str, value: str, state: t.Dict[str, t.Any]) -> None:
         state["family"] = _PROTO_IN[value]
     elif word == "-m" and value in ("icmp", "icmp6", "limit"):
         return
+    elif word == _TYPE_OPTION.get(state.get("family", "")) and value == "any":
+        state["any_type"] = True  # what iptables prints for an IPv4 type-255 match (the kernel's wildcard)
     elif word == _TYPE_OPTION.get(state.get("family", "")):
         try:
             state["icmp_type"], state["code"] = _type_code(state["family"], value)
@@ -221,7 +224,8 @@ def _parse_line(line: str) -> _Line:
     if state.get("log_prefix") is not None and not _log_prefix_ok(state["log_prefix"]):
         state["other"] = True
     return _Line(line, state["chain"], state.get("family"), state.get("icmp_type"), state.get("code"),
-                 state["target"], state.get("rate"), state.get("log_prefix"), state["other"], state.get("problem"))
+                 state["target"], state.get("rate"), state.get("log_prefix"), state["other"], state.get("problem"),
+                 state.get("any_type", False))
 
 
 def _log_prefix_ok(value: str) -> bool:
@@ -264,7 +268,7 @@ def _fold(lines: t.List[_Line], direction: str) -> t.Tuple[t.List[Rule], t.List[
 def _rule_of(group: t.List[_Line], direction: str) -> t.Optional[Rule]:
     """The model rule for one folded group, or None when it is not a shape we write."""
     first, targets = group[0], [g.target for g in group]
-    if any(g.other or g.family is None for g in group) or (first.code is not None and first.icmp_type is None):
+    if any(g.other or g.any_type or g.family is None for g in group) or (first.code is not None and first.icmp_type is None):
         return None
     log_prefix = next((g.log_prefix for g in group if g.target == "LOG"), None)
     if first.rate is not None and targets in (["ACCEPT", "DROP"], ["ACCEPT", "LOG", "DROP"]):

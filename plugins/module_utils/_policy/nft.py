@@ -175,7 +175,7 @@ def _parse_match(match: t.Any, state: t.Dict[str, t.Any]) -> bool:
         if field == "type":
             state["icmp_type"] = icmp_types.type_number(family, right)
         else:
-            state["code"] = icmp_types.code_number(family, state.get("icmp_type", -1), right)
+            state["code"] = icmp_types.output_code_number(family, state.get("icmp_type", -1), right)
     except icmp_types.IcmpValueError:
         return False
     return True

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy import iptables, model, nft, profiles
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import coexist, icmp_types, iptables, model, nft, profiles
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.iptables import IptablesParseError
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.nft import NftParseError
 
@@ -183,3 +183,26 @@ def test_iptables_an_unreadable_rule_of_ours_is_an_error_naming_it(line, problem
 def test_iptables_not_text_is_a_parse_error():
     with pytest.raises(IptablesParseError, match="expected text"):
         iptables.read_chains(None, "ipv4")  # type: ignore[arg-type]
+
+
+def test_iptables_any_type_is_a_rule_we_did_not_write_and_a_drop_of_every_type_elsewhere():
+    """iptables prints an IPv4 type-255 match as ``--icmp-type any`` (the kernel's wildcard)."""
+    line = "-A NETDEVOPS-ICMP-IN -p icmp -m icmp --icmp-type any -j DROP"
+    own = iptables.read_chains(_save(line), "ipv4")
+    assert own.foreign == ["rule %r (we did not write it)" % line]
+    jump = "-A INPUT -j NETDEVOPS-ICMP-IN\n"
+    other = (GOLDEN / "rfc4890-host.iptables-save").read_text().replace(
+        jump, "-A INPUT -p icmp -m icmp --icmp-type any -j DROP\n" + jump)
+    (chain,) = iptables.foreign_chains(other, "ipv4")
+    assert chain.rules == (coexist.ForeignRule("ipv4", None, None, "drop", False),)
+    assert coexist.warnings_for(HOST, [chain])  # it drops what the policy accepts
+
+
+def test_nft_code_names_are_read_for_every_type():
+    """nft prints ``icmp type 42 icmp code frag-needed``: the names are aliases of numbers there."""
+    assert icmp_types.output_code_number("ipv4", 42, "frag-needed") == 4
+    assert icmp_types.output_code_number("ipv6", 4, "admin-prohibited") == 1
+    with pytest.raises(icmp_types.IcmpValueError, match="out of range for ipv4 type 0"):
+        icmp_types.output_code_number("ipv4", 0, "frag-needed")
+    with pytest.raises(icmp_types.IcmpValueError, match="unknown ICMP code 'frag-needed' for ipv4 type 42"):
+        icmp_types.code_number("ipv4", 42, "frag-needed")  # users still write numbers for other types
