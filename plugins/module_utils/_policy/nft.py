@@ -297,10 +297,13 @@ def read_table(text: str, table: str = DEFAULT_TABLE) -> OwnTable:
     """Our table from ``nft -j list table|ruleset`` output, with everything in it we did not write."""
     names.check_table(table)
     objects = _objects(text)
-    if not any(kind == "table" and body.get("family") == "inet" and body.get("name") == table
-               for kind, body in objects):
+    tables = [body for kind, body in objects if kind == "table" and body.get("family") == "inet"
+              and body.get("name") == table]
+    if not tables:
         return OwnTable(None, [], [])
-    foreign: t.List[str] = []
+    # flags such as dormant or owner, a comment: we create none of them
+    foreign = ["table attributes %s" % _short({k: v for k, v in body.items() if k not in ("family", "name", "handle")})
+               for body in tables if not set(body) <= {"family", "name", "handle"}]
     chains: t.Set[str] = set()
     for kind, body in objects:
         if kind in ("table", "rule") or not _ours(body, table):

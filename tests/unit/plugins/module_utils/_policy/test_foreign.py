@@ -206,3 +206,9 @@ def test_nft_code_names_are_read_for_every_type():
         icmp_types.output_code_number("ipv4", 0, "frag-needed")
     with pytest.raises(icmp_types.IcmpValueError, match="unknown ICMP code 'frag-needed' for ipv4 type 42"):
         icmp_types.code_number("ipv4", 42, "frag-needed")  # users still write numbers for other types
+
+
+def test_nft_table_flags_are_foreign():
+    document = _nft("rfc4890-host.nft.json")
+    document["nftables"][1]["table"]["flags"] = ["dormant"]
+    assert nft.read_table(json.dumps(document)).foreign == ['table attributes {"flags": ["dormant"]}']
