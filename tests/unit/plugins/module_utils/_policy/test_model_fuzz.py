@@ -86,9 +86,9 @@ def test_accepted_policies_round_trip_through_the_iptables_format(raws):
         chains = sorted({iptables.chain_name(r.direction) for r in mine.rules})
         jumps = ["-A %s -j %s" % (iptables.BUILTIN[d], iptables.chain_name(d))
                  for d in model.DIRECTIONS if iptables.chain_name(d) in chains]
-        text = "*filter\n%s%s%sCOMMIT\n" % ("".join(":%s - [0:0]\n" % c for c in chains),
-                                           "".join(j + "\n" for j in jumps),
-                                           iptables.render_chains(mine, family))
+        declared = "".join(":%s - [0:0]\n" % c for c in chains)
+        text = "*filter\n" + declared + "".join(j + "\n" for j in jumps) + iptables.render_chains(mine, family)
+        text += "COMMIT\n"
         own = iptables.read_chains(text, family)
         assert own.foreign == [] and own.drift == []
         assert own.policy == (mine if chains else None)
