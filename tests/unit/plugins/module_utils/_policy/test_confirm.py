@@ -114,13 +114,23 @@ def request(tmp_path, **kw):
     return engine.Request(**values)
 
 
+class FakeNetns:
+    """The namespace identity seam: a fixed key, as if always in the same namespace."""
+
+    def lock_name(self):
+        return "netns-test"
+
+    def scope(self, state_dir, create=True):
+        return "netns-test"
+
+
 def seams(tmp_path, runner, clock, spawn=None):
     root = tmp_path / "proc"
     for key in ("net/ipv4/icmp_ratelimit",):
         (root / key).parent.mkdir(parents=True, exist_ok=True)
         (root / key).write_text("1000\n")
     return engine.Seams(runner=runner, clock=clock, sysctls=Sysctls(str(root)), which=lambda n: "/usr/sbin/" + n,
-                        spawn=spawn, scope=lambda: "netns-test")
+                        spawn=spawn, netns=FakeNetns())
 
 
 def test_apply_confirmed(tmp_path):
@@ -199,7 +209,7 @@ def test_without_token_applies_without_confirmation(tmp_path):
 
 
 def test_rollback_previous_restores_the_newest_different_snapshot(tmp_path):
-    history = confirm.History(str(tmp_path / "state" / "nftables" / "netns-test"))
+    history = confirm.History(str(tmp_path / "state" / "nftables" / "netns-test"), scope="netns-test")
     history.save("nftables", False, Policy())
     history.save("nftables", True, Policy.build(HOST.rules, {"icmp_ratelimit": 1000}))
     runner = FakeRunner([(READ, 0, (GOLDEN / "rfc4890-host.nft.json").read_text(), ""), (CHECK, 0, "", ""),
