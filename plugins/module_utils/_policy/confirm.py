@@ -197,7 +197,7 @@ def watch(cookie: Cookie, timeout_s: float, restore: t.Callable[[], str], clock:
     if not cookie.expire():
         return "confirmed"
     try:
-        said = restore()
+        said = str(restore())
     except Exception as err:  # noqa: BLE001 - a dead-man process must report, never raise
         said = "watchdog failed to restore: %s" % err
     cookie.finish(said)
