@@ -80,9 +80,13 @@ def _check_parent(path: str, info: os.stat_result) -> None:
 
 
 def _ensure_parents(parent: str) -> None:
-    """Every directory above state_dir: real path, each component checked, missing ones created (0700)."""
+    """Every directory above state_dir checked (missing ones created, 0700).
+
+    A symlink on the way (``/var/run`` -> ``/run``) is followed only when root or we own
+    it, and then its target's directories are checked too.
+    """
     current = "/"
-    for part in os.path.realpath(parent).split(os.sep):
+    for part in os.path.abspath(parent).split(os.sep):
         current = os.path.join(current, part)
         try:
             info = os.lstat(current)
@@ -91,6 +95,12 @@ def _ensure_parents(parent: str) -> None:
             info = os.lstat(current)
         except OSError as err:
             raise state_error("inspect", current, err) from err
+        if stat.S_ISLNK(info.st_mode):
+            if info.st_uid not in (0, os.geteuid()):
+                raise PolicyError("policy state_dir: refusing %s: it is a symlink owned by uid %d, who could point "
+                                  "it anywhere. Remove it or set state_dir elsewhere." % (current, info.st_uid))
+            _ensure_parents(os.path.realpath(current))
+            continue
         _check_parent(current, info)
 
 

@@ -208,3 +208,23 @@ def test_a_lock_file_writable_by_others_is_refused(tmp_path):
     fd = os.open(path, os.O_RDWR)
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # and it released what it opened
     os.close(fd)
+
+
+def test_a_parent_symlink_of_ours_is_followed_and_its_target_checked(tmp_path):
+    (tmp_path / "real").mkdir(mode=0o700)
+    os.symlink(tmp_path / "real", tmp_path / "run")
+    statefiles.ensure_dir(str(tmp_path / "run" / "state"))
+    assert (tmp_path / "real" / "state").is_dir()
+    (tmp_path / "real").chmod(0o777)
+    with pytest.raises(PolicyError, match=r"refusing parent directory \S*/real \(owner uid \d+, mode 0777\)"):
+        statefiles.ensure_dir(str(tmp_path / "run" / "state"))
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="lchown to another user needs root")
+def test_a_parent_symlink_planted_by_another_user_is_refused(tmp_path):
+    (tmp_path / "victim").mkdir(mode=0o700)
+    os.symlink(tmp_path / "victim", tmp_path / "state")
+    os.lchown(tmp_path / "state", 65534, 65534)
+    with pytest.raises(PolicyError, match=r"refusing \S*/state: it is a symlink owned by uid 65534"):
+        statefiles.ensure_dir(str(tmp_path / "state" / "nftables"))
+    assert os.listdir(tmp_path / "victim") == []
