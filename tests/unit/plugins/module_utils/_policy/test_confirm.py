@@ -481,3 +481,16 @@ def test_the_real_watchdog_keeps_the_lock_until_it_has_restored(tmp_path, monkey
     assert marker.read_text() == "yes"
     c.cleanup()
     statefiles.StateLock(path, 10, confirm.SystemClock()).acquire().release()  # the watchdog is gone
+
+
+def test_a_check_mode_rollback_before_any_history_writes_nothing(tmp_path):
+    class Fresh(FakeNetns):
+        def scope(self, state_dir, create=True):
+            assert not create, "check mode must not create a namespace marker"
+            return None
+
+    s = seams(tmp_path, FakeRunner([(READ, 0, EMPTY, "")]), EventClock({}), None)
+    s.netns = Fresh()
+    with pytest.raises(PolicyError, match="no snapshot history"):
+        engine.execute(request(tmp_path, rollback="previous", check_mode=True), s)
+    assert not (tmp_path / "state").exists()
