@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import typing as t
 from pathlib import Path
 
@@ -165,3 +166,39 @@ def test_a_full_disk_is_a_clear_error_and_the_ruleset_is_unchanged(lab_default, 
     assert "Nothing was changed on the host" in result["msg"]
     assert host_state(lab_default) == before
     assert os.listdir(mount_point) == [], "the tmpfs lived only in the private mount namespace"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_watchdog_of_a_killed_run_keeps_the_lock_until_it_has_restored(lab_default, driver, tmp_path, backend):
+    """No run can apply between a dead module and its watchdog's rollback, and the watchdog never waits."""
+    state_dir = tmp_path / "state"
+    cookies = state_dir / "confirm"
+    first = lab_default.popen(NODE, [sys.executable, str(driver)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL)
+    first.stdin.write(json.dumps({"state": "merged", "backend": backend, "state_dir": str(state_dir),
+                                  "rules": [rule(13)], "confirm_timeout": 2, "token": "0123abcd0123abcd"}))
+    first.stdin.close()
+    try:
+        deadline = time.monotonic() + 60
+        while not (cookies / "0123abcd0123abcd.applied").exists():
+            assert time.monotonic() < deadline and first.poll() is None, "the first run never applied"
+            time.sleep(0.05)
+        first.kill()  # ip netns exec execs the driver: this is the module process
+        first.wait()
+        killed_at = time.monotonic()
+        impatient = run_policy(lab_default, driver, state="merged", backend=backend, state_dir=str(state_dir),
+                               rules=[rule(14)], lock_timeout=0.5)
+        assert re.search(r"another policy run on this host \(pid %d, its commit-confirm watchdog pid \d+\)"
+                         % first.pid, impatient.get("msg", "")), impatient
+        second = run_policy(lab_default, driver, state="merged", backend=backend, state_dir=str(state_dir),
+                            rules=[rule(14)])
+        waited = time.monotonic() - killed_at
+        assert second.get("applied"), second
+        assert second["before"]["rules"] == [], "the watchdog restored the snapshot before the next run read"
+        assert [r["type"] for r in second["after"]["rules"]] == ["timestamp-reply"]
+        assert second["snapshot"] == 2
+        assert waited >= 2, "the second run waited for the watchdog (window 2 s + grace) before reading"
+        assert os.listdir(cookies) == [], "the watchdog removed every cookie file"
+    finally:
+        first.kill()
+        cleanup(lab_default, driver, backend, state_dir)

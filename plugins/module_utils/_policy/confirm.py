@@ -75,12 +75,14 @@ class Cookie:
             raise PolicyError("confirmation token %r must be 8-64 lowercase hex digits" % (token,))
         self.directory = directory
         self.lock_fd = lock_fd  # the run's lock: the watchdog keeps it open (see statefiles.StateLock)
+        self.owner_pid = 0  # the module's pid, from arm(); the watchdog (forked later) inherits it
         base = os.path.join(directory, token)
         self.applying, self.applied = base + ".applying", base + ".applied"
         self.expired, self.done = base + ".expired", base + ".rolledback"
 
     def arm(self) -> None:
         statefiles.ensure_dir(self.directory)
+        self.owner_pid = os.getpid()
         if not statefiles.create_new(self.applying, "%d\n" % os.getpid()):
             raise PolicyError("confirmation cookie %s already exists: a token must never be reused" % self.applying)
 
@@ -202,10 +204,22 @@ def watch(cookie: Cookie, timeout_s: float, restore: t.Callable[[], str], clock:
         said = "watchdog failed to restore: %s" % err
     cookie.finish(said)
     limit = clock.monotonic() + CONSUME_WAIT_S
-    while os.path.lexists(cookie.done) and clock.monotonic() < limit:
-        clock.sleep(poll_s)  # the module (if alive) reads the message and removes the cookies
+    while os.path.lexists(cookie.done) and _alive(cookie.owner_pid) and clock.monotonic() < limit:
+        clock.sleep(poll_s)  # the module, if alive, reads the message and removes the cookies
     cookie.cleanup()
     return said
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def spawn_watchdog(cookie: Cookie, timeout_s: float, restore: t.Callable[[], str]) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import subprocess
 import typing as t
 from pathlib import Path
 
@@ -494,3 +495,16 @@ def test_a_check_mode_rollback_before_any_history_writes_nothing(tmp_path):
     with pytest.raises(PolicyError, match="no snapshot history"):
         engine.execute(request(tmp_path, rollback="previous", check_mode=True), s)
     assert not (tmp_path / "state").exists()
+
+
+def test_a_watchdog_whose_module_is_dead_cleans_up_at_once(tmp_path):
+    c = cookie(tmp_path)
+    c.arm()
+    c.mark_applied()
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    c.owner_pid = gone.pid  # the module was killed: nobody will read the message
+    clock = EventClock({})
+    assert confirm.watch(c, 10, lambda: "restored", clock) == "restored"
+    assert clock.monotonic() - clock.start < 10 + confirm.WATCHDOG_GRACE_S + 1
+    assert os.listdir(c.directory) == []
