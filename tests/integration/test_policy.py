@@ -229,9 +229,8 @@ def test_watchdog_restores_when_the_module_dies(lab_default, driver, tmp_path, b
     proc.kill()
     proc.wait()
     assert not _ping(lab_default, target)
-    _wait_for(lambda: any(p.suffix == ".rolledback" for p in cookie_dir.glob("*")), 30)
-    done = next(cookie_dir.glob("*.rolledback")).read_text()
-    assert done.startswith("restored"), done
+    # the watchdog claims the expiry, restores, and (nobody left to read its message) removes every cookie
+    _wait_for(lambda: not list(cookie_dir.glob("*")), 30)
     assert _ping(lab_default, target)
     table = lab_default.run("h2", ["nft", "-j", "list", "ruleset"]).stdout
     assert nft.parse_table(table)[0] in (None, model.Policy())

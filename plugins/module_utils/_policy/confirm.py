@@ -4,157 +4,99 @@
 #
 # NOTE: THIS IS PRIVATE TO THE COLLECTION. It is not a public API and may change at
 # any time.
-"""Snapshot history and the commit-confirm state machine (host side).
+"""The commit-confirm state machine (host side): cookie, the module's wait, the watchdog.
 
 The protocol, in files under ``<state_dir>/confirm/`` named by a per-run token:
 
 1. ``<token>.applying`` is created BEFORE the new rules go live (so a module
    killed halfway is still rolled back);
-2. after the apply it is renamed to ``<token>.applied``;
+2. after the apply it is renamed to ``<token>.applied``: the host-side confirmation
+   window (``confirm_timeout``) starts now, for the module and for the watchdog,
+   so a slow apply or a wait for the lock never eats into it;
 3. the controller proves it can still reach the host by deleting
    ``<token>.applied`` over a FRESH connection (``rm`` fails while the file does
    not exist yet, so an early confirm is impossible);
 4. at the deadline, whoever first renames the cookie to ``<token>.expired`` (the
    module's own wait, or the detached watchdog when the module is gone) restores
    the snapshot. ``rename`` is atomic, so a confirmation and an expiry can never
-   both win, and the snapshot is restored at most once.
+   both win, and the snapshot is restored at most once. The watchdog also expires a
+   cookie that stays ``.applying`` longer than ``APPLY_LIMIT_S`` (a stuck apply).
 
-The watchdog is a double-forked ``setsid`` process: it survives the module, the
-async wrapper and the SSH session, and needs nothing from the controller.
+Every outcome removes the cookie files (confirmed, expired by the module or by the
+watchdog, failed apply). The watchdog is a double-forked ``setsid`` process: it
+survives the module, the async wrapper and the SSH session, needs nothing from the
+controller, and keeps the run's lock (see ``statefiles.StateLock``) until it is done.
+
+Snapshots moved to ``history``, safe files and the lock to ``statefiles``, the
+namespace key to ``netscope``; the old names stay importable from here.
 """
 from __future__ import annotations
 
-import json
 import os
 import re
-import time
 import typing as t
 from dataclasses import dataclass
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy import sysctl as sysctl_mod
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import Policy, PolicyError, rule_from_dict
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import statefiles
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy.history import (  # noqa: F401 - re-exported
+    History, Snapshot, policy_from_dict,
+)
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import PolicyError
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy.statefiles import Clock, SystemClock  # noqa: F401
+
+__all__ = ["APPLY_LIMIT_S", "DEFAULT_STATE_DIR", "LOCK_MARGIN_S", "WATCHDOG_GRACE_S", "Clock", "Cookie", "History",
+           "Outcome", "Snapshot", "SystemClock", "lock_wait_s", "policy_from_dict", "spawn_watchdog",
+           "wait_for_confirmation", "watch"]
 
 DEFAULT_STATE_DIR = "/var/lib/netdevops_icmp/policy"
-_TOKEN_RE = re.compile(r"^[a-f0-9]{8,64}$")
-WATCHDOG_GRACE_S = 5.0
+DEFAULT_CONFIRM_TIMEOUT_S = 30
+_TOKEN_RE = re.compile(r"[a-f0-9]{8,64}")
+WATCHDOG_GRACE_S = 5.0  # the watchdog acts this long after the module's own deadline
+APPLY_LIMIT_S = 120.0  # a cookie still ``.applying`` after this long: the apply is stuck, restore
+LOCK_MARGIN_S = 60.0
+CONSUME_WAIT_S = 10.0  # how long the watchdog leaves ``.rolledback`` for the module to read
 
 
-class Clock(t.Protocol):
-    def monotonic(self) -> float: ...
+def lock_wait_s(confirm_timeout: float) -> float:
+    """How long a run waits for the lock by default: a holder's confirmation window plus a margin.
 
-    def sleep(self, seconds: float) -> None: ...
-
-
-class SystemClock:
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-
-def netns_scope() -> str:
-    """Histories are kept per network namespace: labs share one filesystem."""
-    try:
-        return "netns-%d" % os.stat("/proc/self/ns/net").st_ino
-    except OSError:
-        return "netns-unknown"
-
-
-# --- history ------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Snapshot:
-    snapshot_id: int
-    backend: str
-    present: bool
-    policy: Policy
-    created: float
-
-    def to_dict(self) -> t.Dict[str, t.Any]:
-        return {"id": self.snapshot_id, "backend": self.backend, "present": self.present,
-                "created": self.created, "policy": self.policy.to_dict()}
-
-
-def policy_from_dict(data: t.Mapping[str, t.Any]) -> Policy:
-    rules = [rule_from_dict(raw, "snapshot rule %d" % index) for index, raw in enumerate(data.get("rules", []))]
-    return Policy.build(rules, sysctl_mod.validate(data.get("sysctls")))
-
-
-class History:
-    def __init__(self, directory: str, keep: int = 20, wall: t.Callable[[], float] = time.time) -> None:
-        self.directory, self.keep, self.wall = directory, keep, wall
-
-    def ids(self) -> t.List[int]:
-        try:
-            names = os.listdir(self.directory)
-        except FileNotFoundError:
-            return []
-        return sorted(int(n[:-5]) for n in names if n.endswith(".json") and n[:-5].isdigit())
-
-    def save(self, backend: str, present: bool, policy: Policy) -> Snapshot:
-        os.makedirs(self.directory, mode=0o700, exist_ok=True)
-        ids = self.ids()
-        snap = Snapshot((ids[-1] + 1) if ids else 1, backend, present, policy, self.wall())
-        path = os.path.join(self.directory, "%06d.json" % snap.snapshot_id)
-        tmp = path + ".tmp"
-        with open(tmp, "w") as handle:
-            json.dump(snap.to_dict(), handle, indent=1, sort_keys=True)
-        os.chmod(tmp, 0o600)
-        os.rename(tmp, path)
-        for old in ids[: max(0, len(ids) + 1 - self.keep)]:
-            os.unlink(os.path.join(self.directory, "%06d.json" % old))
-        return snap
-
-    def load(self, snapshot_id: int) -> Snapshot:
-        path = os.path.join(self.directory, "%06d.json" % snapshot_id)
-        try:
-            with open(path) as handle:
-                data = json.load(handle)
-        except (OSError, ValueError) as err:
-            raise PolicyError("snapshot %d cannot be read from %s (%s); available: %s"
-                              % (snapshot_id, path, err, self.ids() or "none")) from err
-        return Snapshot(int(data["id"]), data["backend"], bool(data["present"]),
-                        policy_from_dict(data["policy"]), float(data["created"]))
-
-    def pick(self, spec: str, current: Policy) -> Snapshot:
-        """``previous``: the newest snapshot that differs from ``current``; or a snapshot id."""
-        ids = self.ids()
-        if not ids:
-            raise PolicyError("no snapshot history in %s: nothing to roll back to" % self.directory)
-        if str(spec) == "previous":
-            for snapshot_id in reversed(ids):
-                snap = self.load(snapshot_id)
-                if snap.policy != current:
-                    return snap
-            return self.load(ids[-1])
-        if not str(spec).isdigit():
-            raise PolicyError("rollback %r must be 'previous' or a snapshot id (%s)" % (spec, ids))
-        return self.load(int(spec))
+    A holder keeps the lock while it applies and waits for its confirmation (its
+    ``confirm_timeout``, assumed no longer than ours or the 30 s default) and, if not
+    confirmed, while it restores; ``LOCK_MARGIN_S`` covers reading, applying, restoring.
+    """
+    return max(float(confirm_timeout), DEFAULT_CONFIRM_TIMEOUT_S) + LOCK_MARGIN_S
 
 
 # --- cookie -------------------------------------------------------------------------------
 
 class Cookie:
-    def __init__(self, directory: str, token: str) -> None:
-        if not _TOKEN_RE.match(token):
-            raise PolicyError("confirmation token %r must be 8-64 lowercase hex digits" % token)
+    def __init__(self, directory: str, token: str, lock_fd: int = -1) -> None:
+        if not isinstance(token, str) or not _TOKEN_RE.fullmatch(token):
+            raise PolicyError("confirmation token %r must be 8-64 lowercase hex digits" % (token,))
         self.directory = directory
+        self.lock_fd = lock_fd  # the run's lock: the watchdog keeps it open (see statefiles.StateLock)
+        self.owner_pid = 0  # the module's pid, from arm(); the watchdog (forked later) inherits it
         base = os.path.join(directory, token)
         self.applying, self.applied = base + ".applying", base + ".applied"
         self.expired, self.done = base + ".expired", base + ".rolledback"
 
     def arm(self) -> None:
-        os.makedirs(self.directory, mode=0o700, exist_ok=True)
-        with open(self.applying, "w") as handle:
-            handle.write("%d\n" % os.getpid())
+        statefiles.ensure_dir(self.directory)
+        self.owner_pid = os.getpid()
+        if not statefiles.create_new(self.applying, "%d\n" % os.getpid()):
+            raise PolicyError("confirmation cookie %s already exists: a token must never be reused" % self.applying)
 
-    def mark_applied(self) -> None:
-        os.rename(self.applying, self.applied)
+    def mark_applied(self) -> bool:
+        """The rules are live: open the window. False if the watchdog already expired a stuck apply."""
+        try:
+            os.rename(self.applying, self.applied)
+        except FileNotFoundError:
+            return False
+        return True
 
     def state(self) -> str:
         for name, path in (("applied", self.applied), ("applying", self.applying), ("expired", self.expired)):
-            if os.path.exists(path):
+            if os.path.lexists(path):
                 return name
         return "confirmed"
 
@@ -169,15 +111,16 @@ class Cookie:
         return False
 
     def finish(self, message: str) -> None:
-        with open(self.done, "w") as handle:
-            handle.write(message + "\n")
+        statefiles.create_new(self.done, message + "\n")
+
+    def result(self) -> t.Optional[str]:
+        """The watchdog's message once it has restored the snapshot."""
+        text = statefiles.read_text(self.done)
+        return text.strip() if text is not None else None
 
     def cleanup(self) -> None:
         for path in (self.applying, self.applied, self.expired, self.done):
-            try:
-                os.unlink(path)
-            except FileNotFoundError:
-                pass
+            statefiles.remove(path)
 
 
 # --- the state machine --------------------------------------------------------------------
@@ -192,7 +135,7 @@ class Outcome:
 
 def wait_for_confirmation(cookie: Cookie, timeout_s: float, clock: Clock, poll_s: float = 0.25,
                           done_wait_s: float = 30.0) -> Outcome:
-    """After ``mark_applied``: confirmed, or expired (by us, or by the watchdog that beat us)."""
+    """Right after ``mark_applied``: confirmed, or expired (by us, or by the watchdog that beat us)."""
     trace = ["waiting"]
     deadline = clock.monotonic() + timeout_s
     while clock.monotonic() < deadline:
@@ -210,11 +153,73 @@ def wait_for_confirmation(cookie: Cookie, timeout_s: float, clock: Clock, poll_s
         trace.append("confirmed")
         return Outcome(True, False, trace)
     trace.append("expired-by-watchdog")
+    return _watchdog_outcome(cookie, trace, "not confirmed within %gs" % timeout_s, clock, poll_s, done_wait_s)
+
+
+def _watchdog_outcome(cookie: Cookie, trace: t.List[str], why: str, clock: Clock, poll_s: float,
+                      done_wait_s: float) -> Outcome:
     limit = clock.monotonic() + done_wait_s
-    while not os.path.exists(cookie.done) and clock.monotonic() < limit:
+    said = cookie.result()
+    while said is None and clock.monotonic() < limit:
         clock.sleep(poll_s)
+        said = cookie.result()
     trace.append("rolled-back-by-watchdog")
-    return Outcome(False, True, trace, "not confirmed within %gs; the watchdog restored the snapshot" % timeout_s)
+    return Outcome(False, True, trace, "%s; the watchdog restored the snapshot (%s)"
+                   % (why, said or "still restoring after %gs" % done_wait_s))
+
+
+def watchdog_took_over(cookie: Cookie, clock: Clock, poll_s: float = 0.25, done_wait_s: float = 30.0) -> Outcome:
+    """``mark_applied`` failed: the apply outlived ``APPLY_LIMIT_S`` and the watchdog restored the snapshot."""
+    return _watchdog_outcome(cookie, ["expired-by-watchdog"], "the apply took longer than %gs" % APPLY_LIMIT_S,
+                             clock, poll_s, done_wait_s)
+
+
+def watch(cookie: Cookie, timeout_s: float, restore: t.Callable[[], str], clock: Clock,
+          poll_s: float = 0.2) -> str:
+    """The watchdog's loop: the window counts from the moment the cookie becomes ``.applied``.
+
+    Polling sees that moment at most ``poll_s`` late, so this deadline is never earlier
+    than the module's own; a cookie that stays ``.applying`` past ``APPLY_LIMIT_S`` is a
+    stuck apply and is rolled back too.
+    """
+    start = clock.monotonic()
+    applied_at: t.Optional[float] = None
+    while True:
+        state = cookie.state()
+        if state in ("confirmed", "expired"):
+            return state  # the controller confirmed, or the module expired it and restores itself
+        now = clock.monotonic()
+        if state == "applied" and applied_at is None:
+            applied_at = now
+        if applied_at is not None and now >= applied_at + timeout_s + WATCHDOG_GRACE_S:
+            break
+        if applied_at is None and now >= start + APPLY_LIMIT_S:
+            break
+        clock.sleep(poll_s)
+    if not cookie.expire():
+        return "confirmed"
+    try:
+        said = str(restore())
+    except Exception as err:  # noqa: BLE001 - a dead-man process must report, never raise
+        said = "watchdog failed to restore: %s" % err
+    cookie.finish(said)
+    limit = clock.monotonic() + CONSUME_WAIT_S
+    while os.path.lexists(cookie.done) and _alive(cookie.owner_pid) and clock.monotonic() < limit:
+        clock.sleep(poll_s)  # the module, if alive, reads the message and removes the cookies
+    cookie.cleanup()
+    return said
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def spawn_watchdog(cookie: Cookie, timeout_s: float, restore: t.Callable[[], str]) -> int:
@@ -234,28 +239,24 @@ def spawn_watchdog(cookie: Cookie, timeout_s: float, restore: t.Callable[[], str
         os.write(write_end, str(grandchild).encode())
         os._exit(0)
     os.close(write_end)
-    _detach()
+    _detach(cookie.lock_fd)
     status = 0
     try:
-        deadline = time.monotonic() + timeout_s + WATCHDOG_GRACE_S
-        while time.monotonic() < deadline:
-            if cookie.state() in ("confirmed", "expired"):
-                os._exit(0)
-            time.sleep(0.2)
-        if cookie.expire():
-            cookie.finish(restore())
-    except BaseException as err:  # noqa: BLE001 - a dead-man process must report, never raise
-        try:
-            cookie.finish("watchdog failed: %s" % err)
-        finally:
-            status = 1
+        watch(cookie, timeout_s, restore, SystemClock())
+    except BaseException:  # noqa: BLE001 - nothing to report to: stdio is /dev/null
+        status = 1
     os._exit(status)
 
 
-def _detach() -> None:
-    """No inherited stdio: the controller must not wait for our pipes to close."""
+def _detach(keep_fd: int) -> None:
+    """No inherited stdio (the controller must not wait for our pipes); only the run's lock stays open."""
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
-    os.closerange(3, 1024)
+    limit = 65536
+    if keep_fd >= 3:
+        os.closerange(3, keep_fd)
+        os.closerange(keep_fd + 1, limit)
+    else:
+        os.closerange(3, limit)
     os.chdir("/")

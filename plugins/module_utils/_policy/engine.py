@@ -16,7 +16,9 @@ import os
 import typing as t
 from dataclasses import dataclass, field
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy import backends, confirm, iptables, nft, plan
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import (
+    backends, confirm, iptables, netscope, nft, plan, statefiles,
+)
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.icmp_types import FAMILIES
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import (
     Policy, PolicyError, check_safe, pmtud_blocked,
@@ -39,6 +41,7 @@ class Request:
     rollback: t.Optional[str] = None
     history_size: int = 20
     check_mode: bool = False
+    lock_timeout: t.Optional[float] = None  # None: confirm.lock_wait_s(confirm_timeout)
     running_config: t.Optional[str] = None
 
 
@@ -50,7 +53,7 @@ class Seams:
     which: t.Callable[[str], t.Optional[str]] = backends.shutil.which
     spawn: t.Optional[t.Callable[[confirm.Cookie, float, t.Callable[[], str]], int]] = confirm.spawn_watchdog
     restore_runner: t.Optional[t.Callable[[], CommandRunner]] = None
-    scope: t.Callable[[], str] = confirm.netns_scope
+    netns: netscope.NetnsIdentity = field(default_factory=netscope.NetnsIdentity)
 
 
 def _empty_result() -> t.Dict[str, t.Any]:
@@ -73,12 +76,28 @@ def execute(request: Request, seams: Seams) -> t.Dict[str, t.Any]:
         return result
     backend = backends.make_backend(request.backend, seams.runner, request.table, request.chain_prefix, seams.which)
     result["backend"] = backend.name
+    if request.state == "gathered" and request.rollback is None:  # read-only: no lock (nft and
+        # iptables-restore apply atomically, so a concurrent run is seen before or after, never halfway)
+        current = seams.sysctls.read(sorted(SYSCTLS))
+        result["gathered"] = plan.with_sysctls(backend.read().rules, current).to_dict()
+        return result
+    if request.check_mode:  # plans only: no lock, nothing written under state_dir
+        return _change(request, seams, backend, result, None)
+    # One changing run per host at a time, from the read to the end of its confirmation window.
+    state_dir = statefiles.ensure_dir(request.state_dir)
+    wait_s = confirm.lock_wait_s(request.confirm_timeout) if request.lock_timeout is None else request.lock_timeout
+    lock_dir = statefiles.ensure_dir(os.path.join(state_dir, "locks"))
+    with statefiles.StateLock(os.path.join(lock_dir, seams.netns.lock_name() + ".lock"), wait_s, seams.clock) as lock:
+        return _change(request, seams, backend, result, lock)
+
+
+def _change(request: Request, seams: Seams, backend: backends.Backend, result: t.Dict[str, t.Any],
+            lock: t.Optional[statefiles.StateLock]) -> t.Dict[str, t.Any]:
     live = backend.read()
     current = seams.sysctls.read(sorted(SYSCTLS))
-    if request.state == "gathered" and request.rollback is None:
-        result["gathered"] = plan.with_sysctls(live.rules, current).to_dict()
-        return result
-    history = confirm.History(os.path.join(request.state_dir, backend.name, seams.scope()), request.history_size)
+    scope = seams.netns.scope(request.state_dir, create=lock is not None)
+    history = confirm.History(os.path.join(request.state_dir, backend.name, scope or "none"), request.history_size,
+                              scope=scope or "")
     if request.rollback is not None:
         snap = history.pick(request.rollback, plan.with_sysctls(live.rules, current))
         the_plan = plan.restore_plan(snap.policy, live, current, backend)
@@ -87,11 +106,11 @@ def execute(request: Request, seams: Seams) -> t.Dict[str, t.Any]:
     result.update(before=the_plan.before.to_dict(), after=the_plan.after.to_dict(), commands=the_plan.commands(),
                   changed=the_plan.changed, warnings=the_plan.warnings,
                   diff={"before": the_plan.diff_before, "after": the_plan.diff_after})
-    if not the_plan.changed or request.check_mode:
+    if not the_plan.changed or lock is None:
         return result
     snap = history.save(backend.name, live.policy is not None, the_plan.before)
     result["snapshot"] = snap.snapshot_id
-    result.update(_commit(request, seams, backend, the_plan, snap, result["warnings"]))
+    result.update(_commit(request, seams, backend, the_plan, snap, result["warnings"], lock))
     return result
 
 
@@ -126,12 +145,12 @@ def _forget_path_mtus(the_plan: plan.Plan, runner: CommandRunner) -> t.List[str]
 
 
 def _commit(request: Request, seams: Seams, backend: backends.Backend, the_plan: plan.Plan,
-            snap: confirm.Snapshot, warnings: t.List[str]) -> t.Dict[str, t.Any]:
+            snap: confirm.Snapshot, warnings: t.List[str], lock: statefiles.StateLock) -> t.Dict[str, t.Any]:
     if not request.token or request.confirm_timeout <= 0:
         _apply(seams.runner, backend, the_plan, seams.sysctls)
         warnings.extend(_forget_path_mtus(the_plan, seams.runner))
         return {"applied": True, "confirm": "disabled"}
-    cookie = confirm.Cookie(os.path.join(request.state_dir, "confirm"), request.token)
+    cookie = confirm.Cookie(os.path.join(request.state_dir, "confirm"), request.token, lock.fd)
     cookie.arm()
     if seams.spawn is not None:
         restore_runner = seams.restore_runner or (lambda: seams.runner)
@@ -141,24 +160,31 @@ def _commit(request: Request, seams: Seams, backend: backends.Backend, the_plan:
                                           seams.which)
             return restore_snapshot(snap.policy, fresh, seams.sysctls)
 
-        seams.spawn(cookie, request.confirm_timeout, watchdog_restore)
+        lock.note("pid %d, its commit-confirm watchdog pid %d"
+                  % (os.getpid(), seams.spawn(cookie, request.confirm_timeout, watchdog_restore)))
     try:
         _apply(seams.runner, backend, the_plan, seams.sysctls)
     except Exception:
         if cookie.expire():  # a failed apply is rolled back at once, not at the deadline
-            restore_snapshot(snap.policy, backend, seams.sysctls)
-            cookie.cleanup()
+            try:
+                restore_snapshot(snap.policy, backend, seams.sysctls)
+            finally:
+                cookie.cleanup()
         raise
     warnings.extend(_forget_path_mtus(the_plan, seams.runner))
-    cookie.mark_applied()
-    outcome = confirm.wait_for_confirmation(cookie, request.confirm_timeout, seams.clock)
+    if cookie.mark_applied():  # the confirmation window opens now that the rules are live
+        outcome = confirm.wait_for_confirmation(cookie, request.confirm_timeout, seams.clock)
+    else:
+        outcome = confirm.watchdog_took_over(cookie, seams.clock)
     if outcome.confirmed:
         cookie.cleanup()
         return {"applied": True, "confirm": "confirmed", "trace": outcome.trace}
-    if not outcome.rolled_back:
-        restore_snapshot(snap.policy, backend, seams.sysctls)
-        outcome.trace.append("rolled-back")
-    cookie.cleanup()
+    try:
+        if not outcome.rolled_back:
+            restore_snapshot(snap.policy, backend, seams.sysctls)
+            outcome.trace.append("rolled-back")
+    finally:
+        cookie.cleanup()
     return {"applied": False, "rolled_back": True, "confirm": "expired", "trace": outcome.trace,
             "msg": "%s: restored snapshot %d (the controller could not confirm over a fresh connection)"
                    % (outcome.message, snap.snapshot_id)}
