@@ -11,6 +11,9 @@ EXTRA_RULES = [
     {"family": "ipv6", "direction": "output", "type": "redirect", "action": "drop", "log_prefix": "v6redir "},
     {"family": "ipv4", "type": 3, "code": "frag-needed", "action": "accept"},
     {"family": "ipv6", "direction": "forward", "type": 42, "action": "drop"},
+    # nft prints code names for every type ("icmp type 42 icmp code frag-needed"): found by a real round trip
+    {"family": "ipv4", "direction": "output", "type": 42, "code": 4, "action": "drop"},
+    {"family": "ipv6", "direction": "forward", "type": "parameter-problem", "code": 1, "action": "drop"},
 ]
 
 
