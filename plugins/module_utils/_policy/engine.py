@@ -14,12 +14,16 @@ All or nothing: every step is validated before the first write; the writes run
 cheapest-to-fail first (sysctls, which the kernel may reject, then the one
 atomic ruleset transaction per backend and family); any failure after the first
 write restores the snapshot at once (raw text of our table/chains, and the
-sysctl files as they were), whatever ``confirm_timeout`` is.
+sysctl files as they were), whatever ``confirm_timeout`` is. An apply of more
+than one write (iptables and ip6tables, or sysctls and a ruleset) is also
+guarded by the watchdog without commit-confirm: killed between two writes, the
+module leaves a cookie behind and the watchdog restores the snapshot.
 """
 from __future__ import annotations
 
 import inspect
 import os
+import secrets
 import typing as t
 from dataclasses import dataclass, field
 
@@ -51,6 +55,7 @@ class Request:
     history_size: int = 20
     check_mode: bool = False
     running_config: t.Optional[str] = None
+    deadman_s: float = 30  # without commit-confirm: how long a multi-write apply may take before the watchdog restores
 
 
 @dataclass
@@ -263,12 +268,13 @@ def _forget_path_mtus(the_plan: plan.Plan, runner: CommandRunner) -> t.List[str]
 
 def _commit(request: Request, seams: Seams, backend: backends.Backend, the_plan: plan.Plan,
             restore: Restore, warnings: t.List[str]) -> t.Dict[str, t.Any]:
+    confirming = bool(request.token) and request.confirm_timeout > 0
     cookie = None
-    if request.token and request.confirm_timeout > 0:
-        cookie = confirm.Cookie(os.path.join(request.state_dir, "confirm"), request.token)
-        cookie.arm()
-        if seams.spawn is not None:
-            seams.spawn(cookie, request.confirm_timeout, _watchdog_restore(request, seams, backend.name, restore))
+    if confirming:
+        cookie = _arm(request, seams, backend.name, restore, t.cast(str, request.token), request.confirm_timeout)
+    elif len(the_plan.steps) + len(the_plan.sysctls) > 1 and seams.spawn is not None:
+        # a kill between two writes must not leave half a policy: a dead-man restores unless we finish
+        cookie = _arm(request, seams, backend.name, restore, secrets.token_hex(16), request.deadman_s)
     journal: t.List[str] = []
     try:
         _apply(seams.runner, the_plan, seams.sysctls, journal)
@@ -277,6 +283,8 @@ def _commit(request: Request, seams: Seams, backend: backends.Backend, the_plan:
     warnings.extend(_forget_path_mtus(the_plan, seams.runner))
     if cookie is None:
         return {"applied": True, "confirm": "disabled"}
+    if not confirming:
+        return _disarm(cookie, restore)
     cookie.mark_applied()
     outcome = confirm.wait_for_confirmation(cookie, request.confirm_timeout, seams.clock)
     if outcome.confirmed:
@@ -289,6 +297,27 @@ def _commit(request: Request, seams: Seams, backend: backends.Backend, the_plan:
     return {"applied": False, "rolled_back": True, "confirm": "expired", "trace": outcome.trace,
             "msg": "%s: restored snapshot %d (the controller could not confirm over a fresh connection)"
                    % (outcome.message, restore.snapshot.snapshot_id)}
+
+
+def _arm(request: Request, seams: Seams, name: str, restore: Restore, token: str, timeout_s: float) -> confirm.Cookie:
+    """The cookie exists BEFORE the first write, so a module killed halfway is still rolled back."""
+    cookie = confirm.Cookie(os.path.join(request.state_dir, "confirm"), token)
+    cookie.arm()
+    if seams.spawn is not None:
+        seams.spawn(cookie, timeout_s, _watchdog_restore(request, seams, name, restore))
+    return cookie
+
+
+def _disarm(cookie: confirm.Cookie, restore: Restore) -> t.Dict[str, t.Any]:
+    """The whole apply is in: stop the dead-man, unless it already claimed the rollback (a very slow apply)."""
+    try:
+        os.unlink(cookie.applying)
+    except FileNotFoundError:
+        return {"applied": False, "rolled_back": True, "confirm": "failed",
+                "msg": "the apply took longer than the watchdog allows, so the watchdog restored snapshot %d; "
+                       "nothing of the new policy is in place" % restore.snapshot.snapshot_id}
+    cookie.cleanup()
+    return {"applied": True, "confirm": "disabled"}
 
 
 def _watchdog_restore(request: Request, seams: Seams, name: str, restore: Restore) -> t.Callable[[], str]:

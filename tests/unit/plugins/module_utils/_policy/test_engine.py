@@ -281,3 +281,95 @@ def test_overridden_leaves_sysctls_it_is_not_given(tmp_path):
     assert result["after"]["sysctls"] == {"accept_redirects": 0, "icmp_ratelimit": 500}
     assert Path(root, "net/ipv4/conf/all/accept_redirects").read_text() == "0\n"
     assert Path(root, "net/ipv4/icmp_ratelimit").read_text() == "500\n"
+
+
+# --- the dead-man: a multi-write apply without commit-confirm --------------------------------
+
+V6 = Rule("ipv6", "input", 128, None, "accept")
+SAVE_EMPTY = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"
+IPT = [(("iptables-save", "-t", "filter"), 0, SAVE_EMPTY, ""), (("ip6tables-save", "-t", "filter"), 0, SAVE_EMPTY, ""),
+       (("iptables-restore", "--noflush", "--test"), 0, "", ""), (("ip6tables-restore", "--noflush", "--test"), 0, "", ""),
+       (("iptables-restore", "--noflush"), 0, "", "")]
+
+
+def test_a_multi_write_apply_is_guarded_by_the_watchdog_until_it_is_complete(tmp_path):
+    armed = []
+
+    def spawn(cookie, timeout_s, restore):
+        armed.append((sorted(p.name for p in Path(cookie.directory).iterdir()), timeout_s))
+        return 4242
+
+    runner = FakeRunner(IPT + [(("ip6tables-restore", "--noflush"), 0, "", "")])
+    s = seams(tmp_path, runner)
+    s.spawn = spawn
+    result = engine.execute(request(tmp_path, backend="iptables", want=Policy.build([TS, V6]), deadman_s=7), s)
+    runner.assert_done()
+    assert result["applied"] and result["confirm"] == "disabled"
+    assert len(armed) == 1 and armed[0][1] == 7 and armed[0][0][0].endswith(".applying"), armed
+    assert list((tmp_path / "state" / "confirm").iterdir()) == [], "disarmed and cleaned up"
+
+
+def test_killed_between_iptables_and_ip6tables_the_watchdog_restores_both(tmp_path):
+    """The second write fails as if the module died there: the dead-man's restore brings back the old chains."""
+    spawned = []
+    runner = FakeRunner(IPT + [(("ip6tables-restore", "--noflush"), 137, "", "Killed")])
+    s = seams(tmp_path, runner)
+    s.spawn = lambda cookie, timeout_s, restore: spawned.append((cookie, restore)) or 1
+    old4 = SAVE_EMPTY  # the ipv4 chain went live; the watchdog's fresh read sees it and removes it
+    new4 = SAVE.replace("-A NETDEVOPS-ICMP-IN -p tcp -j OTHER\n", "")
+    fresh = FakeRunner([(("iptables-save", "-t", "filter"), 0, new4, ""),
+                        (("ip6tables-save", "-t", "filter"), 0, old4, ""),
+                        (("iptables-restore", "--noflush", "--test"), 0, "", ""),
+                        (("iptables-restore", "--noflush"), 0, "", "")])
+    s.restore_runner = lambda: fresh
+    cookie_dir = tmp_path / "state" / "confirm"
+
+    def killed(*_args: t.Any, **_kw: t.Any) -> t.Dict[str, t.Any]:
+        cookie, restore = spawned[0]
+        assert cookie.expire()  # what the watchdog does at its deadline
+        return {"restored": restore()}
+
+    engine_failed = engine._failed_apply
+    try:
+        engine._failed_apply = killed  # type: ignore[assignment]
+        result = engine.execute(request(tmp_path, backend="iptables", want=Policy.build([TS, V6])), s)
+    finally:
+        engine._failed_apply = engine_failed  # type: ignore[assignment]
+    fresh.assert_done()
+    assert result["restored"].startswith("restored")
+    assert fresh.calls[-1][1] == ("*filter\n:NETDEVOPS-ICMP-IN - [0:0]\n-D INPUT -j NETDEVOPS-ICMP-IN\n"
+                                  "-X NETDEVOPS-ICMP-IN\nCOMMIT\n")
+    assert [p.suffix for p in cookie_dir.iterdir()] == [".expired"]
+
+
+# --- explicit rollback from a snapshot with raw text (History.save(raw=) of the state branch) --
+
+class RawHistory:
+    """Stands for a History whose snapshots carry ``raw`` (the interface the state branch adds)."""
+
+    def __init__(self, snapshot: t.Any) -> None:
+        self.snapshot = snapshot
+
+    def pick(self, spec: str, current: Policy) -> t.Any:
+        return self.snapshot
+
+
+def test_rollback_restores_the_raw_text_of_the_snapshot(tmp_path):
+    import dataclasses
+
+    @dataclasses.dataclass(frozen=True)
+    class RawSnapshot(confirm.Snapshot):
+        raw: t.Dict[str, str] = dataclasses.field(default_factory=dict)
+
+    snap = RawSnapshot(4, "nftables", True, Policy.build([PING]), 0.0, {"nftables": TABLE_TEXT})
+    runner = FakeRunner([(READ, 0, ours(), ""), (LIST, 0, "table inet netdevops_icmp {}\n", "")])
+    backend = backends.NftBackend(runner)
+    live = backend.read()
+    the_plan = engine._plan(request(tmp_path, rollback="4"), backend, RawHistory(snap), live, {})  # type: ignore[arg-type]
+    runner.assert_done()
+    assert [step.stdin for step in the_plan.steps] == [DELETE + TABLE_TEXT]
+    old = RawSnapshot(3, "nftables", True, Policy.build([PING]), 0.0)  # taken before raw existed: the model
+    runner = FakeRunner([(READ, 0, EMPTY, "")])
+    backend = backends.NftBackend(runner)
+    the_plan = engine._plan(request(tmp_path, rollback="3"), backend, RawHistory(old), backend.read(), {})  # type: ignore[arg-type]
+    assert [step.stdin for step in the_plan.steps] == [nft.render_script(Policy.build([PING]))]
