@@ -186,7 +186,10 @@ def _other_backend_holds(request: Request, seams: Seams, backend: backends.Backe
     if backend.name == "nftables":
         if any(seams.which(binary) is None for binary in backends.IptablesBackend.binaries):
             return None
-        other = backends.IptablesBackend(seams.runner, request.chain_prefix).read()
+        try:
+            other = backends.IptablesBackend(seams.runner, request.chain_prefix).read()
+        except CommandError:
+            return None  # iptables cannot list the filter table here, so nothing of ours can live in it
         if other.policy is None:
             return None
         chains = sorted({chain for jumps in other.jumps.values() for chain in jumps})

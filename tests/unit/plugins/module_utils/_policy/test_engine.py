@@ -373,3 +373,9 @@ def test_rollback_restores_the_raw_text_of_the_snapshot(tmp_path):
     backend = backends.NftBackend(runner)
     the_plan = engine._plan(request(tmp_path, rollback="3"), backend, RawHistory(old), backend.read(), {})  # type: ignore[arg-type]
     assert [step.stdin for step in the_plan.steps] == [nft.render_script(Policy.build([PING]))]
+
+
+def test_auto_goes_on_when_iptables_cannot_list_its_filter_table(tmp_path):
+    runner = FakeRunner([(("iptables-save", "-t", "filter"), 1, "", "iptables-save: unable to initialize table"),
+                         (READ, 0, EMPTY, ""), (CHECK, 0, "", ""), (APPLY, 0, "", "")])
+    assert engine.execute(request(tmp_path, backend="auto"), seams(tmp_path, runner))["applied"]
