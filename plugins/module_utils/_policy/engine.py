@@ -207,7 +207,12 @@ def _sysctl_raw(sysctls: Sysctls, writes: t.Mapping[str, int]) -> t.Dict[str, st
     raw = {}
     for key in sorted(writes):
         for rel in SYSCTLS[key]:
-            raw[SYSCTL_RAW + rel] = _read_text(os.path.join(sysctls.root, rel))
+            path = os.path.join(sysctls.root, rel)
+            try:
+                raw[SYSCTL_RAW + rel] = _read_text(path)
+            except OSError as err:
+                raise PolicyError("sysctl %s cannot be read from %s (%s), so it cannot be snapshotted; nothing was "
+                                  "changed: leave it out of config.sysctls on this host" % (key, path, err)) from err
     return raw
 
 
@@ -217,7 +222,7 @@ def _read_text(path: str) -> str:
 
 
 def _restore_sysctl_files(sysctls: Sysctls, files: t.Mapping[str, str]) -> None:
-    """Write back every sysctl file that differs from its snapshot text (reverse order of the writes)."""
+    """Write back every sysctl file that differs from its snapshot text (files still equal are not touched)."""
     for rel in sorted(files, reverse=True):
         path = os.path.join(sysctls.root, rel)
         if _read_text(path).split() != files[rel].split():

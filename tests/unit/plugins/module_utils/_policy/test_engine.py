@@ -379,3 +379,10 @@ def test_auto_goes_on_when_iptables_cannot_list_its_filter_table(tmp_path):
     runner = FakeRunner([(("iptables-save", "-t", "filter"), 1, "", "iptables-save: unable to initialize table"),
                          (READ, 0, EMPTY, ""), (CHECK, 0, "", ""), (APPLY, 0, "", "")])
     assert engine.execute(request(tmp_path, backend="auto"), seams(tmp_path, runner))["applied"]
+
+
+def test_a_sysctl_file_that_cannot_be_read_is_refused_before_any_write(tmp_path):
+    runner = FakeRunner([(READ, 0, EMPTY, "")])
+    with pytest.raises(PolicyError, match=r"sysctl accept_redirects cannot be read from .*nothing was changed"):
+        engine.execute(request(tmp_path, want=Policy.build([TS], {"accept_redirects": 0})), seams(tmp_path, runner))
+    assert not (tmp_path / "state").exists()
