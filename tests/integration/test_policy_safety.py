@@ -338,3 +338,37 @@ def os_kill(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+# --- the watchdog of the real module: ModuleRunner (run_command) after the fork --------------
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_watchdog_of_a_killed_module_restores_through_run_command(lab_default, driver, tmp_path, backend):
+    """The module itself (AnsibleModule, ModuleRunner, get_bin_path; PATH without sbin), killed in its wait."""
+    state_dir = tmp_path / "state"
+    # iptables-nft creates its built-in table and chain the first time they are used: make that happen first
+    run_policy(lab_default, driver, state="merged", backend=backend, rules=[TS], state_dir=str(tmp_path / "prime"))
+    run_policy(lab_default, driver, state="deleted", backend=backend, state_dir=str(tmp_path / "prime"))
+    token = "ab%014x" % random.getrandbits(56)
+    args = {"ANSIBLE_MODULE_ARGS": {"state": "merged", "backend": backend, "confirm_timeout": 3,
+                                    "_confirm_token": token, "state_dir": str(state_dir),
+                                    "config": {"rules": [TS]}}}
+    (tmp_path / "args.json").write_text(json.dumps(args), encoding="utf-8")
+    before = host_state(lab_default)
+    argv = ["env", "-i", "PATH=/usr/bin:/bin", "PYTHONPATH=%s" % COLLECTIONS, sys.executable, "-m",
+            "ansible_collections.netdevops.icmp.plugins.modules.policy", str(tmp_path / "args.json")]
+    proc = lab_default.popen(NODE, argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(lambda: ".applied" in _cookies(state_dir), 30)
+        assert host_state(lab_default) != before, "the new policy is live during the confirmation window"
+        for child in _children(proc.pid):
+            os_kill(child)
+        proc.kill()
+        proc.wait()
+        _wait_for(lambda: ".rolledback" in _cookies(state_dir), 30)
+        done = next((state_dir / "confirm").glob("*.rolledback")).read_text()
+        assert done.startswith("restored ("), done
+        assert host_state(lab_default) == before
+    finally:
+        proc.kill()
+        lab_default.run(NODE, ["nft", "delete", "table", "inet", "netdevops_icmp"], check=False)
