@@ -21,12 +21,31 @@ from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.errors import
 from ansible_collections.netdevops.icmp.plugins.module_utils._runner import CommandError, CommandResult
 
 
+SBIN_DIRS = ("/usr/sbin", "/sbin")  # where nft, iptables and ip live; a module's PATH may lack them
+
+
 class ModuleRunner:
-    """A ``CommandRunner`` over ``AnsibleModule.run_command`` (no shell, text in/out)."""
+    """A ``CommandRunner`` over ``AnsibleModule.run_command`` (no shell, text in/out).
+
+    The program is resolved with ``module.get_bin_path(name, required=True, opt_dirs=SBIN_DIRS)``
+    (once per name), so a missing binary fails the task with Ansible's own message. The runner
+    keeps working in a forked child (the policy watchdog), as ``run_command`` does.
+    """
 
     def __init__(self, module: t.Any, prefix: t.Sequence[str] = ()) -> None:
         self._module = module
         self._prefix = tuple(prefix)
+        self._paths: t.Dict[str, str] = {}
+
+    def which(self, name: str) -> t.Optional[str]:
+        """The binary's full path, or None (for checks that explain what to install)."""
+        found: t.Optional[str] = self._module.get_bin_path(name, opt_dirs=list(SBIN_DIRS))
+        return found
+
+    def _resolve(self, name: str) -> str:
+        if name not in self._paths:
+            self._paths[name] = self._module.get_bin_path(name, required=True, opt_dirs=list(SBIN_DIRS))
+        return self._paths[name]
 
     def run(
         self,
@@ -35,7 +54,8 @@ class ModuleRunner:
         check: bool = True,
     ) -> CommandResult:
         full = self._prefix + tuple(argv)
-        rc, stdout, stderr = self._module.run_command(list(full), data=stdin, binary_data=False)
+        rc, stdout, stderr = self._module.run_command([self._resolve(full[0])] + list(full[1:]), data=stdin,
+                                                      binary_data=False)
         return CommandResult(full, rc, stdout, stderr).checked(check)
 
 

@@ -34,8 +34,12 @@ options:
     description:
       - V(merged) adds the given rules and replaces rules with the same family, direction, type and
         code. V(replaced) replaces every chain (family and direction) the given rules touch.
-        V(overridden) makes the policy exactly the given one. V(deleted) removes the given rules, or
+        V(overridden) makes the rules exactly the given ones. V(deleted) removes the given rules, or
         everything this module owns when no rules are given (sysctls are left as they are).
+      - Sysctls are kernel settings that always have a value, with no "not managed" state to return to
+        (the kernel defaults differ between kernels and namespaces). So every state, V(overridden)
+        included, sets the sysctls given and leaves the others at their current values, also values an
+        earlier policy set. To undo sysctls, name them with the wanted values or use O(rollback).
       - V(gathered) returns the live policy in RV(gathered). V(rendered) returns the commands for
         O(config) in RV(rendered), V(parsed) reads O(running_config) into RV(parsed); neither
         touches the host.
@@ -118,6 +122,19 @@ options:
     description: Allow a policy that drops frag-needed, packet-too-big or neighbour discovery.
     type: bool
     default: false
+  force:
+    description:
+      - The module owns only what it created. A table named O(table) (nftables) or chains named after
+        O(chain_prefix) (iptables) that hold anything it did not write (sets, maps, custom chains,
+        chains at other hooks or with another priority or policy, rules it does not write) are refused
+        for every changing state and for O(rollback), and nothing is changed.
+      - V(true) replaces them anyway. This DESTROYS everything in that nftables table (all its sets,
+        maps, chains and rules), or every rule in those iptables chains and the jumps to them, not only
+        ICMP rules. The snapshot taken first keeps their raw text, so O(rollback) brings them back
+        byte for byte.
+      - The usual way out is another O(table) or O(chain_prefix) for this policy.
+    type: bool
+    default: false
   confirm_timeout:
     description:
       - Seconds the host waits for the controller's confirmation after applying before it restores
@@ -159,6 +176,14 @@ options:
         setting it by hand is refused.
     type: str
 attributes:
+  action:
+    support: full
+    description:
+      - The C(netdevops.icmp.policy) action plugin runs on the controller. For a change with
+        O(confirm_timeout) it runs the module in the background and confirms over a fresh connection.
+  async:
+    support: none
+    description: Do not set C(async) on this task; with O(confirm_timeout) the action plugin runs the module in the background itself.
   check_mode:
     support: full
     description: Computes the same plan and returns it in RV(commands) without applying it.
@@ -174,6 +199,13 @@ notes:
     reset. The host runs a detached watchdog that restores the snapshot if neither the module nor
     the controller finishes the protocol.
   - Foreign rules that drop ICMP the policy accepts are reported as warnings, never changed.
+  - All or nothing in every mode. Every ruleset is validated first (C(nft -c), C(--test)); sysctls are
+    written before the rulesets (the kernel may reject a value); any failure after the first write
+    restores the snapshot at once, whatever O(confirm_timeout) is, and the task fails with
+    RV(rolled_back=true).
+  - With O(backend=auto), a run refuses to change anything when what this module wrote with the other
+    backend still exists (our iptables chains when auto resolves to nftables; a nftables history when
+    C(nft) is gone), so it is never left live and unmanaged.
 seealso:
   - module: netdevops.icmp.ping
   - name: RFC 4890
@@ -238,9 +270,21 @@ applied:
   returned: always
   type: bool
 rolled_back:
-  description: True when the change was not confirmed in time and the snapshot was restored.
+  description:
+    - True when the snapshot was restored, because the change was not confirmed in time, or because
+      the apply failed after its first write (a sysctl the kernel rejected, a failed ruleset command).
+      The task then fails and RV(ignore:msg) says why.
   returned: always
   type: bool
+foreign:
+  description:
+    - What our table (nftables) or chains (iptables) hold that this module did not write, one
+      description each. A changing state refuses such a table or chains unless O(force=true);
+      O(state=gathered) returns only our rules in RV(gathered), lists the rest here and warns.
+  returned: always
+  type: list
+  elements: str
+  sample: ["set blocklist", "chain custom"]
 backend:
   description: The backend used, V(nftables) or V(iptables).
   returned: always
@@ -259,19 +303,21 @@ parsed:
   returned: always
   type: dict
 confirm:
-  description: V(disabled), V(confirmed) or V(expired) (only when something was applied).
+  description:
+    - V(disabled), V(confirmed) or V(expired) (only when something was applied), or V(failed) when the
+      apply failed after its first write and the snapshot was restored.
   returned: when changed and not in check mode
   type: str
 """
 
-import os
 import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.netdevops.icmp.plugins.module_utils._adapter import ModuleRunner
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy import engine, model, profiles
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy import sysctl as sysctl_mod
-from ansible_collections.netdevops.icmp.plugins.module_utils._runner import CommandError, SubprocessRunner
+from ansible_collections.netdevops.icmp.plugins.module_utils._runner import CommandError
 
 MAX_CONFIRM_BYTES = 16 * 1024 * 1024
 
@@ -297,6 +343,7 @@ ARGUMENT_SPEC = {
     "table": {"type": "str", "default": "netdevops_icmp"},
     "chain_prefix": {"type": "str", "default": "NETDEVOPS-ICMP"},
     "allow_unsafe": {"type": "bool", "default": False},
+    "force": {"type": "bool", "default": False},
     "confirm_timeout": {"type": "int", "default": 30},
     "confirm_bytes": {"type": "int", "default": 65536},
     "rollback": {"type": "str"},
@@ -332,18 +379,20 @@ def build_request(params: t.Mapping[str, t.Any], check_mode: bool) -> engine.Req
                                 % (MAX_CONFIRM_BYTES, params["confirm_bytes"]))
     return engine.Request(
         state=params["state"], want=build_want(params), backend=params["backend"], table=params["table"],
-        chain_prefix=params["chain_prefix"], allow_unsafe=params["allow_unsafe"], state_dir=params["state_dir"],
+        chain_prefix=params["chain_prefix"], allow_unsafe=params["allow_unsafe"], force=params["force"],
+        state_dir=params["state_dir"],
         confirm_timeout=params["confirm_timeout"], token=params.get("_confirm_token"), rollback=params.get("rollback"),
         history_size=params["history_size"], check_mode=check_mode, running_config=params.get("running_config"))
 
 
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    # modules may start with a PATH that lacks the sbin directories nft and iptables live in
-    os.environ["PATH"] = os.environ.get("PATH", "/usr/bin:/bin") + ":/usr/sbin:/sbin"
+    runner = ModuleRunner(module)
+    # the watchdog (a forked child) restores over the same runner: run_command works after fork
+    seams = engine.Seams(runner=runner, which=runner.which, restore_runner=lambda: runner)
     try:
         request = build_request(module.params, module.check_mode)
-        result = engine.execute(request, engine.Seams(runner=SubprocessRunner(), restore_runner=SubprocessRunner))
+        result = engine.execute(request, seams)
     except (model.PolicyError, CommandError) as err:
         module.fail_json(msg=str(err), changed=False)
     for warning in result.pop("warnings"):

@@ -10,19 +10,27 @@
 the pure part (what to run to go from the live state to ``want``); ``apply``
 validates every step first (``nft -c``, ``iptables-restore --test``) and only
 then runs them, so a bad script never reaches the kernel.
+
+``capture`` takes the raw text of what we own (``nft list table inet X``; our
+chains' lines and the jumps to them from ``iptables-save``) for the snapshot, and
+``raw_steps`` turns such a capture back into steps that restore it byte for byte,
+whatever it held (a forced change may have replaced foreign content).
 """
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import typing as t
 from dataclasses import dataclass, field
 
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy import coexist, iptables, nft
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.icmp_types import FAMILIES, IPV4, IPV6
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import Policy, PolicyError
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import DIRECTIONS, Policy, PolicyError
 from ansible_collections.netdevops.icmp.plugins.module_utils._runner import CommandError, CommandRunner
 
 BACKENDS = ("nftables", "iptables")
+_COUNTERS = re.compile(r"\[\d+:\d+\]")
 PACKAGES = {"nft": "nftables", "iptables-save": "iptables", "iptables-restore": "iptables",
             "ip6tables-save": "iptables", "ip6tables-restore": "iptables"}
 
@@ -44,6 +52,7 @@ class Live:
     foreign: t.List[coexist.ForeignChain] = field(default_factory=list)
     foreign_text: str = ""  # everything not ours, normalised: must never change
     jumps: t.Dict[str, t.Dict[str, int]] = field(default_factory=dict)  # iptables: family -> chain -> jumps
+    raw: t.Dict[str, str] = field(default_factory=dict)  # iptables: family -> our lines (nft: see capture)
 
     @property
     def rules(self) -> Policy:
@@ -72,7 +81,22 @@ class NftBackend:
     def read(self) -> Live:
         text = self.runner.run(["nft", "-j", "list", "ruleset"]).stdout
         policy, unknown = nft.parse_table(text, self.table)
+        if policy is not None:
+            unknown = unknown + [item for item in nft_extras(text, self.table) if item not in unknown]
         return Live(policy, unknown, nft.foreign_chains(text, self.table), nft.strip_table(text, self.table))
+
+    def capture(self, live: Live) -> t.Dict[str, str]:
+        """``{"nftables": text of nft list table inet X}``, or ``{}`` when the table does not exist."""
+        if live.policy is None:
+            return {}
+        return {self.name: self.runner.run(["nft", "list", "table", "inet", self.table]).stdout}
+
+    def raw_steps(self, raw: t.Mapping[str, str], live: Live, live_raw: t.Mapping[str, str]) -> t.List[Step]:
+        """Steps that make our table exactly ``raw`` again (none when it already is)."""
+        if raw.get(self.name, "") == live_raw.get(self.name, ""):
+            return []
+        script = "table inet %s\ndelete table inet %s\n%s" % (self.table, self.table, raw.get(self.name, ""))
+        return [Step(("nft", "-f", "-"), script, ("nft", "-c", "-f", "-"))]
 
     def steps(self, live: Live, want: Policy) -> t.List[Step]:
         if live.policy is None and not want.rules:
@@ -96,6 +120,7 @@ class IptablesBackend:
 
     def read(self) -> Live:
         rules, unknown, foreign, texts, jumps = [], [], [], [], {}
+        raw: t.Dict[str, str] = {}
         found = False
         for family in FAMILIES:
             text = self.runner.run([self._TOOLS[family] + "-save", "-t", "filter"]).stdout
@@ -106,8 +131,24 @@ class IptablesBackend:
             jumps[family] = present
             foreign.extend(iptables.foreign_chains(text, family, self.prefix))
             texts.append(iptables.strip_ours(text, self.prefix))
+            raw[family] = "".join(line + "\n" for line in our_lines(text, self.prefix))
         live_policy = Policy.build(rules) if found else None
-        return Live(live_policy, unknown, foreign, "".join(texts), jumps)
+        return Live(live_policy, unknown, foreign, "".join(texts), jumps, {k: v for k, v in raw.items() if v})
+
+    def capture(self, live: Live) -> t.Dict[str, str]:
+        """Per family, our chain declarations, their rules and the jumps to them, as iptables-save prints them."""
+        return dict(live.raw)
+
+    def raw_steps(self, raw: t.Mapping[str, str], live: Live, live_raw: t.Mapping[str, str]) -> t.List[Step]:
+        steps = []
+        for family in FAMILIES:
+            want, have = raw.get(family, ""), live_raw.get(family, "")
+            if want == have:
+                continue
+            tool = self._TOOLS[family] + "-restore"
+            text = _restore_lines(want.splitlines(), have.splitlines(), self.prefix)
+            steps.append(Step((tool, "--noflush"), text, (tool, "--noflush", "--test")))
+        return steps
 
     def steps(self, live: Live, want: Policy) -> t.List[Step]:
         steps = []
@@ -147,13 +188,110 @@ def make_backend(name: str, runner: CommandRunner, table: str, chain_prefix: str
     raise PolicyError("backend %r is not one of: auto, %s" % (name, ", ".join(BACKENDS)))
 
 
-def apply_steps(runner: CommandRunner, steps: t.Sequence[Step]) -> None:
-    """Validate every step, then run them; a validation failure changes nothing."""
+def validate_steps(runner: CommandRunner, steps: t.Sequence[Step]) -> None:
+    """Dry-run every step (``nft -c``, ``--test``); a rejection changes nothing."""
     for step in steps:
         try:
             runner.run(step.check_argv, stdin=step.stdin)
         except CommandError as err:
             raise PolicyError("the rendered ruleset was rejected by %s, nothing was changed: %s"
                               % (step.check_argv[0], err)) from err
+
+
+def run_steps(runner: CommandRunner, steps: t.Sequence[Step]) -> None:
     for step in steps:
         runner.run(step.argv, stdin=step.stdin)
+
+
+def apply_steps(runner: CommandRunner, steps: t.Sequence[Step]) -> None:
+    """Validate every step, then run them; a validation failure changes nothing."""
+    validate_steps(runner, steps)
+    run_steps(runner, steps)
+
+
+# --- what we own, raw ------------------------------------------------------------------------
+
+_NFT_OWN_CHAIN = {"type": "filter", "prio": 0, "policy": "accept"}
+
+
+def nft_extras(text: str, table: str) -> t.List[str]:
+    """Objects in our table that we never create: sets, maps, custom chains, chains at other hooks.
+
+    The rules in them are reported by the parser; this names the containers (a set
+    without rules referring to it would otherwise be deleted silently).
+    """
+    extras: t.List[str] = []
+    try:
+        objects = json.loads(text)["nftables"]
+    except (ValueError, KeyError, TypeError):
+        return extras  # the parser has already said what is wrong with this text
+    for obj in objects if isinstance(objects, list) else ():
+        if not isinstance(obj, dict) or len(obj) != 1:
+            continue
+        kind, body = next(iter(obj.items()))
+        if kind in ("metainfo", "table", "rule") or not isinstance(body, dict):
+            continue
+        if body.get("family") != "inet" or body.get("table") != table:
+            continue
+        name = body.get("name")
+        if kind == "chain" and name in DIRECTIONS and body.get("hook") == name and all(
+                body.get(key) == value for key, value in _NFT_OWN_CHAIN.items()):
+            continue
+        if kind == "chain" and body.get("hook"):
+            extras.append("chain %s (type %s hook %s priority %s policy %s)" % (
+                name, body.get("type"), body.get("hook"), body.get("prio"), body.get("policy")))
+        else:
+            extras.append("%s %s" % (kind, name))
+    return extras
+
+
+def our_lines(text: str, prefix: str) -> t.List[str]:
+    """Our lines of the filter table in ``iptables-save`` output: chain declarations, rules, jumps."""
+    ours = {iptables.chain_name(d, prefix) for d in DIRECTIONS}
+    lines = []
+    inside = False
+    for line in text.splitlines():
+        if line.startswith("*"):
+            inside = line.strip() == "*filter"
+        elif inside and line.startswith(":") and line[1:].split(" ")[0] in ours:
+            lines.append(_COUNTERS.sub("[0:0]", line))
+        elif inside and line.startswith("-A ") and (line.split(" ")[1] in ours or _jump_target(line) in ours):
+            lines.append(line)
+    return lines
+
+
+def _jump_target(line: str) -> t.Optional[str]:
+    words = line.split(" ")
+    for index, word in enumerate(words[:-1]):
+        if word in ("-j", "-g"):
+            return words[index + 1]
+    return None
+
+
+def _restore_lines(want: t.Sequence[str], have: t.Sequence[str], prefix: str) -> str:
+    """``iptables-restore --noflush`` input that turns our lines ``have`` into ``want`` exactly.
+
+    Declaring a chain flushes it (and only it); jumps that are still wanted are left
+    where they are, missing ones are inserted at the top, surplus ones deleted before
+    a chain that is no longer wanted is removed.
+    """
+    ours = {iptables.chain_name(d, prefix) for d in DIRECTIONS}
+
+    def is_jump(line: str) -> bool:
+        return line.startswith("-A ") and line.split(" ")[1] not in ours
+
+    want_chains = [line[1:].split(" ")[0] for line in want if line.startswith(":")]
+    have_chains = [line[1:].split(" ")[0] for line in have if line.startswith(":")]
+    body = [":%s - [0:0]" % chain for chain in want_chains + [c for c in have_chains if c not in want_chains]]
+    body += [line for line in want if line.startswith("-A ") and not is_jump(line)]
+    surplus = [line for line in have if is_jump(line)]
+    missing = []
+    for line in (line for line in want if is_jump(line)):
+        if line in surplus:
+            surplus.remove(line)
+        else:
+            missing.append(line)
+    body += ["-D " + line[3:] for line in surplus]
+    body += ["-X %s" % chain for chain in have_chains if chain not in want_chains]
+    body += ["-I %s 1 %s" % tuple(line[3:].split(" ", 1)) for line in reversed(missing)]
+    return "*filter\n" + "".join(line + "\n" for line in body) + "COMMIT\n"

@@ -20,8 +20,38 @@ from ansible_collections.netdevops.icmp.plugins.module_utils._policy import coex
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.backends import Backend, Live, Step
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import Policy, PolicyError, check_safe
 
+OWNED = {"nftables": ("table inet %s", "table"), "iptables": ("chains %s-IN, -FWD and -OUT", "chain_prefix")}
 STATES = ("merged", "replaced", "overridden", "deleted", "gathered", "rendered", "parsed")
 CHANGING = ("merged", "replaced", "overridden", "deleted")
+
+
+class ForeignContent(PolicyError):
+    """Our table/chains hold something this module did not write: refused unless forced."""
+
+
+def check_owned(live: Live, backend: Backend, force: bool) -> t.List[str]:
+    """Refuse to change a table/chains with our name that hold content we did not write.
+
+    Returns the warning for a forced change (the content is replaced; the snapshot
+    keeps its raw text, so ``rollback`` brings it back).
+    """
+    if not live.unknown:
+        return []
+    label, option = OWNED[backend.name]
+    where = label % owned_name(backend)
+    found = "; ".join(live.unknown)
+    if force:
+        return ["force: replaced content of %s that this module did not write (the snapshot keeps its raw "
+                "text; rollback restores it): %s" % (where, found)]
+    raise ForeignContent(
+        "%s holds content this module did not write: %s. Nothing was changed: it is not ours to replace. "
+        "Use another %s for this policy, remove or move that content yourself, or set force: true to "
+        "replace it (force deletes everything in %s; the snapshot keeps its raw text for rollback)"
+        % (where, found, option, where))
+
+
+def owned_name(backend: Backend) -> str:
+    return getattr(backend, "table", None) or getattr(backend, "prefix", "")
 
 
 def resolve(state: str, want: Policy, have: Policy) -> Policy:
@@ -83,7 +113,9 @@ def make_plan(
     current_sysctls: t.Mapping[str, t.Optional[int]],
     backend: Backend,
     allow_unsafe: bool = False,
+    force: bool = False,
 ) -> Plan:
+    forced = check_owned(live, backend, force)
     target = resolve(state, want, live.rules)
     check_safe(target, allow_unsafe)
     writes = sysctl_writes(state, want, current_sysctls)
@@ -92,25 +124,39 @@ def make_plan(
     before = with_sysctls(live.rules, current_sysctls)
     after = with_sysctls(target, after_sysctls)
     plan = Plan(state, before, after, backend.steps(live, target), writes)
-    plan.warnings = ["our table/chains held rules this module did not write; they will be replaced: %s"
-                     % "; ".join(live.unknown)] if live.unknown and plan.steps else []
-    plan.warnings += coexist.warnings_for(target, live.foreign)
+    plan.warnings = forced + coexist.warnings_for(target, live.foreign)
     plan.diff_before = _diff_text(backend, before)
     plan.diff_after = _diff_text(backend, after)
     return plan
 
 
 def restore_plan(snapshot: Policy, live: Live, current_sysctls: t.Mapping[str, t.Optional[int]],
-                 backend: Backend) -> Plan:
-    """Back to a snapshot: its rules exactly, and every sysctl it recorded."""
+                 backend: Backend, raw: t.Optional[Raw] = None, force: bool = True) -> Plan:
+    """Back to a snapshot: its rules exactly, and every sysctl it recorded.
+
+    With ``raw`` (the snapshot's raw text and the live one) the steps restore our
+    table/chains byte for byte, foreign content a forced change replaced included.
+    """
+    forced = check_owned(live, backend, force)
     writes = {k: v for k, v in snapshot.sysctls if current_sysctls.get(k) != v}
     after_sysctls = dict(current_sysctls)
     after_sysctls.update(writes)
     before = with_sysctls(live.rules, current_sysctls)
     after = with_sysctls(Policy.build(snapshot.rules), after_sysctls)
-    plan = Plan("rollback", before, after, backend.steps(live, Policy.build(snapshot.rules)), writes)
+    if raw is not None:
+        steps = backend.raw_steps(raw.snapshot, live, raw.live)
+    else:
+        steps = backend.steps(live, Policy.build(snapshot.rules))
+    plan = Plan("rollback", before, after, steps, writes, forced)
     plan.diff_before, plan.diff_after = _diff_text(backend, before), _diff_text(backend, after)
     return plan
+
+
+@dataclass(frozen=True)
+class Raw:
+    """The raw text of our table/chains in a snapshot and on the host now (``Backend.capture``)."""
+    snapshot: t.Mapping[str, str]
+    live: t.Mapping[str, str]
 
 
 def _diff_text(backend: Backend, policy: Policy) -> str:

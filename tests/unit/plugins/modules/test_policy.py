@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import json
+import os
 import typing as t
 from pathlib import Path
 
 import pytest
+from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.netdevops.icmp.plugins.modules import policy as policy_module
@@ -81,3 +83,39 @@ def test_bad_sysctl_and_profile(capsys):
     assert result["failed"] and "unknown ICMP sysctl 'icmp_rate'" in result["msg"]
     result = run_module(capsys, {"state": "rendered", "config": {"profile": "rfc4890"}})
     assert result["failed"] and "rfc4890" in result["msg"]
+
+
+class Host:
+    """Records what the module asks of AnsibleModule: binary look-ups and commands (the two seams)."""
+
+    def __init__(self, outputs: t.Dict[str, str]) -> None:
+        self.outputs = outputs
+        self.lookups: t.List[t.Tuple[str, bool, t.Tuple[str, ...]]] = []
+        self.commands: t.List[t.List[str]] = []
+
+    def get_bin_path(self, arg: str, required: bool = False, opt_dirs: t.Any = None) -> str:
+        self.lookups.append((arg, required, tuple(opt_dirs or ())))
+        return "/usr/sbin/" + arg
+
+    def run_command(self, args: t.List[str], **kw: t.Any) -> t.Tuple[int, str, str]:
+        self.commands.append(args)
+        return 0, self.outputs[" ".join(args)], ""
+
+
+def test_commands_run_through_run_command_with_get_bin_path(capsys, monkeypatch):
+    empty = json.dumps({"nftables": [{"metainfo": {"json_schema_version": 1}}]})
+    host = Host({"/usr/sbin/nft -j list ruleset": empty})
+    monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", host.get_bin_path)
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", host.run_command)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    result = run_module(capsys, {"state": "gathered", "backend": "nftables"})
+    assert result["gathered"] == {"rules": [], "sysctls": result["gathered"]["sysctls"]} and result["foreign"] == []
+    assert host.commands == [["/usr/sbin/nft", "-j", "list", "ruleset"]]
+    assert ("nft", True, ("/usr/sbin", "/sbin")) in host.lookups, host.lookups
+    assert os.environ["PATH"] == "/usr/bin:/bin", "the module no longer patches PATH"
+
+
+def test_force_is_an_option_and_documented():
+    assert policy_module.ARGUMENT_SPEC["force"] == {"type": "bool", "default": False}
+    assert "DESTROYS everything in that nftables table" in policy_module.DOCUMENTATION
+    assert "  action:\n    support: full" in policy_module.DOCUMENTATION

@@ -26,6 +26,7 @@ HOST = profiles.profile_policy("rfc4890-host")
 READ = ("nft", "-j", "list", "ruleset")
 CHECK = ("nft", "-c", "-f", "-")
 APPLY = ("nft", "-f", "-")
+LIST = ("nft", "list", "table", "inet", "netdevops_icmp")  # the raw text of our table, for snapshots and restores
 
 
 class EventClock(FakeClock):
@@ -155,7 +156,8 @@ def test_apply_not_confirmed_is_rolled_back_by_the_module(tmp_path):
     live_after = (GOLDEN / "rfc4890-host.nft.json").read_text()
     restore = "table inet netdevops_icmp\ndelete table inet netdevops_icmp\n"
     runner = FakeRunner([(READ, 0, EMPTY, ""), (CHECK, 0, "", ""), (APPLY, 0, "", ""),
-                         (READ, 0, live_after, ""), (CHECK, 0, "", ""), (APPLY, 0, "", "")])
+                         (READ, 0, live_after, ""), (LIST, 0, nft.render_table(HOST), ""), (CHECK, 0, "", ""),
+                         (APPLY, 0, "", "")])
     result = engine.execute(request(tmp_path), seams(tmp_path, runner, EventClock({}), Spawned()))
     runner.assert_done()
     assert runner.calls[-1] == (APPLY, restore)
@@ -168,8 +170,8 @@ def test_the_watchdog_restores_with_a_fresh_backend(tmp_path):
     spawn = Spawned()
     runner = FakeRunner([(READ, 0, EMPTY, ""), (CHECK, 0, "", ""), (APPLY, 0, "", "")])
     c = cookie(tmp_path / "state")
-    fresh = FakeRunner([(READ, 0, (GOLDEN / "rfc4890-host.nft.json").read_text(), ""), (CHECK, 0, "", ""),
-                        (APPLY, 0, "", "")])
+    fresh = FakeRunner([(READ, 0, (GOLDEN / "rfc4890-host.nft.json").read_text(), ""),
+                        (LIST, 0, nft.render_table(HOST), ""), (CHECK, 0, "", ""), (APPLY, 0, "", "")])
 
     def watchdog_fires():
         _cookie, _timeout, restore = spawn.calls[0]
@@ -186,9 +188,10 @@ def test_the_watchdog_restores_with_a_fresh_backend(tmp_path):
 def test_a_failed_apply_is_restored_at_once(tmp_path):
     runner = FakeRunner([(READ, 0, EMPTY, ""), (CHECK, 0, "", ""), (APPLY, 1, "", "Error: Could not process rule"),
                          (READ, 0, EMPTY, "")])
-    with pytest.raises(Exception, match="Could not process rule"):
-        engine.execute(request(tmp_path), seams(tmp_path, runner, EventClock({}), Spawned()))
+    result = engine.execute(request(tmp_path), seams(tmp_path, runner, EventClock({}), Spawned()))
     runner.assert_done()  # the restore read the live state and found nothing to undo
+    assert (result["applied"], result["rolled_back"], result["confirm"]) == (False, True, "failed")
+    assert "Could not process rule" in result["msg"] and "snapshot 1 was restored" in result["msg"]
     assert os.listdir(cookie(tmp_path / "state").directory) == []
 
 
@@ -214,8 +217,8 @@ def test_rollback_previous_restores_the_newest_different_snapshot(tmp_path):
     history = confirm.History(str(tmp_path / "state" / "nftables" / "netns-test"), scope="netns-test")
     history.save("nftables", False, Policy())
     history.save("nftables", True, Policy.build(HOST.rules, {"icmp_ratelimit": 1000}))
-    runner = FakeRunner([(READ, 0, (GOLDEN / "rfc4890-host.nft.json").read_text(), ""), (CHECK, 0, "", ""),
-                         (APPLY, 0, "", "")])
+    runner = FakeRunner([(READ, 0, (GOLDEN / "rfc4890-host.nft.json").read_text(), ""),
+                         (LIST, 0, nft.render_table(HOST), ""), (CHECK, 0, "", ""), (APPLY, 0, "", "")])
     result = engine.execute(request(tmp_path, rollback="previous", token=None), seams(tmp_path, runner, EventClock({}), None))
     assert runner.calls[-1] == (APPLY, "table inet netdevops_icmp\ndelete table inet netdevops_icmp\n")
     assert result["snapshot"] == 3 and result["after"]["rules"] == []
