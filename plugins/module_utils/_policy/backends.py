@@ -18,7 +18,6 @@ whatever it held (a forced change may have replaced foreign content).
 """
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import typing as t
@@ -48,11 +47,12 @@ class Step:
 @dataclass
 class Live:
     policy: t.Optional[Policy]  # None: our table/chains do not exist
-    unknown: t.List[str] = field(default_factory=list)  # rules in our table we did not write
+    unknown: t.List[str] = field(default_factory=list)  # what our table/chains hold that we did not write
     foreign: t.List[coexist.ForeignChain] = field(default_factory=list)
     foreign_text: str = ""  # everything not ours, normalised: must never change
     jumps: t.Dict[str, t.Dict[str, int]] = field(default_factory=dict)  # iptables: family -> chain -> jumps
     raw: t.Dict[str, str] = field(default_factory=dict)  # iptables: family -> our lines (nft: see capture)
+    drift: t.List[str] = field(default_factory=list)  # our own rules reordered or duplicated: rewritten
 
     @property
     def rules(self) -> Policy:
@@ -80,10 +80,9 @@ class NftBackend:
 
     def read(self) -> Live:
         text = self.runner.run(["nft", "-j", "list", "ruleset"]).stdout
-        policy, unknown = nft.parse_table(text, self.table)
-        if policy is not None:
-            unknown = unknown + [item for item in nft_extras(text, self.table) if item not in unknown]
-        return Live(policy, unknown, nft.foreign_chains(text, self.table), nft.strip_table(text, self.table))
+        own = nft.read_table(text, self.table)
+        return Live(own.policy, list(own.foreign), nft.foreign_chains(text, self.table), nft.strip_table(text, self.table),
+                    drift=list(own.drift))
 
     def capture(self, live: Live) -> t.Dict[str, str]:
         """``{"nftables": text of nft list table inet X}``, or ``{}`` when the table does not exist."""
@@ -101,7 +100,7 @@ class NftBackend:
     def steps(self, live: Live, want: Policy) -> t.List[Step]:
         if live.policy is None and not want.rules:
             return []  # nothing to delete
-        if live.policy is not None and live.policy.rules == want.rules and want.rules and not live.unknown:
+        if live.policy is not None and live.policy.rules == want.rules and want.rules and not (live.unknown or live.drift):
             return []  # in sync (an empty table left behind is removed by the script below)
         script = nft.render_script(want, self.table)
         return [Step(("nft", "-f", "-"), script, ("nft", "-c", "-f", "-"))]
@@ -119,21 +118,22 @@ class IptablesBackend:
         self.runner, self.prefix = runner, prefix
 
     def read(self) -> Live:
-        rules, unknown, foreign, texts, jumps = [], [], [], [], {}
+        rules, unknown, foreign, texts, jumps, drift = [], [], [], [], {}, []
         raw: t.Dict[str, str] = {}
         found = False
         for family in FAMILIES:
             text = self.runner.run([self._TOOLS[family] + "-save", "-t", "filter"]).stdout
-            policy, present, bad = iptables.parse_save(text, family, self.prefix)
-            found = found or policy is not None
-            rules.extend(policy.rules if policy else ())
-            unknown.extend(bad)
-            jumps[family] = present
+            own = iptables.read_chains(text, family, self.prefix)
+            found = found or own.policy is not None
+            rules.extend(own.policy.rules if own.policy else ())
+            unknown.extend(own.foreign)
+            drift.extend(own.drift)
+            jumps[family] = own.jumps
             foreign.extend(iptables.foreign_chains(text, family, self.prefix))
             texts.append(iptables.strip_ours(text, self.prefix))
             raw[family] = "".join(line + "\n" for line in our_lines(text, self.prefix))
         live_policy = Policy.build(rules) if found else None
-        return Live(live_policy, unknown, foreign, "".join(texts), jumps, {k: v for k, v in raw.items() if v})
+        return Live(live_policy, unknown, foreign, "".join(texts), jumps, {k: v for k, v in raw.items() if v}, drift)
 
     def capture(self, live: Live) -> t.Dict[str, str]:
         """Per family, our chain declarations, their rules and the jumps to them, as iptables-save prints them."""
@@ -156,7 +156,7 @@ class IptablesBackend:
             present = live.jumps.get(family, {})
             have = Policy.build(r for r in live.rules.rules if r.family == family)
             mine = Policy.build(r for r in want.rules if r.family == family)
-            in_sync = have.rules == mine.rules and not live.unknown and all(
+            in_sync = have.rules == mine.rules and not (live.unknown or live.drift) and all(
                 present.get(iptables.chain_name(d, self.prefix)) == 1 for d in {r.direction for r in mine.rules}
             ) and set(present) == {iptables.chain_name(r.direction, self.prefix) for r in mine.rules}
             if in_sync:
@@ -210,40 +210,6 @@ def apply_steps(runner: CommandRunner, steps: t.Sequence[Step]) -> None:
 
 
 # --- what we own, raw ------------------------------------------------------------------------
-
-_NFT_OWN_CHAIN = {"type": "filter", "prio": 0, "policy": "accept"}
-
-
-def nft_extras(text: str, table: str) -> t.List[str]:
-    """Objects in our table that we never create: sets, maps, custom chains, chains at other hooks.
-
-    The rules in them are reported by the parser; this names the containers (a set
-    without rules referring to it would otherwise be deleted silently).
-    """
-    extras: t.List[str] = []
-    try:
-        objects = json.loads(text)["nftables"]
-    except (ValueError, KeyError, TypeError):
-        return extras  # the parser has already said what is wrong with this text
-    for obj in objects if isinstance(objects, list) else ():
-        if not isinstance(obj, dict) or len(obj) != 1:
-            continue
-        kind, body = next(iter(obj.items()))
-        if kind in ("metainfo", "table", "rule") or not isinstance(body, dict):
-            continue
-        if body.get("family") != "inet" or body.get("table") != table:
-            continue
-        name = body.get("name")
-        if kind == "chain" and name in DIRECTIONS and body.get("hook") == name and all(
-                body.get(key) == value for key, value in _NFT_OWN_CHAIN.items()):
-            continue
-        if kind == "chain" and body.get("hook"):
-            extras.append("chain %s (type %s hook %s priority %s policy %s)" % (
-                name, body.get("type"), body.get("hook"), body.get("prio"), body.get("policy")))
-        else:
-            extras.append("%s %s" % (kind, name))
-    return extras
-
 
 def our_lines(text: str, prefix: str) -> t.List[str]:
     """Our lines of the filter table in ``iptables-save`` output: chain declarations, rules, jumps."""

@@ -163,6 +163,7 @@ def _plan(request: Request, backend: backends.Backend, history: confirm.History,
     if request.rollback is None:
         return plan.make_plan(request.state, request.want, live, current, backend, request.allow_unsafe,
                               request.force)
+    plan.check_owned(live, backend, request.force)  # refuse foreign content before reading anything more
     snap = history.pick(request.rollback, plan.with_sysctls(live.rules, current))
     restore = _restore_of(snap)
     raw = plan.Raw(restore.rules_raw, backend.capture(live)) if restore.use_raw else None
@@ -413,15 +414,13 @@ def render_offline(want: Policy, backend: str, request: Request) -> t.List[str]:
 def parse_offline(text: str, backend: str, request: Request) -> t.Tuple[Policy, t.List[str]]:
     """Our policy in ``running_config``, and what our table/chains hold that we did not write."""
     if backend == "nftables":
-        policy, unknown = nft.parse_table(text, request.table)
-        if policy is not None:
-            unknown = unknown + [item for item in backends.nft_extras(text, request.table) if item not in unknown]
-        return policy or Policy(), unknown
+        own = nft.read_table(text, request.table)
+        return own.policy or Policy(), list(own.foreign)
     rules, unknown = [], []
     for family in FAMILIES:
-        policy, _present, bad = iptables.parse_save(text, family, request.chain_prefix)
-        rules.extend(policy.rules if policy else ())
-        unknown.extend(item for item in bad if item not in unknown)
+        own = iptables.read_chains(text, family, request.chain_prefix)
+        rules.extend(own.policy.rules if own.policy else ())
+        unknown.extend(item for item in own.foreign if item not in unknown)
     if not rules and "-A " not in text and "*filter" not in text:
         raise PolicyError("running_config does not look like iptables-save output (no '*filter' table)")
     return Policy.build(rules), unknown

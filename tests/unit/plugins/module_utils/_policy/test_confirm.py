@@ -218,7 +218,8 @@ def test_rollback_previous_restores_the_newest_different_snapshot(tmp_path):
     history.save("nftables", False, Policy())
     history.save("nftables", True, Policy.build(HOST.rules, {"icmp_ratelimit": 1000}))
     runner = FakeRunner([(READ, 0, (GOLDEN / "rfc4890-host.nft.json").read_text(), ""),
-                         (LIST, 0, nft.render_table(HOST), ""), (CHECK, 0, "", ""), (APPLY, 0, "", "")])
+                         (LIST, 0, nft.render_table(HOST), ""), (LIST, 0, nft.render_table(HOST), ""),
+                         (CHECK, 0, "", ""), (APPLY, 0, "", "")])  # a snapshot of no table restores by its raw text
     result = engine.execute(request(tmp_path, rollback="previous", token=None), seams(tmp_path, runner, EventClock({}), None))
     assert runner.calls[-1] == (APPLY, "table inet netdevops_icmp\ndelete table inet netdevops_icmp\n")
     assert result["snapshot"] == 3 and result["after"]["rules"] == []
