@@ -141,8 +141,8 @@ class ActionModule(ActionBase):
         started = time.monotonic()
         planned = self._plan_only(args, task_vars)
         if planned.get("failed") or not planned.get("changed"):
-            planned["commit_confirm"] = {"ran": False, "controller_confirmed": False, "round_trips": 0,
-                                         "elapsed_ms": _ms_since(started)}
+            planned["commit_confirm"] = {"ran": False, "controller_confirmed": False, "confirm_ms": None,
+                                         "round_trips": 0, "elapsed_ms": _ms_since(started)}
             result.update(planned)
             return result
         token = secrets.token_hex(16)
@@ -151,7 +151,7 @@ class ActionModule(ActionBase):
         final = run.execute(args, task_vars, timeout)
         for name in INTERNAL:
             final.get("invocation", {}).get("module_args", {}).pop(name, None)
-        final["commit_confirm"] = {"ran": True, "controller_confirmed": run.confirmed,
+        final["commit_confirm"] = {"ran": True, "controller_confirmed": run.confirmed, "confirm_ms": run.confirm_ms,
                                    "round_trips": run.round_trips, "elapsed_ms": _ms_since(started)}
         result.update(final)
         return result
@@ -197,8 +197,10 @@ class ConfirmRun:
     def __init__(self, action: ActionModule, cookie: str, size: int) -> None:
         self.action, self.cookie, self.size = action, cookie, size
         self.job_file = ""
+        self.applied_seen = time.monotonic()
         self.confirmed = False
         self.round_trips = 0
+        self.confirm_ms: t.Optional[int] = None  # from seeing the rules live to the confirmation's answer
 
     def execute(self, args: t.Dict[str, t.Any], task_vars: t.Any, timeout: int) -> t.Dict[str, t.Any]:
         self.job_file = self.action._start(args, task_vars, timeout)
@@ -248,6 +250,7 @@ class ConfirmRun:
         head, body = self._poll(lambda wait_s: wait_script(self.cookie, self.job_file, wait_s), deadline,
                                 ("applied", "finished"), "waiting for the apply")
         if head != "finished":
+            self.applied_seen = time.monotonic()
             return None
         display.vv("policy: the module ended before the cookie was applied (no change, or it failed)")
         return body
@@ -278,6 +281,7 @@ class ConfirmRun:
                 _unexpected(out, backoff, deadline)
                 continue
             self.confirmed = lines[0].strip() == "confirmed"
+            self.confirm_ms = _ms_since(self.applied_seen) if self.confirmed else None
             display.vv("policy: %s %s" % (lines[0].strip() or "no answer", self.cookie))
             return lines[2] if lines[1].strip() == "finished" else None
         display.vv("policy: no confirmation sent; the host decides (rollback at its deadline)")

@@ -250,11 +250,13 @@ commit_confirm:
   description:
     - Set by the action plugin for a changing run with O(confirm_timeout) > 0. C(ran) is false when the
       plan was empty (or the input bad) and nothing was started; C(controller_confirmed) is true when
-      the controller removed the cookie; C(round_trips) counts the shell commands after the start;
-      C(elapsed_ms) is the controller's time for the task.
+      the controller removed the cookie; C(confirm_ms) is the time from the controller seeing the new
+      rules live to the answer of its confirmation (what O(confirm_timeout) must cover, with headroom);
+      C(round_trips) counts the shell commands after the start; C(elapsed_ms) is the controller's
+      time for the task.
   returned: when the action plugin ran commit-confirm or found nothing to confirm
   type: dict
-  sample: {"ran": true, "controller_confirmed": true, "round_trips": 4, "elapsed_ms": 2310}
+  sample: {"ran": true, "controller_confirmed": true, "confirm_ms": 640, "round_trips": 4, "elapsed_ms": 2310}
 backend:
   description: The backend used, V(nftables) or V(iptables).
   returned: always

@@ -267,7 +267,7 @@ REPEAT_PLAY = """
 
     - name: Report the times
       ansible.builtin.debug:
-        msg: "TIMES first_ms={{ first.commit_confirm.elapsed_ms }} gathered_s={{ gathered_s }} repeat_s={{ repeat_s }}"
+        msg: "TIMES first_ms={{ first.commit_confirm.elapsed_ms }} confirm_ms={{ first.commit_confirm.confirm_ms }} gathered_s={{ gathered_s }} repeat_s={{ repeat_s }}"
 """
 
 ROUND = """
@@ -310,8 +310,8 @@ def test_an_unchanged_repeat_apply_runs_no_async_job_and_no_confirm(lab_default:
         assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-2000:]
         times = dict(re.findall(r"(\w+_(?:ms|s))=([0-9.]+)", run.stdout.split("TIMES", 1)[1]))
         gathered, repeat = float(times["gathered_s"]) / rounds, float(times["repeat_s"]) / rounds
-        print("backend=%s first_apply_ms=%s gathered_s=%.3f repeat_apply_s=%.3f ratio=%.2f"
-              % (backend, times["first_ms"], gathered, repeat, repeat / gathered))
+        print("backend=%s first_apply_ms=%s confirm_ms=%s gathered_s=%.3f repeat_apply_s=%.3f ratio=%.2f"
+              % (backend, times["first_ms"], times["confirm_ms"], gathered, repeat, repeat / gathered))
         # one planning run, like gathered; the old protocol cost several times a gathered run
         assert repeat <= 1.5 * gathered, (repeat, gathered)
         # only the first apply took a snapshot

@@ -196,7 +196,7 @@ def test_a_change_is_confirmed_in_four_round_trips(tmp_path):
     assert result["warnings"] == ["a warning from the host"], "the results file is parsed like module output"
     assert result["invocation"]["module_args"] == {}, "token and marker never reach the user"
     assert result["commit_confirm"]["ran"] is True and result["commit_confirm"]["controller_confirmed"] is True
-    assert result["commit_confirm"]["round_trips"] == 4
+    assert result["commit_confirm"]["round_trips"] == 4 and 0 <= result["commit_confirm"]["confirm_ms"] < 5000
     assert not (tmp_path / "async" / "j42").exists(), "the results file is cleaned up"
     assert not list((tmp_path / "state" / "confirm").iterdir())
 
@@ -230,7 +230,7 @@ def test_a_stalled_full_size_read_is_not_a_confirmation(tmp_path):
     result = action.run(task_vars={})
     assert "confirm" not in action.kinds()
     assert result["rolled_back"] is True and result["failed"] is True and result["applied"] is False
-    assert result["commit_confirm"]["controller_confirmed"] is False
+    assert result["commit_confirm"]["controller_confirmed"] is False and result["commit_confirm"]["confirm_ms"] is None
     assert action.kinds()[-2:] == ["collect", "cleanup"]
 
 
