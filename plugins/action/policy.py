@@ -47,7 +47,8 @@ ASYNC_MARGIN_S = 60  # the async wrapper's own limit must outlive the host-side 
 COLLECT_MARGIN_S = 30  # after that limit, how long the job may take to write its result
 WAIT_SLICE_S = 10.0  # one host-side long poll holds its SSH channel at most this long
 HOST_POLL_S = 0.2  # the host-side loop's step (a file test, no round trip)
-RETRY_FIRST_S, RETRY_MAX_S = 0.5, 4.0  # back-off after a failed round trip
+RETRY_FIRST_S = 0.5  # back-off after a failed round trip, doubling ...
+RETRY_MAX_S = 4.0  # ... up to this
 NO_SESSION = ("local", "ansible.builtin.local", "netns", "netdevops.icmp.netns")  # nothing to reset
 INTERNAL = ("_confirm_token", "_confirm_marker")
 # Absolute, or under the remote user's home; no characters the shell would interpret.
