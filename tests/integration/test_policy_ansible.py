@@ -267,7 +267,9 @@ REPEAT_PLAY = """
 
     - name: Report the times
       ansible.builtin.debug:
-        msg: "TIMES first_ms={{ first.commit_confirm.elapsed_ms }} confirm_ms={{ first.commit_confirm.confirm_ms }} gathered_s={{ gathered_s }} repeat_s={{ repeat_s }}"
+        msg: >-
+          TIMES first_ms={{ first.commit_confirm.elapsed_ms }} confirm_ms={{ first.commit_confirm.confirm_ms }}
+          gathered_s={{ gathered_s }} repeat_s={{ repeat_s }}
 """
 
 ROUND = """
@@ -298,8 +300,8 @@ ROUND = """
 
 
 @pytest.mark.parametrize("backend", ["nftables", "iptables"])
-def test_an_unchanged_repeat_apply_runs_no_async_job_and_no_confirm(lab_default: t.Any, tmp_path: Path,
-                                                                   backend: str) -> None:
+def test_an_unchanged_repeat_apply_runs_no_async_job_and_no_confirm(
+        lab_default: t.Any, tmp_path: Path, backend: str) -> None:
     play = tmp_path / "repeat.yml"
     play.write_text(REPEAT_PLAY, encoding="utf-8")
     (tmp_path / "round.yml").write_text(ROUND, encoding="utf-8")
