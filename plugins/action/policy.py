@@ -12,14 +12,14 @@
    renames it to ``.applied`` once the new rules are live.
 3. One shell command long-polls on the host (up to ``WAIT_SLICE_S``) until the cookie
    is ``.applied`` or the job's results file says the job ended (then it prints the
-   result too): the controller does not poll once a second, and never runs a module to
-   ask.
-4. The connection is reset, so what follows goes through a session opened under the new
-   rules. One command reads ``confirm_bytes`` random letters (SSH compression cannot
-   shrink them): the host must send full-size packets, so a policy that black-holes Path
-   MTU Discovery on the way back stalls here. Only when every byte arrived does the next
-   command ``rm`` the cookie, which is the confirmation. The two cannot be one command:
-   the host cannot know that its bytes arrived, only the controller can.
+   result). The controller does not poll once a second and never runs a module to ask.
+   Once the cookie is there, the same command sends ``confirm_bytes`` random letters
+   (SSH compression cannot shrink them): the host must send full-size packets, so a
+   policy that black-holes Path MTU Discovery on the way back stalls here.
+4. Only when every byte arrived is the connection reset, and one command over a session
+   opened under the new rules ``rm``s the cookie: the confirmation. The read and the
+   ``rm`` cannot be one command: the host cannot know that its bytes arrived, only the
+   controller can.
 5. That same command waits on the host for the job to end and prints its results file;
    a last ``rm -f`` removes the file. If the read never completes, the host restores the
    snapshot at its deadline; a stalled read then completes, the ``rm`` finds no cookie,
@@ -46,7 +46,7 @@ CHANGING = ("merged", "replaced", "overridden", "deleted")
 ASYNC_MARGIN_S = 60  # the async wrapper's own limit must outlive the host-side deadline
 COLLECT_MARGIN_S = 30  # after that limit, how long the job may take to write its result
 WAIT_SLICE_S = 10.0  # one host-side long poll holds its SSH channel at most this long
-HOST_POLL_S = 0.2  # the host-side loop's step (a file test, no round trip)
+HOST_POLL_S = 0.25  # the host-side loop's step (a file test, no round trip)
 RETRY_FIRST_S = 0.5  # back-off after a failed round trip, doubling ...
 RETRY_MAX_S = 4.0  # ... up to this
 NO_SESSION = ("local", "ansible.builtin.local", "netns", "netdevops.icmp.netns")  # nothing to reset
@@ -64,27 +64,31 @@ def remote_path(path: str) -> str:
     return shlex.quote(path)
 
 
-def wait_script(cookie: str, job_file: str, wait_s: float) -> str:
-    """Prints ``applied`` once the cookie exists, ``finished`` and the results file once the job
-    ended without it, or ``pending`` after ``wait_s``."""
-    return ("c=%s; j=%s; i=0; while :; do "
-            "if [ -e \"$c\" ]; then echo applied; exit 0; fi; "
-            "if ! grep -qF '%s' \"$j\" 2>/dev/null; then echo finished; cat \"$j\" 2>/dev/null; exit 0; fi; "
+def _running_fn(job_file: str) -> str:
+    """``running``: true while the results file is the async wrapper's first one. Shell builtins
+    only, so a poll step forks nothing but ``sleep`` (a fleet lab runs every host on one CPU)."""
+    return ("j=%s; running() { l=; { IFS= read -r l <\"$j\"; } 2>/dev/null; "
+            "case $l in *'%s'*) return 0;; esac; return 1; }; " % (remote_path(job_file), RUNNING))
+
+
+def wait_script(cookie: str, job_file: str, wait_s: float, size: int) -> str:
+    """Once the cookie exists: ``applied`` and ``size`` random letters (full-size packets back to the
+    controller). Once the job ended without it: ``finished`` and the results file. Else, after
+    ``wait_s``: ``pending``."""
+    read = "LC_ALL=C tr -dc a-z </dev/urandom | head -c %d" % size if size > 0 else ":"
+    return ("%sc=%s; i=0; while :; do "
+            "if [ -e \"$c\" ]; then echo applied; %s; exit 0; fi; "
+            "if ! running; then echo finished; cat \"$j\" 2>/dev/null; exit 0; fi; "
             "if [ $i -ge %d ]; then echo pending; exit 0; fi; i=$((i+1)); sleep %s; done"
-            % (remote_path(cookie), remote_path(job_file), RUNNING, _steps(wait_s), HOST_POLL_S))
-
-
-def read_script(cookie: str, size: int) -> str:
-    """``size`` random letters while the cookie exists; ``gone`` and rc 3 once it does not."""
-    return ("if [ ! -e %s ]; then echo gone; exit 3; fi; LC_ALL=C tr -dc a-z </dev/urandom | head -c %d"
-            % (remote_path(cookie), size))
+            % (_running_fn(job_file), remote_path(cookie), read, _steps(wait_s), HOST_POLL_S))
 
 
 def collect_script(job_file: str, wait_s: float) -> str:
-    """Waits up to ``wait_s`` for the job to end; prints ``finished`` and the results file, or ``running``."""
-    return ("j=%s; i=0; while grep -qF '%s' \"$j\" 2>/dev/null && [ $i -lt %d ]; do i=$((i+1)); sleep %s; done; "
-            "if grep -qF '%s' \"$j\" 2>/dev/null; then echo running; else echo finished; cat \"$j\" 2>/dev/null; fi"
-            % (remote_path(job_file), RUNNING, _steps(wait_s), HOST_POLL_S, RUNNING))
+    """Waits up to ``wait_s`` for the job to end; prints ``finished`` and the results file, or ``running``;
+    either word with the number of poll steps it waited."""
+    return ("%si=0; while running && [ $i -lt %d ]; do i=$((i+1)); sleep %s; done; "
+            "if running; then echo running $i; else echo finished $i; cat \"$j\" 2>/dev/null; fi"
+            % (_running_fn(job_file), _steps(wait_s), HOST_POLL_S))
 
 
 def confirm_script(cookie: str, job_file: str, wait_s: float) -> str:
@@ -206,8 +210,8 @@ class ConfirmRun:
     def execute(self, args: t.Dict[str, t.Any], task_vars: t.Any, timeout: int) -> t.Dict[str, t.Any]:
         self.job_file = self.action._start(args, task_vars, timeout)
         deadline = time.monotonic() + timeout + ASYNC_MARGIN_S
-        body = self._wait_applied(deadline)
-        if body is None:
+        applied, body = self._wait_applied(deadline)
+        if applied:
             body = self._confirm(deadline)
         if body is None:
             body = self._collect(deadline + COLLECT_MARGIN_S)
@@ -240,38 +244,40 @@ class ConfirmRun:
                 backoff.wait(deadline)
                 continue
             head, _sep, body = (out.get("stdout") or "").partition("\n")
-            if head.strip() in answers:
-                return head.strip(), body
-            if head.strip() not in ("pending", "running"):
+            word = (head.split() or [""])[0]
+            if word in answers:
+                return word, body
+            if word not in ("pending", "running"):
                 _unexpected(out, backoff, deadline)
         return "", ""
 
-    def _wait_applied(self, deadline: float) -> t.Optional[str]:
-        """Long-poll until the new rules are live (None) or the job ended without them (its result)."""
-        head, body = self._poll(lambda wait_s: wait_script(self.cookie, self.job_file, wait_s), deadline,
-                                ("applied", "finished"), "waiting for the apply")
-        if head != "finished":
+    def _wait_applied(self, deadline: float) -> t.Tuple[bool, t.Optional[str]]:
+        """Long-poll until the new rules are live and ``size`` bytes came back through them
+        (``True, None``), or the job ended without applying (``False``, its result)."""
+        backoff = Backoff()
+        while True:
+            head, body = self._poll(lambda wait_s: wait_script(self.cookie, self.job_file, wait_s, self.size),
+                                    deadline, ("applied", "finished"), "waiting for the apply")
+            if head != "applied" or len(body) >= self.size:
+                break
+            display.vv("policy: full-size read incomplete (%d of %d bytes); retrying" % (len(body), self.size))
+            backoff.wait(deadline)
+        if head == "applied":
             self.applied_seen = time.monotonic()
-            return None
-        display.vv("policy: the module ended before the cookie was applied (no change, or it failed)")
-        return body
+            return True, None
+        if head == "finished":
+            display.vv("policy: the module ended before the cookie was applied (no change, or it failed)")
+            return False, body
+        return False, None
 
     def _confirm(self, deadline: float) -> t.Optional[str]:
-        """Over a fresh session: read full-size, then remove the cookie and collect the result."""
+        """Over a fresh session: remove the cookie, then collect the result in the same command."""
         connection = self.action._connection
         if getattr(connection, "transport", None) not in NO_SESSION:
             connection.reset()
         backoff = Backoff()
         while time.monotonic() < deadline:
             try:
-                if self.size > 0:
-                    pulled = self._command(read_script(self.cookie, self.size))
-                    if pulled.get("rc") == 3 and (pulled.get("stdout") or "").strip() == "gone":
-                        return None  # the host expired the cookie: collect its rollback
-                    if pulled.get("rc") != 0 or len(pulled.get("stdout") or "") < self.size:
-                        display.vv("policy: full-size read incomplete (rc %s); retrying" % pulled.get("rc"))
-                        backoff.wait(deadline)
-                        continue
                 out = self._command(confirm_script(self.cookie, self.job_file, WAIT_SLICE_S))
             except AnsibleConnectionFailure as err:
                 display.vv("policy: no connection for the confirmation (%s); retrying" % err)
@@ -282,9 +288,12 @@ class ConfirmRun:
                 _unexpected(out, backoff, deadline)
                 continue
             self.confirmed = lines[0].strip() == "confirmed"
-            self.confirm_ms = _ms_since(self.applied_seen) if self.confirmed else None
-            display.vv("policy: %s %s" % (lines[0].strip() or "no answer", self.cookie))
-            return lines[2] if lines[1].strip() == "finished" else None
+            collected = (lines[1].split() + ["", "0"])[:2]
+            if self.confirmed:  # not counting the host's wait for the job after the rm
+                waited_ms = int(collected[1]) * HOST_POLL_S * 1000 if collected[1].isdigit() else 0
+                self.confirm_ms = max(0, _ms_since(self.applied_seen) - int(waited_ms))
+            display.vv("policy: %s %s" % (lines[0].strip(), self.cookie))
+            return lines[2] if collected[0] == "finished" else None
         display.vv("policy: no confirmation sent; the host decides (rollback at its deadline)")
         return None
 

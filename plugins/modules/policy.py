@@ -250,8 +250,8 @@ commit_confirm:
   description:
     - Set by the action plugin for a changing run with O(confirm_timeout) > 0. C(ran) is false when the
       plan was empty (or the input bad) and nothing was started; C(controller_confirmed) is true when
-      the controller removed the cookie; C(confirm_ms) is the time from the controller seeing the new
-      rules live to the answer of its confirmation (what O(confirm_timeout) must cover, with headroom);
+      the controller removed the cookie; C(confirm_ms) is about the time from the controller seeing the
+      new rules live to the answer of its confirmation (what O(confirm_timeout) must cover, with headroom);
       C(round_trips) counts the shell commands after the start; C(elapsed_ms) is the controller's
       time for the task.
   returned: when the action plugin ran commit-confirm or found nothing to confirm
