@@ -13,13 +13,12 @@
 3. One shell command long-polls on the host (up to ``WAIT_SLICE_S``) until the cookie
    is ``.applied`` or the job's results file says the job ended (then it prints the
    result). The controller does not poll once a second and never runs a module to ask.
-   Once the cookie is there, the same command sends ``confirm_bytes`` random letters
-   (SSH compression cannot shrink them): the host must send full-size packets, so a
-   policy that black-holes Path MTU Discovery on the way back stalls here.
-4. Only when every byte arrived is the connection reset, and one command over a session
-   opened under the new rules ``rm``s the cookie: the confirmation. The read and the
-   ``rm`` cannot be one command: the host cannot know that its bytes arrived, only the
-   controller can.
+4. The connection is reset, so what follows goes through a session opened under the new
+   rules. One command reads ``confirm_bytes`` random letters (SSH compression cannot
+   shrink them): the host must send full-size packets, so a policy that black-holes Path
+   MTU Discovery on the way back stalls here. Only when every byte arrived does the next
+   command ``rm`` the cookie, which is the confirmation. The two cannot be one command:
+   the host cannot know that its bytes arrived, only the controller can.
 5. That same command waits on the host for the job to end and prints its results file;
    a last ``rm -f`` removes the file. If the read never completes, the host restores the
    snapshot at its deadline; a stalled read then completes, the ``rm`` finds no cookie,
@@ -71,16 +70,20 @@ def _running_fn(job_file: str) -> str:
             "case $l in *'%s'*) return 0;; esac; return 1; }; " % (remote_path(job_file), RUNNING))
 
 
-def wait_script(cookie: str, job_file: str, wait_s: float, size: int) -> str:
-    """Once the cookie exists: ``applied`` and ``size`` random letters (full-size packets back to the
-    controller). Once the job ended without it: ``finished`` and the results file. Else, after
-    ``wait_s``: ``pending``."""
-    read = "LC_ALL=C tr -dc a-z </dev/urandom | head -c %d" % size if size > 0 else ":"
+def wait_script(cookie: str, job_file: str, wait_s: float) -> str:
+    """Prints ``applied`` once the cookie exists, ``finished`` and the results file once the job
+    ended without it, or ``pending`` after ``wait_s``."""
     return ("%sc=%s; i=0; while :; do "
-            "if [ -e \"$c\" ]; then echo applied; %s; exit 0; fi; "
+            "if [ -e \"$c\" ]; then echo applied; exit 0; fi; "
             "if ! running; then echo finished; cat \"$j\" 2>/dev/null; exit 0; fi; "
             "if [ $i -ge %d ]; then echo pending; exit 0; fi; i=$((i+1)); sleep %s; done"
-            % (_running_fn(job_file), remote_path(cookie), read, _steps(wait_s), HOST_POLL_S))
+            % (_running_fn(job_file), remote_path(cookie), _steps(wait_s), HOST_POLL_S))
+
+
+def read_script(cookie: str, size: int) -> str:
+    """``size`` random letters while the cookie exists; ``gone`` and rc 3 once it does not."""
+    return ("if [ ! -e %s ]; then echo gone; exit 3; fi; LC_ALL=C tr -dc a-z </dev/urandom | head -c %d"
+            % (remote_path(cookie), size))
 
 
 def collect_script(job_file: str, wait_s: float) -> str:
@@ -205,6 +208,7 @@ class ConfirmRun:
         self.applied_seen = time.monotonic()
         self.confirmed = False
         self.round_trips = 0
+        self.cookie_gone = False
         self.confirm_ms: t.Optional[int] = None  # from seeing the rules live to the confirmation's answer
 
     def execute(self, args: t.Dict[str, t.Any], task_vars: t.Any, timeout: int) -> t.Dict[str, t.Any]:
@@ -252,16 +256,10 @@ class ConfirmRun:
         return "", ""
 
     def _wait_applied(self, deadline: float) -> t.Tuple[bool, t.Optional[str]]:
-        """Long-poll until the new rules are live and ``size`` bytes came back through them
-        (``True, None``), or the job ended without applying (``False``, its result)."""
-        backoff = Backoff()
-        while True:
-            head, body = self._poll(lambda wait_s: wait_script(self.cookie, self.job_file, wait_s, self.size),
-                                    deadline, ("applied", "finished"), "waiting for the apply")
-            if head != "applied" or len(body) >= self.size:
-                break
-            display.vv("policy: full-size read incomplete (%d of %d bytes); retrying" % (len(body), self.size))
-            backoff.wait(deadline)
+        """Long-poll until the new rules are live (``True, None``), or the job ended without
+        applying (``False``, its result)."""
+        head, body = self._poll(lambda wait_s: wait_script(self.cookie, self.job_file, wait_s), deadline,
+                                ("applied", "finished"), "waiting for the apply")
         if head == "applied":
             self.applied_seen = time.monotonic()
             return True, None
@@ -271,13 +269,18 @@ class ConfirmRun:
         return False, None
 
     def _confirm(self, deadline: float) -> t.Optional[str]:
-        """Over a fresh session: remove the cookie, then collect the result in the same command."""
+        """Over a fresh session: read full-size, then remove the cookie and collect the result."""
         connection = self.action._connection
         if getattr(connection, "transport", None) not in NO_SESSION:
             connection.reset()
         backoff = Backoff()
         while time.monotonic() < deadline:
             try:
+                if self.size > 0 and not self._read_full_size():
+                    if self.cookie_gone:
+                        return None  # the host expired the cookie: collect its rollback
+                    backoff.wait(deadline)
+                    continue
                 out = self._command(confirm_script(self.cookie, self.job_file, WAIT_SLICE_S))
             except AnsibleConnectionFailure as err:
                 display.vv("policy: no connection for the confirmation (%s); retrying" % err)
@@ -296,6 +299,15 @@ class ConfirmRun:
             return lines[2] if collected[0] == "finished" else None
         display.vv("policy: no confirmation sent; the host decides (rollback at its deadline)")
         return None
+
+    def _read_full_size(self) -> bool:
+        """Every one of ``size`` bytes arrived over the fresh session (sets ``cookie_gone``)."""
+        pulled = self._command(read_script(self.cookie, self.size))
+        self.cookie_gone = pulled.get("rc") == 3 and (pulled.get("stdout") or "").strip() == "gone"
+        if pulled.get("rc") == 0 and len(pulled.get("stdout") or "") >= self.size:
+            return True
+        display.vv("policy: full-size read incomplete (rc %s); retrying" % pulled.get("rc"))
+        return False
 
     def _collect(self, deadline: float) -> str:
         head, body = self._poll(lambda wait_s: collect_script(self.job_file, wait_s), deadline, ("finished",),

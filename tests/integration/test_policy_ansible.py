@@ -249,7 +249,7 @@ REPEAT_PLAY = """
         that:
           - first is changed and first.confirm == 'confirmed'
           - first.commit_confirm.ran and first.commit_confirm.controller_confirmed
-          - first.commit_confirm.round_trips <= 5
+          - first.commit_confirm.round_trips <= 6
 
     - name: Alternate a gathered run and a repeat apply, {{ rounds }} times (load noise hits both alike)
       ansible.builtin.include_tasks: "{{ workdir }}/round.yml"

@@ -132,8 +132,8 @@ class SimulatedAction(policy_action.ActionModule):
 
 
 def _kind(cmd: str) -> str:
-    for marker, kind in (("echo applied", "wait"), ("if rm", "confirm"), ("echo running", "collect"),
-                         ("rm -f", "cleanup")):
+    for marker, kind in (("echo applied", "wait"), ("echo gone", "read"), ("if rm", "confirm"),
+                         ("echo running", "collect"), ("rm -f", "cleanup")):
         if marker in cmd:
             return kind
     raise AssertionError("unexpected command %r" % cmd)
@@ -182,7 +182,7 @@ def test_bad_input_fails_in_the_plan_and_starts_nothing(tmp_path):
     assert len(action.module_calls) == 1 and action.commands == [] and action.module is None
 
 
-def test_a_change_is_confirmed_in_three_round_trips(tmp_path):
+def test_a_change_is_confirmed_in_four_round_trips(tmp_path):
     action = SimulatedAction(tmp_path, _args(tmp_path))
     result = action.run(task_vars={})
     plan_call, start = action.module_calls
@@ -191,22 +191,22 @@ def test_a_change_is_confirmed_in_three_round_trips(tmp_path):
     assert start["async"] is True and start["check_mode"] is False
     assert start["async_val"] == 5 + policy_action.ASYNC_MARGIN_S and action._task.async_val == 0
     assert defaults.TOKEN_RE.fullmatch(token) and start["args"]["_confirm_marker"] == defaults.confirm_marker(token)
-    assert action.kinds() == ["wait", "confirm", "cleanup"], "one long poll, no module run per poll"
+    assert action.kinds() == ["wait", "read", "confirm", "cleanup"], "one long poll, no module run per poll"
     assert action._connection.resets == 1
-    wait, confirm = action.commands[0][1], action.commands[1][1]
-    assert "head -c 65536" in wait and "%s/state/confirm/%s.applied" % (tmp_path, token) in wait
+    read, confirm = action.commands[1][1], action.commands[2][1]
+    assert "head -c 65536" in read and "%s/state/confirm/%s.applied" % (tmp_path, token) in read
     assert confirm.startswith("if rm %s/state/confirm/%s.applied " % (tmp_path, token))
     assert result["applied"] is True and result["confirm"] == "confirmed" and result["changed"] is True
     assert result["warnings"] == ["a warning from the host"], "the results file is parsed like module output"
     assert result["invocation"]["module_args"] == {}, "token and marker never reach the user"
     assert result["commit_confirm"]["ran"] is True and result["commit_confirm"]["controller_confirmed"] is True
-    assert result["commit_confirm"]["round_trips"] == 3 and 0 <= result["commit_confirm"]["confirm_ms"] < 5000
+    assert result["commit_confirm"]["round_trips"] == 4 and 0 <= result["commit_confirm"]["confirm_ms"] < 5000
     assert not (tmp_path / "async" / "j42").exists(), "the results file is cleaned up"
     assert not list((tmp_path / "state" / "confirm").iterdir())
 
 
 def test_the_reset_happens_once_the_rules_are_live(tmp_path):
-    """The wait spans several long polls; the fresh session is opened only for the rm."""
+    """The wait spans several long polls; the fresh session is opened only after them."""
     action = SimulatedAction(tmp_path, _args(tmp_path), apply_after_s=1.0)
     resets: t.Dict[str, t.List[int]] = {"wait": [], "confirm": []}
     original = action._low_level_execute_command
@@ -217,24 +217,25 @@ def test_the_reset_happens_once_the_rules_are_live(tmp_path):
 
     action._low_level_execute_command = spy  # type: ignore[method-assign]
     assert action.run(task_vars={})["confirm"] == "confirmed"
-    assert len(resets["wait"]) >= 2 and set(resets["wait"]) == {0} and resets["confirm"] == [1]
-    assert action.kinds()[-2:] == ["confirm", "cleanup"]
+    assert len(resets["wait"]) >= 2 and set(resets["wait"]) == {0}
+    assert resets["read"] == [1] and resets["confirm"] == [1]
+    assert action.kinds()[-3:] == ["read", "confirm", "cleanup"]
 
 
 def test_a_stalled_full_size_read_is_not_a_confirmation(tmp_path):
     """A PMTUD black hole lets small commands through but not the read: no rm, the host rolls back."""
     def stalled(answer: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
         """Of the full-size read only 100 bytes arrive (the rest is black-holed)."""
-        if answer["stdout"].startswith("applied\n"):
-            answer["stdout"] = answer["stdout"][:len("applied\n") + 100]
+        if answer["rc"] == 0:
+            answer["stdout"] = answer["stdout"][:100]
         return answer
 
-    action = SimulatedAction(tmp_path, _args(tmp_path), host_timeout_s=0.5, faults={"wait": [stalled] * 1000})
+    action = SimulatedAction(tmp_path, _args(tmp_path), host_timeout_s=0.5, faults={"read": [stalled] * 1000})
     result = action.run(task_vars={})
     assert "confirm" not in action.kinds()
     assert result["rolled_back"] is True and result["failed"] is True and result["applied"] is False
     assert result["commit_confirm"]["controller_confirmed"] is False and result["commit_confirm"]["confirm_ms"] is None
-    assert action._connection.resets == 0 and action.kinds()[-1] == "cleanup"
+    assert action.kinds()[-2:] == ["collect", "cleanup"] and action.kinds().count("read") >= 2
 
 
 def test_refused_connections_are_retried_with_back_off(tmp_path, monkeypatch):
@@ -247,10 +248,10 @@ def test_refused_connections_are_retried_with_back_off(tmp_path, monkeypatch):
 
     monkeypatch.setattr(policy_action.Backoff, "wait", recording_wait)
     refused = AnsibleConnectionFailure("ssh: connect to host h1 port 22: Connection refused")
-    action = SimulatedAction(tmp_path, _args(tmp_path), faults={"confirm": [refused] * 3})
+    action = SimulatedAction(tmp_path, _args(tmp_path), faults={"read": [refused] * 3})
     result = action.run(task_vars={})
     assert result["confirm"] == "confirmed"
-    assert action.kinds() == ["wait", "confirm", "confirm", "confirm", "confirm", "cleanup"]
+    assert action.kinds() == ["wait", "read", "read", "read", "read", "confirm", "cleanup"]
     assert sleeps == pytest.approx([0.01, 0.02, 0.04])
 
 
@@ -266,7 +267,7 @@ def test_confirm_bytes_zero_confirms_with_the_rm_only(tmp_path):
     action = SimulatedAction(tmp_path, _args(tmp_path, confirm_bytes=0))
     assert action.run(task_vars={})["confirm"] == "confirmed"
     assert action.kinds() == ["wait", "confirm", "cleanup"]
-    assert "urandom" not in action.commands[0][1]
+    assert not [cmd for _kind, cmd in action.commands if "urandom" in cmd]
 
 
 def test_internal_options_async_and_unsafe_paths_are_refused(tmp_path):
