@@ -71,9 +71,14 @@ PLAY = """
 """
 
 
+# Our own SSH ControlMaster sockets: labs reuse the same documentation addresses, so a stale
+# master of another lab under ~/.ansible/cp (same host, port and user) would take our sessions.
+CONTROL_PATH_DIR = Path("/tmp") / ("ncp-%d" % os.getpid())
+
+
 def playbook(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "collections"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_FORCE_COLOR="0")
+               ANSIBLE_FORCE_COLOR="0", ANSIBLE_SSH_CONTROL_PATH_DIR=str(CONTROL_PATH_DIR))
     proc = subprocess.run([str(BIN / "ansible-playbook"), *args], capture_output=True, text=True, env=env,
                           timeout=600, check=False)
     if check and proc.returncode != 0:
