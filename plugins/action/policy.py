@@ -1,25 +1,32 @@
 # Copyright (c) netdevops.icmp contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Controller side of ``netdevops.icmp.policy``: commit-confirm over a fresh connection.
+"""Controller side of ``netdevops.icmp.policy``: commit-confirm that stays cheap at fleet scale.
 
-For a change with ``confirm_timeout > 0`` (not in check mode), the module is run
-in the background through the async wrapper with a fresh token. The plugin then
-resets the connection (a persistent SSH master would prove nothing), and once a
-second tries: read ``confirm_bytes`` random letters from the host once the cookie
-``<state_dir>/confirm/<token>.applied`` exists, then ``rm`` the cookie. The cookie
-only exists after the module has applied the new rules, so both steps run over a
-connection through them: that is the proof of access. The read makes the host
-send full-size packets (random, so that SSH compression cannot shrink them); a
-policy that black-holes Path MTU Discovery (drops frag-needed or packet-too-big)
-lets a tiny ``rm`` through but stalls that read, so it is not confirmed either.
-If nothing succeeds, the host restores the snapshot by itself at the deadline; a
-stalled read then completes, the ``rm`` finds no cookie, and the plugin reports
-the rollback. Finally the plugin collects the
-module's result with ``async_status`` and cleans the job up.
+1. Plan first. A changing run with ``confirm_timeout > 0`` first runs the module
+   synchronously in check mode with the same options. When nothing would change (or
+   the input is bad), that result is returned at once: no snapshot, no background job,
+   no confirmation. A repeat apply to an unchanged host costs one planning run.
+2. Otherwise the module runs in the background through the async wrapper with a fresh
+   token and its marker, arms the cookie ``<state_dir>/confirm/<token>.applying`` and
+   renames it to ``.applied`` once the new rules are live.
+3. One shell command long-polls on the host (up to ``WAIT_SLICE_S``) until the cookie
+   is ``.applied`` or the job's results file says the job ended (then it prints the
+   result). The controller does not poll once a second and never runs a module to ask.
+4. The connection is reset, so what follows goes through a session opened under the new
+   rules. One command reads ``confirm_bytes`` random letters (SSH compression cannot
+   shrink them): the host must send full-size packets, so a policy that black-holes Path
+   MTU Discovery on the way back stalls here. Only when every byte arrived does the next
+   command ``rm`` the cookie, which is the confirmation. The two cannot be one command:
+   the host cannot know that its bytes arrived, only the controller can.
+5. That same command waits on the host for the job to end and prints its results file;
+   a last ``rm -f`` removes the file. If the read never completes, the host restores the
+   snapshot at its deadline; a stalled read then completes, the ``rm`` finds no cookie,
+   and the plugin reports the host's rollback.
 """
 from __future__ import annotations
 
+import re
 import secrets
 import shlex
 import time
@@ -28,13 +35,95 @@ import typing as t
 from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
+from ansible.vars.clean import remove_internal_keys
+
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import defaults
 
 display = Display()
 
-DEFAULT_STATE_DIR = "/var/lib/netdevops_icmp/policy"
 CHANGING = ("merged", "replaced", "overridden", "deleted")
 ASYNC_MARGIN_S = 60  # the async wrapper's own limit must outlive the host-side deadline
-DEFAULT_CONFIRM_BYTES = 65536
+COLLECT_MARGIN_S = 30  # after that limit, how long the job may take to write its result
+WAIT_SLICE_S = 10.0  # one host-side long poll holds its SSH channel at most this long
+HOST_POLL_S = 0.25  # the host-side loop's step (a file test, no round trip)
+RETRY_FIRST_S = 0.5  # back-off after a failed round trip, doubling ...
+RETRY_MAX_S = 4.0  # ... up to this
+NO_SESSION = ("local", "ansible.builtin.local", "netns", "netdevops.icmp.netns")  # nothing to reset
+INTERNAL = ("_confirm_token", "_confirm_marker")
+# Absolute, or under the remote user's home; no characters the shell would interpret.
+REMOTE_PATH_RE = re.compile(r"(?:/|~/)[A-Za-z0-9._/@+-]*")
+JOB_ID_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+RUNNING = '"started": true'  # only the async wrapper's first results file says this
+
+
+def remote_path(path: str) -> str:
+    """A validated path quoted for ``sh``; a leading ``~/`` stays expandable."""
+    if path.startswith("~/"):
+        return "~/" + shlex.quote(path[2:])
+    return shlex.quote(path)
+
+
+def _running_fn(job_file: str) -> str:
+    """``running``: true while the results file is the async wrapper's first one. Shell builtins
+    only, so a poll step forks nothing but ``sleep`` (a fleet lab runs every host on one CPU)."""
+    return ("j=%s; running() { l=; { IFS= read -r l <\"$j\"; } 2>/dev/null; "
+            "case $l in *'%s'*) return 0;; esac; return 1; }; " % (remote_path(job_file), RUNNING))
+
+
+def wait_script(cookie: str, job_file: str, wait_s: float) -> str:
+    """Prints ``applied`` once the cookie exists, ``finished`` and the results file once the job
+    ended without it, or ``pending`` after ``wait_s``."""
+    return ("%sc=%s; i=0; while :; do "
+            "if [ -e \"$c\" ]; then echo applied; exit 0; fi; "
+            "if ! running; then echo finished; cat \"$j\" 2>/dev/null; exit 0; fi; "
+            "if [ $i -ge %d ]; then echo pending; exit 0; fi; i=$((i+1)); sleep %s; done"
+            % (_running_fn(job_file), remote_path(cookie), _steps(wait_s), HOST_POLL_S))
+
+
+def read_script(cookie: str, size: int) -> str:
+    """``size`` random letters while the cookie exists; ``gone`` and rc 3 once it does not."""
+    return ("if [ ! -e %s ]; then echo gone; exit 3; fi; LC_ALL=C tr -dc a-z </dev/urandom | head -c %d"
+            % (remote_path(cookie), size))
+
+
+def collect_script(job_file: str, wait_s: float) -> str:
+    """Waits up to ``wait_s`` for the job to end; prints ``finished`` and the results file, or ``running``;
+    either word with the number of poll steps it waited."""
+    return ("%si=0; while running && [ $i -lt %d ]; do i=$((i+1)); sleep %s; done; "
+            "if running; then echo running $i; else echo finished $i; cat \"$j\" 2>/dev/null; fi"
+            % (_running_fn(job_file), _steps(wait_s), HOST_POLL_S))
+
+
+def confirm_script(cookie: str, job_file: str, wait_s: float) -> str:
+    """Removes the cookie (the confirmation), then collects like ``collect_script``."""
+    return ("if rm %s 2>/dev/null; then echo confirmed; else echo not-confirmed; fi; %s"
+            % (remote_path(cookie), collect_script(job_file, wait_s)))
+
+
+def _steps(wait_s: float) -> int:
+    return max(0, int(wait_s / HOST_POLL_S))
+
+
+def _int_option(args: t.Mapping[str, t.Any], name: str, default: int) -> t.Optional[int]:
+    """The option as an int, ``None`` when it is not one (the module then says so itself)."""
+    value = args.get(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class Backoff:
+    """Waits between failed round trips: 0.5 s, doubling up to 4 s, never past the deadline."""
+
+    def __init__(self) -> None:
+        self.delay_s = RETRY_FIRST_S
+
+    def wait(self, deadline: float) -> None:
+        time.sleep(max(0.0, min(self.delay_s, deadline - time.monotonic())))
+        self.delay_s = min(self.delay_s * 2, RETRY_MAX_S)
 
 
 class ActionModule(ActionBase):
@@ -45,94 +134,201 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         args = dict(self._task.args)
-        if "_confirm_token" in args:
-            raise AnsibleActionFail("_confirm_token is internal to the policy action plugin; do not set it")
-        timeout = int(args.get("confirm_timeout", 30) or 0)
-        size = int(args.get("confirm_bytes", DEFAULT_CONFIRM_BYTES) or 0)
-        changing = args.get("rollback") is not None or args.get("state", "merged") in CHANGING
-        if self._play_context.check_mode or not changing or timeout <= 0:
-            result.update(self._execute_module(module_args=args, task_vars=task_vars))
+        for name in INTERNAL:
+            if name in args:
+                raise AnsibleActionFail("%s is internal to the policy action plugin; do not set it "
+                                        "(use confirm_timeout for commit-confirm)" % name)
+        timeout = _int_option(args, "confirm_timeout", defaults.DEFAULT_CONFIRM_TIMEOUT)
+        size = _int_option(args, "confirm_bytes", defaults.DEFAULT_CONFIRM_BYTES)
+        changing = args.get("rollback") is not None or args.get("state", defaults.DEFAULT_STATE) in CHANGING
+        if self._task.check_mode or not changing or timeout is None or timeout <= 0 or size is None:
+            result.update(self._execute_module(module_args=dict(args), task_vars=task_vars))
             return result
-        if self._task.async_val:
-            raise AnsibleActionFail("do not set async on netdevops.icmp.policy: with confirm_timeout the "
-                                    "plugin runs the module in the background itself")
+        state_dir = str(args.get("state_dir") or defaults.DEFAULT_STATE_DIR)
+        _check_remote_path("state_dir", state_dir)
+        started = time.monotonic()
+        planned = self._plan_only(args, task_vars)
+        if planned.get("failed") or not planned.get("changed"):
+            planned["commit_confirm"] = {"ran": False, "controller_confirmed": False, "confirm_ms": None,
+                                         "round_trips": 0, "elapsed_ms": _ms_since(started)}
+            result.update(planned)
+            return result
         token = secrets.token_hex(16)
-        args["_confirm_token"] = token
-        cookie = "%s/confirm/%s.applied" % (args.get("state_dir") or DEFAULT_STATE_DIR, token)
-        job = self._start(args, task_vars, timeout)
-        if not self._confirm(cookie, job, task_vars, timeout, size):
-            display.vv("policy: no confirmation sent; the host decides (rollback at its deadline)")
-        final = self._collect(job, task_vars, timeout + 30)
-        if final.get("invocation", {}).get("module_args"):
-            final["invocation"]["module_args"].pop("_confirm_token", None)
+        args.update(_confirm_token=token, _confirm_marker=defaults.confirm_marker(token))
+        run = ConfirmRun(self, "%s/confirm/%s.applied" % (state_dir.rstrip("/"), token), max(0, size))
+        final = run.execute(args, task_vars, timeout)
+        for name in INTERNAL:
+            final.get("invocation", {}).get("module_args", {}).pop(name, None)
+        final["commit_confirm"] = {"ran": True, "controller_confirmed": run.confirmed, "confirm_ms": run.confirm_ms,
+                                   "round_trips": run.round_trips, "elapsed_ms": _ms_since(started)}
         result.update(final)
         return result
 
-    def _start(self, args: t.Dict[str, t.Any], task_vars: t.Any, timeout: int) -> t.Dict[str, t.Any]:
+    def _plan_only(self, args: t.Dict[str, t.Any], task_vars: t.Any) -> t.Dict[str, t.Any]:
+        """The module in check mode with the same options: the plan, nothing applied."""
+        saved = self._task.check_mode
+        self._task.check_mode = True
+        try:
+            return self._execute_module(module_args=dict(args), task_vars=task_vars)
+        finally:
+            self._task.check_mode = saved
+
+    def _start(self, args: t.Dict[str, t.Any], task_vars: t.Any, timeout: int) -> str:
+        """Start the module through the async wrapper; returns the host path of its results file."""
         saved = self._task.async_val
         self._task.async_val = timeout + ASYNC_MARGIN_S
         try:
-            started = self._execute_module(module_args=args, task_vars=task_vars, wrap_async=True)
+            started = self._execute_module(module_args=dict(args), task_vars=task_vars, wrap_async=True)
         finally:
             self._task.async_val = saved  # the executor must not poll this task itself
-        if started.get("failed") or not started.get("ansible_job_id"):
+        jid = str(started.get("ansible_job_id") or "")
+        if started.get("failed") or not JOB_ID_RE.fullmatch(jid):
             raise AnsibleActionFail("could not start the policy module in the background: %s"
                                     % started.get("msg", started))
-        return {"jid": started["ansible_job_id"], "_async_dir": self.get_shell_option("async_dir", default="~/.ansible_async")}
+        job_file = str(started.get("results_file") or "")
+        if not REMOTE_PATH_RE.fullmatch(job_file):
+            job_file = "%s/%s" % (self.get_shell_option("async_dir", default="~/.ansible_async").rstrip("/"), jid)
+        _check_remote_path("the async results file (shell option async_dir)", job_file)
+        return job_file
 
-    def _status(self, job: t.Dict[str, t.Any], task_vars: t.Any) -> t.Optional[t.Dict[str, t.Any]]:
+    def _parse_job_result(self, body: str) -> t.Dict[str, t.Any]:
+        """The module's result from its results file, parsed as ``_execute_module`` parses output."""
+        data = self._parse_returned_data({"stdout": body, "stderr": "", "rc": 0}, "legacy")
+        data.pop("_ansible_suppress_tmpdir_delete", None)
+        remove_internal_keys(data)
+        return data
+
+
+class ConfirmRun:
+    """One commit-confirm exchange with a host, after the plan said something changes."""
+
+    def __init__(self, action: ActionModule, cookie: str, size: int) -> None:
+        self.action, self.cookie, self.size = action, cookie, size
+        self.job_file = ""
+        self.applied_seen = time.monotonic()
+        self.confirmed = False
+        self.round_trips = 0
+        self.cookie_gone = False
+        self.confirm_ms: t.Optional[int] = None  # from seeing the rules live to the confirmation's answer
+
+    def execute(self, args: t.Dict[str, t.Any], task_vars: t.Any, timeout: int) -> t.Dict[str, t.Any]:
+        self.job_file = self.action._start(args, task_vars, timeout)
+        deadline = time.monotonic() + timeout + ASYNC_MARGIN_S
+        applied, body = self._wait_applied(deadline)
+        if applied:
+            body = self._confirm(deadline)
+        if body is None:
+            body = self._collect(deadline + COLLECT_MARGIN_S)
         try:
-            status = self._execute_module(module_name="ansible.builtin.async_status", module_args=dict(job),
-                                          task_vars=task_vars, wrap_async=False)
+            self._command("rm -f %s" % remote_path(self.job_file))
         except AnsibleConnectionFailure:
-            return None
-        return status if status.get("finished") else None
+            display.warning("could not remove the async results file %s" % self.job_file)
+        if not body.strip():
+            raise AnsibleActionFail("the policy module's results file %s is missing or empty; its outcome is "
+                                    "unknown: run the task again to see the live policy" % self.job_file)
+        final = self.action._parse_job_result(body)
+        for key in ("ansible_job_id", "finished", "started", "results_file"):
+            final.pop(key, None)
+        return final
 
-    def _confirm(self, cookie: str, job: t.Dict[str, t.Any], task_vars: t.Any, timeout: int, size: int) -> bool:
-        """Confirm over a fresh connection; stop early when the module already finished."""
-        try:
-            self._connection.reset()
-        except AttributeError:
-            display.warning("the connection plugin cannot be reset; the confirmation may reuse an old session")
-        deadline = time.monotonic() + timeout
+    def _command(self, script: str) -> t.Dict[str, t.Any]:
+        self.round_trips += 1
+        return self.action._low_level_execute_command(script, sudoable=True)
+
+    def _poll(self, script: t.Callable[[float], str], deadline: float, answers: t.Tuple[str, ...],
+              what: str) -> t.Tuple[str, str]:
+        """Repeat a host-side long poll until its first line is one of ``answers``: (that line, the rest);
+        ``("", "")`` at the deadline. ``pending`` and ``running`` mean: ask again at once."""
+        backoff = Backoff()
         while time.monotonic() < deadline:
             try:
-                if self._attempt(cookie, size):
-                    display.vv("policy: confirmed %s" % cookie)
-                    return True
-                if self._status(job, task_vars) is not None:
-                    return False  # finished without a cookie: nothing changed, or it failed early
-            except AnsibleConnectionFailure:
-                display.vv("policy: no connection yet, retrying")
-            time.sleep(1)
+                out = self._command(script(min(WAIT_SLICE_S, deadline - time.monotonic())))
+            except AnsibleConnectionFailure as err:
+                display.vv("policy: %s, no connection (%s); retrying" % (what, err))
+                backoff.wait(deadline)
+                continue
+            head, _sep, body = (out.get("stdout") or "").partition("\n")
+            word = (head.split() or [""])[0]
+            if word in answers:
+                return word, body
+            if word not in ("pending", "running"):
+                _unexpected(out, backoff, deadline)
+        return "", ""
+
+    def _wait_applied(self, deadline: float) -> t.Tuple[bool, t.Optional[str]]:
+        """Long-poll until the new rules are live (``True, None``), or the job ended without
+        applying (``False``, its result)."""
+        head, body = self._poll(lambda wait_s: wait_script(self.cookie, self.job_file, wait_s), deadline,
+                                ("applied", "finished"), "waiting for the apply")
+        if head == "applied":
+            self.applied_seen = time.monotonic()
+            return True, None
+        if head == "finished":
+            display.vv("policy: the module ended before the cookie was applied (no change, or it failed)")
+            return False, body
+        return False, None
+
+    def _confirm(self, deadline: float) -> t.Optional[str]:
+        """Over a fresh session: read full-size, then remove the cookie and collect the result."""
+        connection = self.action._connection
+        if getattr(connection, "transport", None) not in NO_SESSION:
+            connection.reset()
+        backoff = Backoff()
+        while time.monotonic() < deadline:
+            try:
+                if self.size > 0 and not self._read_full_size():
+                    if self.cookie_gone:
+                        return None  # the host expired the cookie: collect its rollback
+                    backoff.wait(deadline)
+                    continue
+                out = self._command(confirm_script(self.cookie, self.job_file, WAIT_SLICE_S))
+            except AnsibleConnectionFailure as err:
+                display.vv("policy: no connection for the confirmation (%s); retrying" % err)
+                backoff.wait(deadline)
+                continue
+            lines = (out.get("stdout") or "").split("\n", 2) + ["", ""]
+            if lines[0].strip() not in ("confirmed", "not-confirmed"):
+                _unexpected(out, backoff, deadline)
+                continue
+            self.confirmed = lines[0].strip() == "confirmed"
+            collected = (lines[1].split() + ["", "0"])[:2]
+            if self.confirmed:  # not counting the host's wait for the job after the rm
+                waited_ms = int(collected[1]) * HOST_POLL_S * 1000 if collected[1].isdigit() else 0
+                self.confirm_ms = max(0, _ms_since(self.applied_seen) - int(waited_ms))
+            display.vv("policy: %s %s" % (lines[0].strip(), self.cookie))
+            return lines[2] if collected[0] == "finished" else None
+        display.vv("policy: no confirmation sent; the host decides (rollback at its deadline)")
+        return None
+
+    def _read_full_size(self) -> bool:
+        """Every one of ``size`` bytes arrived over the fresh session (sets ``cookie_gone``)."""
+        pulled = self._command(read_script(self.cookie, self.size))
+        self.cookie_gone = pulled.get("rc") == 3 and (pulled.get("stdout") or "").strip() == "gone"
+        if pulled.get("rc") == 0 and len(pulled.get("stdout") or "") >= self.size:
+            return True
+        display.vv("policy: full-size read incomplete (rc %s); retrying" % pulled.get("rc"))
         return False
 
-    def _attempt(self, cookie: str, size: int) -> bool:
-        """Once the cookie exists, read ``size`` bytes from the host, then remove the cookie."""
-        if size > 0:
-            pulled = self._low_level_execute_command(
-                "test -e %s && LC_ALL=C tr -dc a-z </dev/urandom | head -c %d" % (shlex.quote(cookie), size),
-                sudoable=True)
-            if pulled.get("rc") != 0 or len(pulled.get("stdout") or "") < size:
-                return False
-        return self._low_level_execute_command("rm %s" % shlex.quote(cookie), sudoable=True).get("rc") == 0
+    def _collect(self, deadline: float) -> str:
+        head, body = self._poll(lambda wait_s: collect_script(self.job_file, wait_s), deadline, ("finished",),
+                                "collecting the result")
+        if not head:
+            raise AnsibleActionFail("the policy module did not finish in time; its results file is %s on the host"
+                                    % self.job_file)
+        return body
 
-    def _collect(self, job: t.Dict[str, t.Any], task_vars: t.Any, limit_s: int) -> t.Dict[str, t.Any]:
-        deadline = time.monotonic() + limit_s
-        status = None
-        while time.monotonic() < deadline:
-            status = self._status(job, task_vars)
-            if status is not None:
-                break
-            time.sleep(1)
-        if status is None:
-            raise AnsibleActionFail("the policy module did not finish within %ss; job %s" % (limit_s, job["jid"]))
-        try:
-            self._execute_module(module_name="ansible.builtin.async_status", module_args=dict(job, mode="cleanup"),
-                                 task_vars=task_vars, wrap_async=False)
-        except AnsibleConnectionFailure:
-            display.warning("could not clean up async job %s" % job["jid"])
-        for key in ("ansible_job_id", "finished", "started", "results_file", "stdout", "stderr", "stdout_lines",
-                    "stderr_lines"):
-            status.pop(key, None)
-        return status
+
+def _check_remote_path(what: str, path: str) -> None:
+    if not REMOTE_PATH_RE.fullmatch(path):
+        raise AnsibleActionFail("%s %r cannot be used for commit-confirm: it must be an absolute path (or start "
+                                "with ~/) of letters, digits and . _ - + @ /; choose such a path" % (what, path))
+
+
+def _unexpected(out: t.Dict[str, t.Any], backoff: Backoff, deadline: float) -> None:
+    display.vv("policy: unexpected answer (rc %s): %s %s; retrying"
+               % (out.get("rc"), (out.get("stdout") or "")[:200], (out.get("stderr") or "")[:200]))
+    backoff.wait(deadline)
+
+
+def _ms_since(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)

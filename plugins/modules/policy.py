@@ -173,7 +173,12 @@ options:
   _confirm_token:
     description:
       - Internal. The action plugin sets it to a fresh random token for each commit-confirm run;
-        setting it by hand is refused.
+        setting it by hand is refused (the module checks O(_confirm_marker)).
+    type: str
+  _confirm_marker:
+    description:
+      - Internal. The action plugin's marker for O(_confirm_token); a token without the right
+        marker is refused.
     type: str
 attributes:
   action:
@@ -285,6 +290,17 @@ foreign:
   type: list
   elements: str
   sample: ["set blocklist", "chain custom"]
+commit_confirm:
+  description:
+    - Set by the action plugin for a changing run with O(confirm_timeout) > 0. C(ran) is false when the
+      plan was empty (or the input bad) and nothing was started; C(controller_confirmed) is true when
+      the controller removed the cookie; C(confirm_ms) is about the time from the controller seeing the
+      new rules live to the answer of its confirmation (what O(confirm_timeout) must cover, with headroom);
+      C(round_trips) counts the shell commands after the start; C(elapsed_ms) is the controller's
+      time for the task.
+  returned: when the action plugin ran commit-confirm or found nothing to confirm
+  type: dict
+  sample: {"ran": true, "controller_confirmed": true, "confirm_ms": 640, "round_trips": 4, "elapsed_ms": 2310}
 backend:
   description: The backend used, V(nftables) or V(iptables).
   returned: always
@@ -315,11 +331,11 @@ import typing as t
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.netdevops.icmp.plugins.module_utils._adapter import ModuleRunner
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy import engine, model, profiles
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import defaults, engine, model, profiles
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy import sysctl as sysctl_mod
 from ansible_collections.netdevops.icmp.plugins.module_utils._runner import CommandError
 
-MAX_CONFIRM_BYTES = 16 * 1024 * 1024
+MAX_CONFIRM_BYTES = defaults.MAX_CONFIRM_BYTES
 
 RULE_SPEC = {
     "family": {"type": "str", "choices": ["ipv4", "ipv6"], "required": True},
@@ -332,25 +348,26 @@ RULE_SPEC = {
     "log_prefix": {"type": "str"},
 }
 ARGUMENT_SPEC = {
-    "state": {"type": "str", "default": "merged",
+    "state": {"type": "str", "default": defaults.DEFAULT_STATE,
               "choices": ["merged", "replaced", "overridden", "deleted", "gathered", "rendered", "parsed"]},
     "config": {"type": "dict", "options": {
         "profile": {"type": "str", "choices": list(profiles.PROFILE_NAMES)},
         "rules": {"type": "list", "elements": "dict", "default": [], "options": RULE_SPEC},
         "sysctls": {"type": "dict"},
     }},
-    "backend": {"type": "str", "default": "auto", "choices": ["auto", "nftables", "iptables"]},
-    "table": {"type": "str", "default": "netdevops_icmp"},
-    "chain_prefix": {"type": "str", "default": "NETDEVOPS-ICMP"},
+    "backend": {"type": "str", "default": defaults.DEFAULT_BACKEND, "choices": ["auto", "nftables", "iptables"]},
+    "table": {"type": "str", "default": defaults.DEFAULT_TABLE},
+    "chain_prefix": {"type": "str", "default": defaults.DEFAULT_CHAIN_PREFIX},
     "allow_unsafe": {"type": "bool", "default": False},
     "force": {"type": "bool", "default": False},
-    "confirm_timeout": {"type": "int", "default": 30},
-    "confirm_bytes": {"type": "int", "default": 65536},
+    "confirm_timeout": {"type": "int", "default": defaults.DEFAULT_CONFIRM_TIMEOUT},
+    "confirm_bytes": {"type": "int", "default": defaults.DEFAULT_CONFIRM_BYTES},
     "rollback": {"type": "str"},
-    "state_dir": {"type": "path", "default": "/var/lib/netdevops_icmp/policy"},
-    "history_size": {"type": "int", "default": 20},
+    "state_dir": {"type": "path", "default": defaults.DEFAULT_STATE_DIR},
+    "history_size": {"type": "int", "default": defaults.DEFAULT_HISTORY_SIZE},
     "running_config": {"type": "str"},
     "_confirm_token": {"type": "str", "no_log": False},
+    "_confirm_marker": {"type": "str"},
 }
 
 
@@ -370,6 +387,9 @@ def build_want(params: t.Mapping[str, t.Any]) -> model.Policy:
 
 
 def build_request(params: t.Mapping[str, t.Any], check_mode: bool) -> engine.Request:
+    token_problem = defaults.token_problem(params.get("_confirm_token"), params.get("_confirm_marker"))
+    if token_problem:
+        raise model.PolicyError(token_problem)
     if params["state"] == "parsed" and not params.get("running_config"):
         raise model.PolicyError("state=parsed needs running_config (nft -j or iptables-save output)")
     if params["confirm_timeout"] < 0 or params["history_size"] < 1:

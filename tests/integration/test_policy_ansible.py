@@ -71,9 +71,14 @@ PLAY = """
 """
 
 
+# Our own SSH ControlMaster sockets: labs reuse the same documentation addresses, so a stale
+# master of another lab under ~/.ansible/cp (same host, port and user) would take our sessions.
+CONTROL_PATH_DIR = Path("/tmp") / ("ncp-%d" % os.getpid())
+
+
 def playbook(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "collections"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_FORCE_COLOR="0")
+               ANSIBLE_FORCE_COLOR="0", ANSIBLE_SSH_CONTROL_PATH_DIR=str(CONTROL_PATH_DIR))
     proc = subprocess.run([str(BIN / "ansible-playbook"), *args], capture_output=True, text=True, env=env,
                           timeout=600, check=False)
     if check and proc.returncode != 0:
@@ -226,4 +231,97 @@ def test_a_push_that_cuts_the_ssh_controller_off_is_rolled_back(lab_default: t.A
             assert "--icmp-type 3 -j DROP" not in live and "NETDEVOPS-ICMP-IN" in live, live
     finally:
         lab_default.run("h2", ["ip", "route", "del", h1 + "/32"], check=False)
+        _remove_policy(lab_default, "h1", backend)
+
+
+REPEAT_PLAY = """
+- name: A repeat apply to an unchanged host costs about what a gathered run costs (h1 over SSH)
+  hosts: h1_ssh
+  gather_facts: false
+  module_defaults:
+    netdevops.icmp.policy:
+      backend: "{{ backend }}"
+      state_dir: "{{ workdir }}/state"
+  tasks:
+    - name: First apply, with commit-confirm over SSH
+      netdevops.icmp.policy:
+        state: overridden
+        config: {profile: rfc4890-host}
+      register: first
+
+    - name: The change went through the whole protocol and was confirmed by the controller
+      ansible.builtin.assert:
+        that:
+          - first is changed and first.confirm == 'confirmed'
+          - first.commit_confirm.ran and first.commit_confirm.controller_confirmed
+          - first.commit_confirm.round_trips <= 6
+
+    - name: Alternate a gathered run and a repeat apply, {{ rounds }} times (load noise hits both alike)
+      ansible.builtin.include_tasks: "{{ workdir }}/round.yml"
+      loop: "{{ range(rounds | int) | list }}"
+
+    - name: No change, no snapshot, no background job, no confirmation
+      ansible.builtin.assert:
+        that:
+          - repeats | length == rounds | int
+          - repeats | select('changed') | list | length == 0
+          - repeats | map(attribute='snapshot') | select('number') | list | length == 0
+          - repeats | map(attribute='commit_confirm') | map(attribute='ran') | select | list | length == 0
+          - repeats | map(attribute='commit_confirm') | map(attribute='round_trips') | sum == 0
+          - repeats | selectattr('confirm', 'defined') | list | length == 0
+
+    - name: Report the times
+      ansible.builtin.debug:
+        msg: >-
+          TIMES first_ms={{ first.commit_confirm.elapsed_ms }} confirm_ms={{ first.commit_confirm.confirm_ms }}
+          gathered_s={{ gathered_s }} repeat_s={{ repeat_s }}
+"""
+
+ROUND = """
+- name: Start the clock
+  ansible.builtin.set_fact:
+    t0: "{{ now().timestamp() }}"
+
+- name: Gathered
+  netdevops.icmp.policy:
+    state: gathered
+
+- name: Lap
+  ansible.builtin.set_fact:
+    t1: "{{ now().timestamp() }}"
+
+- name: The same apply again
+  netdevops.icmp.policy:
+    state: overridden
+    config: {profile: rfc4890-host}
+  register: again
+
+- name: Add up
+  ansible.builtin.set_fact:
+    gathered_s: "{{ gathered_s | default(0) | float + t1 | float - t0 | float }}"
+    repeat_s: "{{ repeat_s | default(0) | float + now().timestamp() - t1 | float }}"
+    repeats: "{{ repeats | default([]) + [again] }}"
+"""
+
+
+@pytest.mark.parametrize("backend", ["nftables", "iptables"])
+def test_an_unchanged_repeat_apply_runs_no_async_job_and_no_confirm(
+        lab_default: t.Any, tmp_path: Path, backend: str) -> None:
+    play = tmp_path / "repeat.yml"
+    play.write_text(REPEAT_PLAY, encoding="utf-8")
+    (tmp_path / "round.yml").write_text(ROUND, encoding="utf-8")
+    rounds = 5
+    try:
+        run = playbook("-i", lab_default.inventory_path, str(play), "-e", "workdir=%s" % tmp_path,
+                       "-e", "backend=%s" % backend, "-e", "rounds=%d" % rounds, check=False)
+        assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-2000:]
+        times = dict(re.findall(r"(\w+_(?:ms|s))=([0-9.]+)", run.stdout.split("TIMES", 1)[1]))
+        gathered, repeat = float(times["gathered_s"]) / rounds, float(times["repeat_s"]) / rounds
+        print("backend=%s first_apply_ms=%s confirm_ms=%s gathered_s=%.3f repeat_apply_s=%.3f ratio=%.2f"
+              % (backend, times["first_ms"], times["confirm_ms"], gathered, repeat, repeat / gathered))
+        # one planning run, like gathered; the old protocol cost several times a gathered run
+        assert repeat <= 1.5 * gathered, (repeat, gathered)
+        # only the first apply took a snapshot
+        assert len(list((tmp_path / "state" / backend).rglob("[0-9]*.json"))) == 1
+    finally:
         _remove_policy(lab_default, "h1", backend)

@@ -1,140 +1,310 @@
-"""The policy action plugin's commit-confirm protocol against a scripted host.
+"""The policy action plugin's commit-confirm protocol against a simulated host.
 
-The fake host answers ``_execute_module`` (the module started async, async_status) and
-``_low_level_execute_command`` (the full-size read and the confirming ``rm``) the way a
-real host does.
+The plugin's shell commands run for real (``sh -c``) against a temporary directory that
+stands in for the host: the cookie and the async results file are real files. A thread
+plays the background module: it arms the cookie, applies after a moment, waits for the
+confirmation (the cookie removed) and writes its result the way the async wrapper does,
+or expires the cookie and writes a rollback. Faults (refused connections, short reads)
+are injected per command kind.
 """
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import threading
+import time
 import types
 import typing as t
+from pathlib import Path
 
 import pytest
 from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 
 from ansible_collections.netdevops.icmp.plugins.action import policy as policy_action
-from ansible_collections.netdevops.icmp.tests.unit.fakes.clock import FakeClock
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import defaults
 
 
 class FakeConnection:
+    transport = "ssh"
+
     def __init__(self) -> None:
         self.resets = 0
-        self._shell = types.SimpleNamespace(tmpdir="/tmp/x")
+        self._shell = types.SimpleNamespace(tmpdir=None)
 
     def reset(self) -> None:
         self.resets += 1
 
 
-class ScriptedAction(policy_action.ActionModule):
-    """The plugin with its two remote calls answered by a script."""
+class BackgroundModule(threading.Thread):
+    """The module under the async wrapper: cookie protocol and results file, in real files."""
 
-    def __init__(self, args, check_mode=False, rm_results=(), finished_after=0, final=None, pulls=()):
-        task = types.SimpleNamespace(args=args, async_val=0, check_mode=check_mode, action="netdevops.icmp.policy",
-                                     environment=[])
+    def __init__(self, cookie_dir: Path, token: str, job_file: Path, apply_after_s: float, timeout_s: float,
+                 cookie: bool = True) -> None:
+        super().__init__(daemon=True)
+        self.base = cookie_dir / token
+        self.job_file, self.apply_after_s, self.timeout_s, self.cookie = job_file, apply_after_s, timeout_s, cookie
+        self._write({"started": True, "finished": False, "ansible_job_id": "j42"})
+        if cookie:
+            cookie_dir.mkdir(parents=True, exist_ok=True)
+            Path(str(self.base) + ".applying").write_text("1\n")
+
+    def _write(self, data: t.Dict[str, t.Any]) -> None:
+        tmp = Path(str(self.job_file) + ".tmp")
+        tmp.write_text(json.dumps(data))
+        os.rename(tmp, self.job_file)
+
+    def run(self) -> None:
+        time.sleep(self.apply_after_s)
+        if not self.cookie:
+            self._write({"changed": False, "applied": False, "msg": "nothing to do"})
+            return
+        applied = Path(str(self.base) + ".applied")
+        os.rename(str(self.base) + ".applying", applied)
+        deadline = time.monotonic() + self.timeout_s
+        while applied.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        try:
+            os.rename(applied, str(self.base) + ".expired")
+        except FileNotFoundError:
+            self._write({"changed": True, "applied": True, "rolled_back": False, "confirm": "confirmed",
+                         "invocation": {"module_args": {"_confirm_token": "x", "_confirm_marker": "y"}},
+                         "warnings": ["a warning from the host"]})
+            return
+        os.unlink(str(self.base) + ".expired")
+        self._write({"changed": True, "failed": True, "applied": False, "rolled_back": True, "confirm": "expired",
+                     "msg": "not confirmed within %gs: restored snapshot 3" % self.timeout_s})
+
+
+class SimulatedAction(policy_action.ActionModule):
+    """The plugin with ``_execute_module`` answered here and its shell commands run on a temp 'host'."""
+
+    def __init__(self, tmp_path: Path, args: t.Dict[str, t.Any], check_mode: bool = False,
+                 plan: t.Optional[t.Dict[str, t.Any]] = None, apply_after_s: float = 0.05,
+                 host_timeout_s: float = 1.0, cookie: bool = True,
+                 faults: t.Optional[t.Dict[str, t.List[t.Any]]] = None) -> None:
+        task = types.SimpleNamespace(args=args, async_val=0, check_mode=check_mode, diff=False,
+                                     action="netdevops.icmp.policy", environment=[])
         super().__init__(task, FakeConnection(), types.SimpleNamespace(check_mode=check_mode), None, None, None)
-        self.rm_results = list(rm_results)
-        self.pulls = list(pulls)  # bytes each read delivers (default: all it asked for)
-        self.finished_after = finished_after
-        self.final = final or {"changed": True, "applied": True, "confirm": "confirmed"}
-        self.module_calls: t.List[t.Tuple[str, t.Dict[str, t.Any], bool, int]] = []
-        self.commands: t.List[str] = []
-
-    def get_shell_option(self, option, default=None):
-        return default
+        self.host = tmp_path
+        self.plan = plan if plan is not None else {"changed": True, "commands": ["nft -f -"]}
+        self.apply_after_s, self.host_timeout_s, self.cookie = apply_after_s, host_timeout_s, cookie
+        self.faults = faults or {}
+        self.module_calls: t.List[t.Dict[str, t.Any]] = []
+        self.commands: t.List[t.Tuple[str, str]] = []
+        self.module: t.Optional[BackgroundModule] = None
 
     def _execute_module(self, module_name=None, module_args=None, tmp=None, task_vars=None, persist_files=False,
                         delete_remote_tmp=None, wrap_async=False, ignore_unknown_opts=False):
-        self.module_calls.append((module_name or "policy", dict(module_args or {}), wrap_async, self._task.async_val))
-        if module_name is None and wrap_async:
-            return {"ansible_job_id": "j1", "started": 1, "finished": 0}
-        if module_name is None:
-            return {"changed": False, "gathered": {"rules": []}}
-        if module_args.get("mode") == "cleanup":
-            return {}
-        self.finished_after -= 1
-        if self.finished_after >= 0:
-            return {"finished": 0}
-        return dict(self.final, finished=1, ansible_job_id="j1", stdout="", results_file="/x")
+        self.module_calls.append({"args": dict(module_args), "check_mode": self._task.check_mode,
+                                  "async": wrap_async, "async_val": self._task.async_val})
+        if not wrap_async:
+            return dict(self.plan) if self._task.check_mode else {"changed": False, "ran": "directly"}
+        job_file = self.host / "async" / "j42"
+        job_file.parent.mkdir(exist_ok=True)
+        self.module = BackgroundModule(Path(module_args["state_dir"]) / "confirm", module_args["_confirm_token"],
+                                       job_file, self.apply_after_s, self.host_timeout_s, self.cookie)
+        self.module.start()
+        return {"ansible_job_id": "j42", "started": True, "finished": False, "results_file": str(job_file)}
 
-    def _low_level_execute_command(self, cmd, sudoable=True, in_data=None, executable=None, encoding_errors="surrogate_then_replace", chdir=None):
-        self.commands.append(cmd)
-        if cmd.startswith("test -e "):
-            size = int(cmd.split("head -c ")[1].split()[0])
-            delivered = self.pulls.pop(0) if self.pulls else size
-            return {"rc": 0, "stdout": "x" * delivered, "stderr": ""}
-        outcome: t.Union[int, Exception] = self.rm_results.pop(0) if self.rm_results else 0
-        return _scripted_rc(outcome)
+    def _low_level_execute_command(self, cmd, sudoable=True, in_data=None, executable=None,
+                                   encoding_errors="surrogate_then_replace", chdir=None):
+        kind = _kind(cmd)
+        self.commands.append((kind, cmd))
+        fault = self.faults.get(kind, [])
+        if fault:
+            outcome = fault.pop(0)
+            if isinstance(outcome, Exception):
+                raise outcome
+            if callable(outcome):
+                return outcome(self._run_sh(cmd))
+            if isinstance(outcome, dict):
+                return outcome
+        return self._run_sh(cmd)
+
+    def _run_sh(self, cmd: str) -> t.Dict[str, t.Any]:
+        proc = subprocess.run(["sh", "-c", cmd], capture_output=True, text=True, timeout=30, check=False,
+                              env={"HOME": str(self.host), "PATH": os.environ["PATH"]})
+        return {"rc": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr}
+
+    def kinds(self) -> t.List[str]:
+        return [kind for kind, _cmd in self.commands]
 
 
-def _scripted_rc(outcome):
-    """A scripted result of the cleanup command: an exit code, or an error to raise."""
-    if isinstance(outcome, int):
-        return {"rc": outcome, "stdout": "", "stderr": ""}
-    raise outcome
+def _kind(cmd: str) -> str:
+    for marker, kind in (("echo applied", "wait"), ("echo gone", "read"), ("if rm", "confirm"),
+                         ("echo running", "collect"), ("rm -f", "cleanup")):
+        if marker in cmd:
+            return kind
+    raise AssertionError("unexpected command %r" % cmd)
 
 
 @pytest.fixture(autouse=True)
-def fake_time(monkeypatch):
-    clock = FakeClock()
-    monkeypatch.setattr(policy_action.time, "monotonic", clock.monotonic)
-    monkeypatch.setattr(policy_action.time, "sleep", clock.sleep)
-    return clock
+def quick_host(monkeypatch):
+    """Short host-side waits, so a 'pending' long poll costs a fraction of a second."""
+    monkeypatch.setattr(policy_action, "WAIT_SLICE_S", 0.4)
+    monkeypatch.setattr(policy_action, "RETRY_FIRST_S", 0.01)
+    monkeypatch.setattr(policy_action, "RETRY_MAX_S", 0.04)
 
 
-def test_check_mode_and_read_only_states_run_the_module_directly():
-    for action in (ScriptedAction({"state": "merged"}, check_mode=True), ScriptedAction({"state": "gathered"}),
-                   ScriptedAction({"state": "merged", "confirm_timeout": 0})):
+def _args(tmp_path: Path, **extra: t.Any) -> t.Dict[str, t.Any]:
+    return dict({"state": "overridden", "config": {"profile": "rfc4890-host"}, "confirm_timeout": 5,
+                 "state_dir": str(tmp_path / "state")}, **extra)
+
+
+def test_check_mode_read_only_states_and_no_timeout_run_the_module_directly(tmp_path):
+    for action in (SimulatedAction(tmp_path, {"state": "merged"}, check_mode=True),
+                   SimulatedAction(tmp_path, {"state": "gathered"}),
+                   SimulatedAction(tmp_path, {"state": "merged", "confirm_timeout": 0}),
+                   SimulatedAction(tmp_path, {"state": "merged", "confirm_timeout": "soon"})):
         result = action.run(task_vars={})
-        assert [call[2] for call in action.module_calls] == [False]
-        assert "_confirm_token" not in action.module_calls[0][1]
+        assert [call["async"] for call in action.module_calls] == [False]
+        assert not set(policy_action.INTERNAL) & set(action.module_calls[0]["args"])
         assert action.commands == [] and action._connection.resets == 0
-        assert "changed" in result
+        assert "changed" in result and "commit_confirm" not in result
 
 
-def test_confirms_over_a_reset_connection_once_the_cookie_exists():
-    action = ScriptedAction({"state": "overridden", "confirm_timeout": 20, "state_dir": "/srv/pol"},
-                            rm_results=[1, AnsibleConnectionFailure("refused"), 0], finished_after=1)
+def test_an_empty_plan_returns_at_once_without_async_or_confirm(tmp_path):
+    plan = {"changed": False, "commands": [], "snapshot": None, "before": {"rules": []}}
+    action = SimulatedAction(tmp_path, _args(tmp_path), plan=plan)
     result = action.run(task_vars={})
-    start = action.module_calls[0]
-    token = start[1]["_confirm_token"]
-    assert start[2] is True and start[3] == 20 + policy_action.ASYNC_MARGIN_S, "started through the async wrapper"
-    assert action._task.async_val == 0, "the executor must not poll the task itself"
-    assert len(token) == 32 and int(token, 16) >= 0
+    assert [(call["check_mode"], call["async"]) for call in action.module_calls] == [(True, False)]
+    assert action._task.check_mode is False, "check mode is only borrowed for the plan"
+    assert action.commands == [] and action._connection.resets == 0 and action.module is None
+    assert result["changed"] is False and result["snapshot"] is None
+    assert result["commit_confirm"]["ran"] is False and result["commit_confirm"]["round_trips"] == 0
+
+
+def test_bad_input_fails_in_the_plan_and_starts_nothing(tmp_path):
+    action = SimulatedAction(tmp_path, _args(tmp_path), plan={"failed": True, "msg": "burst 0 must be 1-10000"})
+    result = action.run(task_vars={})
+    assert result["failed"] is True and result["msg"] == "burst 0 must be 1-10000"
+    assert len(action.module_calls) == 1 and action.commands == [] and action.module is None
+
+
+def test_a_change_is_confirmed_in_four_round_trips(tmp_path):
+    action = SimulatedAction(tmp_path, _args(tmp_path))
+    result = action.run(task_vars={})
+    plan_call, start = action.module_calls
+    assert plan_call["check_mode"] is True and "_confirm_token" not in plan_call["args"]
+    token = start["args"]["_confirm_token"]
+    assert start["async"] is True and start["check_mode"] is False
+    assert start["async_val"] == 5 + policy_action.ASYNC_MARGIN_S and action._task.async_val == 0
+    assert defaults.TOKEN_RE.fullmatch(token) and start["args"]["_confirm_marker"] == defaults.confirm_marker(token)
+    assert action.kinds() == ["wait", "read", "confirm", "cleanup"], "one long poll, no module run per poll"
     assert action._connection.resets == 1
-    assert action.commands[-1] == "rm /srv/pol/confirm/%s.applied" % token
-    assert len([c for c in action.commands if c.startswith("rm ")]) == 3, "retried after rc 1 and a refused connection"
-    pull = "test -e /srv/pol/confirm/%s.applied && LC_ALL=C tr -dc a-z </dev/urandom | head -c 65536" % token
-    assert action.commands[-2] == pull, "a full-size read through the new rules before each rm"
-    assert [c[0] for c in action.module_calls[1:]] == ["ansible.builtin.async_status"] * 2 + ["ansible.builtin.async_status"]
-    assert action.module_calls[-1][1] == {"jid": "j1", "_async_dir": "~/.ansible_async", "mode": "cleanup"}
-    assert result["applied"] is True and "ansible_job_id" not in result and "finished" not in result
-    assert "results_file" not in result
+    read, confirm = action.commands[1][1], action.commands[2][1]
+    assert "head -c 65536" in read and "%s/state/confirm/%s.applied" % (tmp_path, token) in read
+    assert confirm.startswith("if rm %s/state/confirm/%s.applied " % (tmp_path, token))
+    assert result["applied"] is True and result["confirm"] == "confirmed" and result["changed"] is True
+    assert result["warnings"] == ["a warning from the host"], "the results file is parsed like module output"
+    assert result["invocation"]["module_args"] == {}, "token and marker never reach the user"
+    assert result["commit_confirm"]["ran"] is True and result["commit_confirm"]["controller_confirmed"] is True
+    assert result["commit_confirm"]["round_trips"] == 4 and 0 <= result["commit_confirm"]["confirm_ms"] < 5000
+    assert not (tmp_path / "async" / "j42").exists(), "the results file is cleaned up"
+    assert not list((tmp_path / "state" / "confirm").iterdir())
 
 
-def test_no_confirmation_lets_the_host_decide(fake_time):
-    action = ScriptedAction({"state": "merged", "confirm_timeout": 5},
-                            rm_results=[AnsibleConnectionFailure("timeout")] * 100, finished_after=10,
-                            final={"failed": True, "rolled_back": True, "applied": False, "msg": "not confirmed"})
+def test_the_reset_happens_once_the_rules_are_live(tmp_path):
+    """The wait spans several long polls; the fresh session is opened only after them."""
+    action = SimulatedAction(tmp_path, _args(tmp_path), apply_after_s=1.0)
+    resets: t.Dict[str, t.List[int]] = {"wait": [], "confirm": []}
+    original = action._low_level_execute_command
+
+    def spy(cmd, **kwargs):
+        resets.setdefault(_kind(cmd), []).append(action._connection.resets)
+        return original(cmd, **kwargs)
+
+    action._low_level_execute_command = spy  # type: ignore[method-assign]
+    assert action.run(task_vars={})["confirm"] == "confirmed"
+    assert len(resets["wait"]) >= 2 and set(resets["wait"]) == {0}
+    assert resets["read"] == [1] and resets["confirm"] == [1]
+    assert action.kinds()[-3:] == ["read", "confirm", "cleanup"]
+
+
+def test_a_stalled_full_size_read_is_not_a_confirmation(tmp_path):
+    """A PMTUD black hole lets small commands through but not the read: no rm, the host rolls back."""
+    def stalled(answer: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
+        """Of the full-size read only 100 bytes arrive (the rest is black-holed)."""
+        if answer["rc"] == 0:
+            answer["stdout"] = answer["stdout"][:100]
+        return answer
+
+    action = SimulatedAction(tmp_path, _args(tmp_path), host_timeout_s=0.5, faults={"read": [stalled] * 1000})
     result = action.run(task_vars={})
-    assert result["rolled_back"] is True and result["failed"] is True
-    assert 5 <= fake_time.monotonic() - 1.0 <= 5 + 30 + 2
+    assert "confirm" not in action.kinds()
+    assert result["rolled_back"] is True and result["failed"] is True and result["applied"] is False
+    assert result["commit_confirm"]["controller_confirmed"] is False and result["commit_confirm"]["confirm_ms"] is None
+    assert action.kinds()[-2:] == ["collect", "cleanup"] and action.kinds().count("read") >= 2
 
 
-def test_internal_and_async_options_are_refused():
-    with pytest.raises(AnsibleActionFail, match="_confirm_token is internal"):
-        ScriptedAction({"_confirm_token": "x"}).run(task_vars={})
+def test_refused_connections_are_retried_with_back_off(tmp_path, monkeypatch):
+    sleeps: t.List[float] = []
+    real_wait = policy_action.Backoff.wait
 
+    def recording_wait(backoff: policy_action.Backoff, deadline: float) -> None:
+        sleeps.append(backoff.delay_s)
+        real_wait(backoff, deadline)
 
-def test_a_stalled_full_size_read_is_not_a_confirmation():
-    """A PMTUD black hole lets small commands through but not the read: no rm, the host decides."""
-    action = ScriptedAction({"state": "merged", "confirm_timeout": 3}, pulls=[100] * 10, finished_after=4,
-                            final={"failed": True, "rolled_back": True, "applied": False, "msg": "not confirmed"})
+    monkeypatch.setattr(policy_action.Backoff, "wait", recording_wait)
+    refused = AnsibleConnectionFailure("ssh: connect to host h1 port 22: Connection refused")
+    action = SimulatedAction(tmp_path, _args(tmp_path), faults={"read": [refused] * 3})
     result = action.run(task_vars={})
-    assert result["rolled_back"] is True
-    assert action.commands and not [c for c in action.commands if c.startswith("rm ")]
+    assert result["confirm"] == "confirmed"
+    assert action.kinds() == ["wait", "read", "read", "read", "read", "confirm", "cleanup"]
+    assert sleeps == pytest.approx([0.01, 0.02, 0.04])
 
 
-def test_confirm_bytes_zero_confirms_with_rm_only():
-    action = ScriptedAction({"state": "merged", "confirm_timeout": 5, "confirm_bytes": 0}, finished_after=1)
-    assert action.run(task_vars={})["applied"] is True
-    assert [c.split()[0] for c in action.commands] == ["rm"]
+def test_a_job_that_ends_without_applying_is_collected_from_the_wait(tmp_path):
+    """Another run made the change between plan and apply: the module ends at once, no cookie."""
+    action = SimulatedAction(tmp_path, _args(tmp_path), cookie=False)
+    result = action.run(task_vars={})
+    assert action.kinds() == ["wait", "cleanup"] and action._connection.resets == 0
+    assert result["changed"] is False and result["msg"] == "nothing to do"
+
+
+def test_confirm_bytes_zero_confirms_with_the_rm_only(tmp_path):
+    action = SimulatedAction(tmp_path, _args(tmp_path, confirm_bytes=0))
+    assert action.run(task_vars={})["confirm"] == "confirmed"
+    assert action.kinds() == ["wait", "confirm", "cleanup"]
+    assert not [cmd for _kind, cmd in action.commands if "urandom" in cmd]
+
+
+def test_internal_options_async_and_unsafe_paths_are_refused(tmp_path):
+    for name in ("_confirm_token", "_confirm_marker"):
+        with pytest.raises(AnsibleActionFail, match="%s is internal" % name):
+            SimulatedAction(tmp_path, _args(tmp_path, **{name: "ab" * 16})).run(task_vars={})
+    action = SimulatedAction(tmp_path, _args(tmp_path))
+    action._task.async_val = 100
+    with pytest.raises(AnsibleActionFail, match="does not support async"):
+        action.run(task_vars={})
+    action = SimulatedAction(tmp_path, _args(tmp_path, state_dir="/srv/x; reboot"))
+    with pytest.raises(AnsibleActionFail, match=r"state_dir '/srv/x; reboot' cannot be used"):
+        action.run(task_vars={})
+    assert action.module_calls == [] and action.commands == []
+
+
+def test_a_missing_results_file_is_an_error_not_a_guess(tmp_path):
+    vanished = {"rc": 0, "stdout": "finished\n", "stderr": ""}
+    action = SimulatedAction(tmp_path, _args(tmp_path), faults={"wait": [vanished]})
+    with pytest.raises(AnsibleActionFail, match="results file .* is missing or empty"):
+        action.run(task_vars={})
+
+
+@pytest.mark.parametrize("path, expected", [
+    ("/var/lib/x", "/var/lib/x"), ("~/.ansible_async/j1", "~/.ansible_async/j1"),
+    ("/srv/a b", "'/srv/a b'")])
+def test_remote_paths_are_quoted_and_home_stays_expandable(tmp_path, path, expected):
+    assert policy_action.remote_path(path) == expected
+    (tmp_path / "job").write_text('{"changed": false}')
+    script = policy_action.collect_script("~/job", 0)
+    proc = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True,
+                          env={"HOME": str(tmp_path), "PATH": os.environ["PATH"]})
+    assert proc.stdout == 'finished 0\n{"changed": false}'
+
+
+def test_the_paths_pattern_is_a_full_match():
+    for bad in ("/x\n", "/x\nrm -rf /", "relative/dir", "~user/x", "/x y", "/$(id)", "/x;y"):
+        assert not policy_action.REMOTE_PATH_RE.fullmatch(bad), bad
+    for good in ("/var/lib/netdevops_icmp/policy", "~/state", "/tmp/pytest-of-root/p-1/test_x0/state/h1"):
+        assert policy_action.REMOTE_PATH_RE.fullmatch(good), good
