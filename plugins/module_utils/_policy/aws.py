@@ -50,9 +50,10 @@ MAX_NACL_RULE = 32766
 def _refuse_forward(policy: Policy, what: str) -> None:
     forward = [rule.text() for rule in policy.rules if rule.direction == "forward"]
     if forward:
+        shown = "; ".join(forward[:3]) + ("; and %d more" % (len(forward) - 3) if len(forward) > 3 else "")
         raise PolicyError("%s cannot express forward rules (%s): security groups and network ACLs filter traffic "
                           "entering and leaving an instance or subnet; write them as input (ingress) or output "
-                          "(egress) rules" % (what, "; ".join(forward)))
+                          "(egress) rules" % (what, shown))
 
 
 # --- security groups: render --------------------------------------------------------------
@@ -283,7 +284,8 @@ def _nacl_entries(entry: t.Mapping[str, t.Any]) -> t.List[firstmatch.Entry]:
         return []  # tcp, udp, ...: not ICMP
     family = IPV6 if entry.get("Ipv6CidrBlock") is not None else IPV4
     cidr = entry.get("Ipv6CidrBlock") or entry.get("CidrBlock")
-    label = "rule %s" % ("*" if number == 32767 else number)
+    implicit = number > MAX_NACL_RULE  # the ACL's own final deny: 32767 (IPv4), 32768 (IPv6), shown as "*"
+    label = "rule %s" % ("*" if implicit else number)
     if cidr != ANYWHERE[family]:
         raise PolicyError("network ACL %s applies to %s only; the ICMP policy model has no addresses yet, so it "
                           "cannot be compared" % (label, cidr))
@@ -298,4 +300,4 @@ def _nacl_entries(entry: t.Mapping[str, t.Any]) -> t.List[firstmatch.Entry]:
     if protocol != "-1":
         type_code = entry.get("IcmpTypeCode") or {}
         icmp_type, code = _ports({"FromPort": type_code.get("Type", -1), "ToPort": type_code.get("Code", -1)}, False)
-    return [firstmatch.Entry(family, direction, icmp_type, code, action, label, number == 32767)]
+    return [firstmatch.Entry(family, direction, icmp_type, code, action, label, implicit)]
