@@ -16,7 +16,7 @@ import os
 import typing as t
 from dataclasses import dataclass, field
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy import backends, confirm, iptables, nft, plan
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import backends, confirm, iptables, nft, offline, plan
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.icmp_types import FAMILIES
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import (
     Policy, PolicyError, check_safe, pmtud_blocked,
@@ -56,21 +56,18 @@ class Seams:
 def _empty_result() -> t.Dict[str, t.Any]:
     return {"changed": False, "before": None, "after": None, "commands": [], "snapshot": None,
             "applied": False, "rolled_back": False, "warnings": [], "backend": None,
-            "gathered": None, "rendered": None, "parsed": None, "diff": None}
+            "gathered": None, "rendered": None, "parsed": None, "rendered_data": None, "diff": None}
 
 
 def execute(request: Request, seams: Seams) -> t.Dict[str, t.Any]:
     """Run one request; raises ``PolicyError`` for bad input (nothing changed by then)."""
     result = _empty_result()
-    if request.state == "rendered":
-        check_safe(request.want, request.allow_unsafe)
-        name = "iptables" if request.backend == "iptables" else "nftables"
-        result.update(backend=name, rendered=render_offline(request.want, name, request))
+    if request.state in ("rendered", "parsed"):
+        result.update(_offline(request))
         return result
-    if request.state == "parsed":
-        name = "iptables" if request.backend == "iptables" else "nftables"
-        result.update(backend=name, parsed=parse_offline(request.running_config or "", name, request).to_dict())
-        return result
+    if request.backend in offline.DEVICE_BACKENDS:
+        raise PolicyError("backend %s renders and parses only (state rendered or parsed), got state %s: push "
+                          "rendered_data with the vendor's own module" % (request.backend, request.state))
     backend = backends.make_backend(request.backend, seams.runner, request.table, request.chain_prefix, seams.which)
     result["backend"] = backend.name
     live = backend.read()
@@ -164,26 +161,13 @@ def _commit(request: Request, seams: Seams, backend: backends.Backend, the_plan:
                    % (outcome.message, snap.snapshot_id)}
 
 
-def render_offline(want: Policy, backend: str, request: Request) -> t.List[str]:
-    if backend == "nftables":
-        return nft.render_script(want, request.table).splitlines()
-    lines: t.List[str] = []
-    for family, tool in (("ipv4", "iptables-restore"), ("ipv6", "ip6tables-restore")):
-        text = iptables.render_restore(want, family, {}, request.chain_prefix)
-        if text:
-            lines.append("%s --noflush" % tool)
-            lines.extend(text.splitlines())
-    return lines
-
-
-def parse_offline(text: str, backend: str, request: Request) -> Policy:
-    if backend == "nftables":
-        policy, _unknown = nft.parse_table(text, request.table)
-        return policy or Policy()
-    rules = []
-    for family in FAMILIES:
-        policy, _present, _unknown = iptables.parse_save(text, family, request.chain_prefix)
-        rules.extend(policy.rules if policy else ())
-    if not rules and "-A " not in text and "*filter" not in text:
-        raise PolicyError("running_config does not look like iptables-save output (no '*filter' table)")
-    return Policy.build(rules)
+def _offline(request: Request) -> t.Dict[str, t.Any]:
+    """``rendered`` / ``parsed``: no host, any backend (``auto`` means nftables here)."""
+    name = "nftables" if request.backend == "auto" else request.backend
+    if request.state == "rendered":
+        check_safe(request.want, request.allow_unsafe)
+        out = offline.render(request.want, name, request.table, request.chain_prefix)
+        return {"backend": name, "rendered": out.lines, "rendered_data": out.data,
+                "after": out.effective.to_dict(), "warnings": out.warnings}
+    policy, notes = offline.parse(request.running_config or "", name, request.table, request.chain_prefix)
+    return {"backend": name, "parsed": policy.to_dict(), "warnings": notes}

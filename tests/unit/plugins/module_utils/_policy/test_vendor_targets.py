@@ -227,3 +227,37 @@ def test_offline_unknown_backend():
 
     with pytest.raises(PolicyError, match="backend 'junos' is not one of: nftables, iptables, cisco_ios"):
         offline.render(Policy(), "junos", "t", PREFIX)
+
+
+def _execute(**kwargs):
+    from ansible_collections.netdevops.icmp.plugins.module_utils._policy import engine
+
+    return engine.execute(engine.Request(**kwargs), engine.Seams(runner=None))  # no host: the runner is never used
+
+
+UNSAFE = [
+    _policy({"family": "ipv4", "type": 3, "code": 4, "action": "drop"}),
+    _policy({"family": "ipv6", "type": "packet-too-big", "action": "drop"}),
+    _policy({"family": "ipv6", "type": "nd-neighbor-solicit", "action": "drop"}),
+    _policy({"family": "ipv6", "type": "echo-request", "action": "accept"}, {"family": "ipv6", "type": "any",
+                                                                              "action": "drop"}),
+]
+
+
+@pytest.mark.parametrize("backend", ["cisco_ios", "aws_security_group", "aws_network_acl"])
+@pytest.mark.parametrize("want", UNSAFE)
+def test_the_guard_refuses_for_every_target(backend, want):
+    with pytest.raises(PolicyError, match="refusing an unsafe ICMP policy"):
+        _execute(state="rendered", backend=backend, want=want)
+    try:  # allowed on purpose: rendered, unless the target cannot say it at all (an allow-only group)
+        assert _execute(state="rendered", backend=backend, want=want, allow_unsafe=True)["rendered"]
+    except PolicyError as err:
+        assert backend == "aws_security_group" and "can only allow" in str(err)
+
+
+@pytest.mark.parametrize("backend", ["cisco_ios", "aws_security_group", "aws_network_acl"])
+def test_device_backends_render_and_parse_only(backend):
+    result = _execute(state="rendered", backend=backend, want=profiles.profile_policy("rfc4890-host"))
+    assert result["rendered_data"] and result["after"]["rules"] == profiles.profile_policy("rfc4890-host").to_dict()["rules"]
+    with pytest.raises(PolicyError, match="backend %s renders and parses only" % backend):
+        _execute(state="merged", backend=backend, want=profiles.profile_policy("rfc4890-host"))
