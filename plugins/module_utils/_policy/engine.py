@@ -17,7 +17,6 @@ import typing as t
 from dataclasses import dataclass, field
 
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy import backends, confirm, iptables, nft, offline, plan
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy.icmp_types import FAMILIES
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import (
     Policy, PolicyError, check_safe, pmtud_blocked,
 )

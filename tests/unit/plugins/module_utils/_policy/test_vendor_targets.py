@@ -239,8 +239,8 @@ UNSAFE = [
     _policy({"family": "ipv4", "type": 3, "code": 4, "action": "drop"}),
     _policy({"family": "ipv6", "type": "packet-too-big", "action": "drop"}),
     _policy({"family": "ipv6", "type": "nd-neighbor-solicit", "action": "drop"}),
-    _policy({"family": "ipv6", "type": "echo-request", "action": "accept"}, {"family": "ipv6", "type": "any",
-                                                                              "action": "drop"}),
+    _policy({"family": "ipv6", "type": "echo-request", "action": "accept"},
+            {"family": "ipv6", "type": "any", "action": "drop"}),
 ]
 
 
