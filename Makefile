@@ -16,7 +16,7 @@ export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export ANSIBLE_NOCOLOR := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test unit sanity lint changelog-lint integration molecule build install-check \
+.PHONY: demo test unit vendor sanity lint changelog-lint integration molecule build install-check \
         bench system venv link clean
 
 demo: system venv link
@@ -64,6 +64,17 @@ build: venv
 bench: system venv link
 	@$(BIN)/python -m pip install -q -r benchmarks/requirements.txt
 	$(BIN)/python benchmarks/run.py
+
+# The vendors' own code (cisco.ios, amazon.aws, botocore) in a virtualenv of its own, for tests/vendor.
+VENDOR_VENV := $(BUILD)/vendor-venv
+$(VENDOR_VENV)/.installed: requirements-vendor.txt
+	@echo "vendor: installing requirements-vendor.txt into $(VENDOR_VENV)"
+	@test -x $(VENDOR_VENV)/bin/python || $(PYTHON) -m venv $(VENDOR_VENV)
+	@$(VENDOR_VENV)/bin/python -m pip install -q -r requirements-vendor.txt
+	@touch $@
+
+vendor: venv link $(VENDOR_VENV)/.installed
+	NETDEVOPS_VENDOR_PYTHON=$(VENDOR_VENV)/bin/python $(BIN)/pytest -q tests/vendor
 
 clean:
 	rm -rf $(BUILD) $(REPORTS)

@@ -4,7 +4,7 @@
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
-layers=(unit sanity lint integration molecule)
+layers=(unit vendor sanity lint integration molecule)
 failed=()
 passed=()
 started=$(date +%s)

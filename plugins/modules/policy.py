@@ -106,9 +106,17 @@ options:
             C(ipv6_icmp_ratelimit).
         type: dict
   backend:
-    description: V(auto) uses nftables when C(nft) is installed, else iptables.
+    description:
+      - V(auto) uses nftables when C(nft) is installed, else iptables.
+      - V(cisco_ios) (IOS and IOS-XE access lists), V(aws_security_group) and V(aws_network_acl) work
+        with O(state=rendered) and O(state=parsed) only; nothing connects to a device or to AWS. Push
+        RV(rendered_data) with the vendor's own module (C(cisco.ios.ios_acls), C(amazon.aws.ec2_security_group),
+        C(amazon.aws.ec2_vpc_nacl)) and read the running form back with it for drift checks. What each
+        target can express is in the guide "One policy, three enforcement points" (docs/policy_targets.md).
+      - IOS list names come from O(chain_prefix) (C(<prefix>-IN), C(-FWD), C(-OUT), and C(<prefix>-V6-IN) ...
+        for IPv6).
     type: str
-    choices: [auto, nftables, iptables]
+    choices: [auto, nftables, iptables, cisco_ios, aws_security_group, aws_network_acl]
     default: auto
   table:
     description: Name of our nftables table (family C(inet)).
@@ -318,6 +326,19 @@ parsed:
   description: The policy read from O(running_config), for O(state=parsed).
   returned: always
   type: dict
+rendered_data:
+  description:
+    - For O(state=rendered) with a device or cloud backend, the data the vendor's own module takes.
+    - V(cisco_ios) gives C(ios_acls) (the C(config) of C(cisco.ios.ios_acls), or null when some entries
+      cannot be held by that module's model, listed in C(not_in_ios_acls)) and C(running_config) (the lists
+      as C(show running-config) prints them).
+    - V(aws_security_group) gives C(IpPermissions) and C(IpPermissionsEgress) (EC2 API) and C(rules) and
+      C(rules_egress) (C(amazon.aws.ec2_security_group)); egress only when the policy has output rules.
+    - V(aws_network_acl) gives C(entries) (C(CreateNetworkAclEntry) parameters without C(NetworkAclId)) and
+      C(ec2_vpc_nacl) (its C(ingress) and C(egress) lists).
+  returned: always
+  type: dict
+  sample: {"ios_acls": null, "not_in_ios_acls": ["ipv6 input type nd-neighbor-solicit accept"]}
 confirm:
   description:
     - V(disabled), V(confirmed) or V(expired) (only when something was applied), or V(failed) when the
@@ -355,7 +376,8 @@ ARGUMENT_SPEC = {
         "rules": {"type": "list", "elements": "dict", "default": [], "options": RULE_SPEC},
         "sysctls": {"type": "dict"},
     }},
-    "backend": {"type": "str", "default": defaults.DEFAULT_BACKEND, "choices": ["auto", "nftables", "iptables"]},
+    "backend": {"type": "str", "default": defaults.DEFAULT_BACKEND, 
+                "choices": ["auto", "nftables", "iptables", "cisco_ios", "aws_security_group", "aws_network_acl"]},
     "table": {"type": "str", "default": defaults.DEFAULT_TABLE},
     "chain_prefix": {"type": "str", "default": defaults.DEFAULT_CHAIN_PREFIX},
     "allow_unsafe": {"type": "bool", "default": False},

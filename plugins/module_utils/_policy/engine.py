@@ -28,9 +28,8 @@ import typing as t
 from dataclasses import dataclass, field
 
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy import (
-    backends, confirm, iptables, netscope, nft, plan, statefiles,
+    backends, confirm, iptables, netscope, nft, offline, plan, statefiles,
 )
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy.icmp_types import FAMILIES
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import (
     Policy, PolicyError, check_safe, pmtud_blocked,
 )
@@ -91,7 +90,7 @@ class Restore:
 def _empty_result() -> t.Dict[str, t.Any]:
     return {"changed": False, "before": None, "after": None, "commands": [], "snapshot": None,
             "applied": False, "rolled_back": False, "warnings": [], "backend": None, "foreign": [],
-            "gathered": None, "rendered": None, "parsed": None, "diff": None}
+            "gathered": None, "rendered": None, "parsed": None, "rendered_data": None, "diff": None}
 
 
 def execute(request: Request, seams: Seams) -> t.Dict[str, t.Any]:
@@ -100,6 +99,9 @@ def execute(request: Request, seams: Seams) -> t.Dict[str, t.Any]:
     if request.state in ("rendered", "parsed"):
         result.update(_offline(request))
         return result
+    if request.backend in offline.DEVICE_BACKENDS:
+        raise PolicyError("backend %s renders and parses only (state rendered or parsed), got state %s: push "
+                          "rendered_data with the vendor's own module" % (request.backend, request.state))
     backend = backends.make_backend(request.backend, seams.runner, request.table, request.chain_prefix, seams.which)
     result["backend"] = backend.name
     changing = request.rollback is not None or request.state in plan.CHANGING
@@ -150,12 +152,15 @@ def _change(request: Request, seams: Seams, backend: backends.Backend, result: t
 
 
 def _offline(request: Request) -> t.Dict[str, t.Any]:
-    name = "iptables" if request.backend == "iptables" else "nftables"
+    """``rendered`` / ``parsed``: no host, any backend (``auto`` means nftables here)."""
+    name = "nftables" if request.backend == "auto" else request.backend
     if request.state == "rendered":
         check_safe(request.want, request.allow_unsafe)
-        return {"backend": name, "rendered": render_offline(request.want, name, request)}
-    policy, unknown = parse_offline(request.running_config or "", name, request)
-    return {"backend": name, "parsed": policy.to_dict(), "foreign": unknown}
+        out = offline.render(request.want, name, request.table, request.chain_prefix)
+        return {"backend": name, "rendered": out.lines, "rendered_data": out.data,
+                "after": out.effective.to_dict(), "warnings": out.warnings}
+    parsed = offline.parse(request.running_config or "", name, request.table, request.chain_prefix)
+    return {"backend": name, "parsed": parsed.policy.to_dict(), "foreign": parsed.foreign, "warnings": parsed.notes}
 
 
 def _plan(request: Request, backend: backends.Backend, history: confirm.History, live: backends.Live,
@@ -399,28 +404,3 @@ def _failed_apply(seams: Seams, backend: backends.Backend, restore: Restore, coo
                    "new policy is in place. The error: %s" % (", ".join(journal), snapshot_id, done, err)}
 
 
-def render_offline(want: Policy, backend: str, request: Request) -> t.List[str]:
-    if backend == "nftables":
-        return nft.render_script(want, request.table).splitlines()
-    lines: t.List[str] = []
-    for family, tool in (("ipv4", "iptables-restore"), ("ipv6", "ip6tables-restore")):
-        text = iptables.render_restore(want, family, {}, request.chain_prefix)
-        if text:
-            lines.append("%s --noflush" % tool)
-            lines.extend(text.splitlines())
-    return lines
-
-
-def parse_offline(text: str, backend: str, request: Request) -> t.Tuple[Policy, t.List[str]]:
-    """Our policy in ``running_config``, and what our table/chains hold that we did not write."""
-    if backend == "nftables":
-        own = nft.read_table(text, request.table)
-        return own.policy or Policy(), list(own.foreign)
-    rules, unknown = [], []
-    for family in FAMILIES:
-        own = iptables.read_chains(text, family, request.chain_prefix)
-        rules.extend(own.policy.rules if own.policy else ())
-        unknown.extend(item for item in own.foreign if item not in unknown)
-    if not rules and "-A " not in text and "*filter" not in text:
-        raise PolicyError("running_config does not look like iptables-save output (no '*filter' table)")
-    return Policy.build(rules), unknown
