@@ -54,6 +54,13 @@ class Frame:
 
 
 class PacketSource(t.Protocol):
+    def _drain(self) -> None:
+        while True:
+            try:
+                self._sock.recv(1, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                return
+
     def receive(self, timeout_s: float) -> t.List[Frame]: ...
 
     def statistics(self) -> t.Tuple[int, int]: ...
@@ -71,20 +78,29 @@ class SystemClock:
 
 
 class PacketSocket:
-    """The real packet socket, filtered in the kernel by ``program`` (``bpf.pack`` output)."""
+    """The real packet socket, filtered in the kernel by ``program`` (``bpf.pack`` output).
+
+    On one interface the socket starts with protocol 0 and is bound only after the
+    filter is attached. On all interfaces there is nothing to bind to (ifindex 0
+    cannot be named), so it starts with ETH_P_ALL and drops whatever was queued
+    before the filter was in place, as libpcap does.
+    """
 
     def __init__(self, interface: t.Optional[str], program: bytes, snaplen: int) -> None:
         self.snaplen = snaplen
         self._packets = self._drops = 0
         try:
-            self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, 0)
+            self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, 0 if interface else socket.htons(ETH_P_ALL))
         except PermissionError as err:
             raise CaptureError("capturing needs CAP_NET_RAW: run the task as root (become: true) or give the "
                                "interpreter the capability (setcap cap_net_raw+ep); socket(AF_PACKET) said: %s"
                                % err.strerror) from err
         try:
             self._configure(program)
-            self._sock.bind((interface or "", ETH_P_ALL))
+            if interface:
+                self._sock.bind((interface, ETH_P_ALL))
+            else:
+                self._drain()
         except OSError as err:
             self._sock.close()
             raise CaptureError("cannot capture on %s: %s" % (interface or "all interfaces", err)) from err
@@ -99,6 +115,13 @@ class PacketSocket:
             self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF_BYTES)
         self._sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         self._sock.setblocking(False)
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                self._sock.recv(1, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                return
 
     def receive(self, timeout_s: float) -> t.List[Frame]:
         """Every frame queued now, waiting up to ``timeout_s`` for the first."""
