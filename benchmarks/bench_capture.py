@@ -147,8 +147,8 @@ def write(rows: t.List[t.Dict[str, t.Any]], args: t.Any) -> None:
              "|---|---|---|---|---|---|"]
     for tool in ("ours", "tcpdump"):
         mine = [r for r in rows if r["tool"] == tool]
-        med = {key: statistics.median(r[key] for r in mine) for key in ("sent", "flood_s", "expected", "seen", "drops",
-                                                                            "cpu_s")}
+        keys = ("sent", "flood_s", "expected", "seen", "drops", "cpu_s")
+        med = {key: statistics.median(r[key] for r in mine) for key in keys}
         lines.append("| %s | %.0f | %d | %d | %d | %.2f |" % (
             "netdevops.icmp.capture" if tool == "ours" else "tcpdump -w /dev/null", med["sent"] / med["flood_s"],
             med["expected"], med["seen"], med["drops"], med["cpu_s"]))

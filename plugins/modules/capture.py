@@ -67,11 +67,14 @@ options:
 attributes:
   check_mode:
     support: full
-    details: Check mode validates the options and returns what would be captured in RV(filter), without listening.
+    description: Check mode validates the options and returns what would be captured in RV(filter), without listening.
   diff_mode:
     support: none
+    description: A capture changes nothing on the host but the optional pcap file, so there is no diff.
   platform:
-    platforms: linux
+    support: full
+    platforms: [posix]
+    description: Linux managed hosts (C(AF_PACKET) sockets and classic BPF socket filters of the Linux kernel).
 notes:
   - Inside a network namespace the module sees that namespace's interfaces and traffic only.
 seealso:

@@ -202,4 +202,3 @@ def interface_index(name: str) -> int:
         known = ", ".join(sorted(n for _i, n in socket.if_nameindex()))
         raise CaptureError("interface %r does not exist in this network namespace; interfaces here: %s"
                            % (name, known or "none")) from err
-
