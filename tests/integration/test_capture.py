@@ -122,15 +122,20 @@ def test_capture_module_through_ansible(lab_default: t.Any, tmp_path: Path) -> N
         "    - netdevops.icmp.capture: {duration: 2, count: 3}\n      check_mode: true\n      register: plan\n"
         "    - netdevops.icmp.capture: {duration: 3, count: 4, family: ipv4}\n      register: seen\n"
         "    - ansible.builtin.assert:\n        that:\n"
-        "          - bad is failed and 'does not exist' in bad.msg\n"
-        "          - plan.filter.count == 3 and plan.packets is not defined\n"
-        "          - seen.packets == 4 and seen.stopped_by == 'count' and seen is not changed\n")
-    pinger = lab_default.popen("h2", ["ping", "-c", "20", "-i", "0.1", lab_default.address("h1", 4)],
+        "          - bad is failed\n"
+        "          - \"'does not exist' in bad.msg\"\n"
+        "          - plan.filter.count == 3\n"
+        "          - plan.packets is not defined\n"
+        "          - seen.packets == 4\n"
+        "          - seen.stopped_by == 'count'\n"
+        "          - seen is not changed\n")
+    pinger = lab_default.popen("h2", ["ping", "-c", "600", "-i", "0.05", lab_default.address("h1", 4)],
                                stdout=subprocess.DEVNULL)
     try:
         proc = subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), "-i",
                                lab_default.inventory_path, str(play)], capture_output=True, text=True, timeout=120,
                               check=False)
     finally:
+        pinger.terminate()
         pinger.wait(timeout=30)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
