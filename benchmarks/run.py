@@ -20,6 +20,7 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS = {
     "ping": ["bench_ping.py"],
     "path": ["bench_path.py"],
+    "capture": ["bench_capture.py"],
 }
 
 
