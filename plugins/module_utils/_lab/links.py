@@ -54,7 +54,8 @@ class _Draft:
     addresses: t.Dict[int, t.List[t.Optional[IPInterface]]] = field(default_factory=dict)
 
 
-def parse_links(value: t.Any, node_names: t.Sequence[str]) -> t.List[Link]:
+def parse_links(value: t.Any, node_names: t.Sequence[str], reserved: t.Sequence[IPNetwork] = ()) -> t.List[Link]:
+    """The links; ``reserved`` are prefixes already given to segments."""
     if value is None:
         value = []
     if not isinstance(value, list):
@@ -72,8 +73,8 @@ def parse_links(value: t.Any, node_names: t.Sequence[str]) -> t.List[Link]:
         pairs[pair] = index
         drafts.append(draft)
     for family in _FAMILIES:
-        _check_overlaps(drafts, family)
-        _allocate_prefixes(drafts, family)
+        _check_overlaps(drafts, family, reserved)
+        _allocate_prefixes(drafts, family, reserved)
         _allocate_addresses(drafts, family)
     _check_duplicate_addresses(drafts)
     return [_freeze(draft) for draft in drafts]
@@ -217,12 +218,18 @@ def _settle_prefix(draft: _Draft, family: int) -> None:
         draft.prefix[family] = networks.pop()
 
 
-def _check_overlaps(drafts: t.Sequence[_Draft], family: int) -> None:
+def _check_overlaps(drafts: t.Sequence[_Draft], family: int, reserved: t.Sequence[IPNetwork]) -> None:
     seen: t.List[t.Tuple[IPNetwork, _Draft]] = []
     for draft in drafts:
         prefix = draft.prefix[family]
         if prefix is None:
             continue
+        for other_prefix in reserved:
+            if prefix.overlaps(other_prefix):  # type: ignore[arg-type]
+                raise TopologyError(
+                    "link %d (%s) prefix %s overlaps segment prefix %s; every link and segment needs its own prefix"
+                    % (draft.index, draft.label, prefix, other_prefix)
+                )
         for other_prefix, other in seen:
             if prefix.overlaps(other_prefix):
                 raise TopologyError(
@@ -232,26 +239,30 @@ def _check_overlaps(drafts: t.Sequence[_Draft], family: int) -> None:
         seen.append((prefix, draft))
 
 
-def _allocate_prefixes(drafts: t.Sequence[_Draft], family: int) -> None:
+def _allocate_prefixes(drafts: t.Sequence[_Draft], family: int, reserved: t.Sequence[IPNetwork]) -> None:
     taken = [draft.prefix[family] for draft in drafts if draft.prefix[family] is not None]
-    pool = AUTO_POOL_V4 if family == 4 else AUTO_POOL_V6
+    taken += [prefix for prefix in reserved if prefix.version == family]
     new_prefix = AUTO_PREFIXLEN_V4 if family == 4 else AUTO_PREFIXLEN_V6
-    candidates = pool.subnets(new_prefix=new_prefix)
-    if family == 6:
-        next(candidates)  # skip 2001:db8::/64, too easy to confuse with the whole range
     for draft in drafts:
         if not draft.enabled[family] or draft.prefix[family] is not None:
             continue
-        for candidate in candidates:
-            if not any(candidate.overlaps(used) for used in taken):  # type: ignore[arg-type]
-                draft.prefix[family] = candidate
-                taken.append(candidate)
-                break
-        else:
-            raise TopologyError(
-                "no free ipv%d prefix left in %s for link %d (%s); give the link an explicit prefix"
-                % (family, pool, draft.index, draft.label)
-            )
+        draft.prefix[family] = allocate_prefix(family, new_prefix, taken, "link %d (%s)" % (draft.index, draft.label))
+
+
+def allocate_prefix(family: int, new_prefix: int, taken: t.List[t.Any], what: str) -> IPNetwork:
+    """The first free /``new_prefix`` of the family's pool; appended to ``taken``."""
+    pool = AUTO_POOL_V4 if family == 4 else AUTO_POOL_V6
+    candidates = pool.subnets(new_prefix=new_prefix)
+    if family == 6:
+        next(candidates)  # skip 2001:db8::/64, too easy to confuse with the whole range
+    for candidate in candidates:
+        if not any(candidate.overlaps(used) for used in taken):  # type: ignore[arg-type]
+            taken.append(candidate)
+            return candidate
+    raise TopologyError(
+        "no free ipv%d prefix of length /%d left in %s for %s; give it an explicit prefix"
+        % (family, new_prefix, pool, what)
+    )
 
 
 def _allocate_addresses(drafts: t.Sequence[_Draft], family: int) -> None:

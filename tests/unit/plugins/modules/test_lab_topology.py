@@ -36,7 +36,7 @@ def network_only_default() -> t.Dict[str, t.Any]:
 def params(**changes: t.Any) -> t.Dict[str, t.Any]:
     base: t.Dict[str, t.Any] = {
         "topology": network_only_default(), "topology_file": None, "name": "golden", "state": "present",
-        "inventory_path": INVENTORY, "state_dir": "/state", "python_interpreter": "/py",
+        "inventory_path": INVENTORY, "state_dir": "/state", "python_interpreter": "/py", "fleet_size": None,
     }
     base.update(changes)
     return base
@@ -82,6 +82,7 @@ def test_absent_by_name_removes_lab_and_inventory() -> None:
     script = [
         (["ip", "-j", "netns", "list"], 0, '[{"name": "nilab-golden-h1"}]', ""),
         (["ip", "netns", "pids", "nilab-golden-h1"], 0, "", ""),
+        (["ip", "-j", "link", "show"], 0, '[{"ifname": "lo"}]', ""),
         (["ip", "netns", "del", "nilab-golden-h1"], 0, "", ""),
     ]
     result = lab_topology.execute(params(topology_file=None, state="absent"), engine(script, files), False)
@@ -91,7 +92,8 @@ def test_absent_by_name_removes_lab_and_inventory() -> None:
     assert result["addresses"] == {} and result["nodes"] == []
     assert INVENTORY not in files.files
     again = lab_topology.execute(params(topology_file=None, state="absent"),
-                                 engine([(["ip", "-j", "netns", "list"], 0, "[]", "")], files), False)
+                                 engine([(["ip", "-j", "netns", "list"], 0, "[]", ""),
+                                         (["ip", "-j", "link", "show"], 0, '[{"ifname": "lo"}]', "")], files), False)
     assert again["changed"] is False
 
 

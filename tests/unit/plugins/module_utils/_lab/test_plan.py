@@ -232,6 +232,7 @@ def test_down_kills_and_deletes_only_this_lab() -> None:
         ok("ip", "-j", "netns", "list", out=listing),
         ok("ip", "netns", "pids", "nilab-golden-h1", out="11\n12\n"),
         ok("ip", "netns", "pids", "nilab-golden-r1", out=""),
+        ok("ip", "-j", "link", "show", out=json.dumps([{"ifname": "lo"}, {"ifname": "nl-golden2"}])),
         ok("kill", "-KILL", "11", "12"),
         ok("ip", "netns", "del", "nilab-golden-h1"),
         ok("ip", "netns", "del", "nilab-golden-r1"),
@@ -244,7 +245,7 @@ def test_down_kills_and_deletes_only_this_lab() -> None:
 
 
 def test_down_of_an_absent_lab_changes_nothing() -> None:
-    engine, runner = engine_for([ok("ip", "-j", "netns", "list", out="")])
+    engine, runner = engine_for([ok("ip", "-j", "netns", "list", out=""), ok("ip", "-j", "link", "show", out="[]")])
     outcome = engine.down("golden")
     assert outcome.changed is False and outcome.commands == []
     runner.assert_done()
