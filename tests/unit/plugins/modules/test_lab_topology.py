@@ -136,3 +136,36 @@ def test_main_rejects_both_topology_sources(capsys: pytest.CaptureFixture[str]) 
         lab_topology.main()
     result = json.loads(capsys.readouterr().out)
     assert "mutually exclusive" in result["msg"]
+
+
+@pytest.mark.parametrize("python", ["python3", "/usr/bin/python3 -c 'x'", "/py\n", "/p;y"])
+def test_python_interpreter_that_reaches_proxycommand_is_matched_in_full(python: str) -> None:
+    with pytest.raises(LabError, match="python_interpreter .* is refused: give an absolute path"):
+        lab_topology.execute(params(python_interpreter=python), engine([]), True)
+
+
+def test_fleet_size_sizes_the_counted_nodes() -> None:
+    fleet = yaml.safe_load((DEFAULT.parent / "fleet.yml").read_text(encoding="utf-8"))
+    script = [(["ip", "-j", "netns", "list"], 0, "[]", ""), (["ip", "-j", "addr", "show"], 0, "[]", "")]
+    result = lab_topology.execute(params(topology=fleet, fleet_size=4, name=None), engine(script), True)
+    assert [node["name"] for node in result["nodes"]] == ["h1", "h2", "h3", "h4"]
+    assert result["segments"][0]["controller"] == {"ipv4": "198.51.100.1", "ipv6": "2001:db8:100::1"}
+    assert "nilab-fleet-h4" in result["namespaces"] and "nilab-fleet-lan" not in result["namespaces"]
+
+
+def test_main_warns_when_the_neighbour_table_comes_close(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    fleet = yaml.safe_load((DEFAULT.parent / "fleet.yml").read_text(encoding="utf-8"))
+    monkeypatch.setattr(lab_topology, "Files", lambda: MemoryFiles({"/proc/sys/net/ipv4/neigh/default/gc_thresh3": "50\n"}))
+    script = [(["ip", "-j", "netns", "list"], 0, "[]", ""), (["ip", "-j", "addr", "show"], 0, "[]", "")]
+    monkeypatch.setattr(lab_topology, "ModuleRunner", lambda module: FakeRunner(script))
+    args = {"topology": fleet, "fleet_size": 20, "_ansible_check_mode": True}
+    with patch_module_args(args), pytest.raises(SystemExit):
+        lab_topology.main()
+    result = json.loads(capsys.readouterr().out)
+    assert result["changed"] is True, result
+    assert [warning["event"]["msg"] for warning in result["warnings"]] == [
+        "lab fleet needs at least 40 IPv4 neighbour table entries and 0 are in use now (all namespaces, this lab's "
+        "own included if it is up), against the host-wide limit /proc/sys/net/ipv4/neigh/default/gc_thresh3 = 50; "
+        "every pair of lab nodes that talk to each other adds 2 more, and past the limit the kernel drops packets "
+        "(neighbour table overflow)"
+    ]
