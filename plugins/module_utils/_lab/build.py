@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import typing as t
 from dataclasses import dataclass
 
@@ -89,6 +90,7 @@ class LabEngine:
         self.runner = runner
         self.files = files or Files()
         self.state_dir = state_dir
+        self.wait_timeout_s = 15.0
 
     def paths(self, lab: str) -> sshd.LabPaths:
         return sshd.LabPaths(self.state_dir, lab)
@@ -224,5 +226,18 @@ class LabEngine:
                 self.files.write_text(step.path, step.content, step.mode)
             elif step.kind == "mkdir":
                 self.files.makedirs(step.path, step.mode)
+            elif step.kind == "wait":
+                self._wait_for(step.path)
             else:
                 self.files.rmtree(step.path)
+
+    def _wait_for(self, path: str) -> None:
+        timeout_s = self.wait_timeout_s
+        deadline = time.monotonic() + timeout_s
+        while not (self.files.read_text(path) or "").strip():
+            if time.monotonic() > deadline:
+                raise LabError(
+                    "%s did not appear within %.0f s: the daemon did not start; run it by hand "
+                    "with -d to see why" % (path, timeout_s)
+                )
+            time.sleep(0.02)

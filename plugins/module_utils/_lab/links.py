@@ -88,7 +88,7 @@ def _parse_link(raw: t.Any, index: int, node_names: t.Sequence[str]) -> _Draft:
         raise TopologyError(
             "link %d connects node %r to itself; a link needs two different nodes" % (index, ends[0][0])
         )
-    mtu = _parse_mtu(data.get("mtu", DEFAULT_MTU), index, label)
+    mtu = parse_mtu(data.get("mtu", DEFAULT_MTU), "link %d (%s)" % (index, label))
     draft = _Draft(index, label, (ends[0][0], ends[1][0]), mtu, {}, {})
     for family in _FAMILIES:
         key = "ipv%d" % family
@@ -137,15 +137,15 @@ def _parse_endpoint(raw: t.Any, index: int, side: str, node_names: t.Sequence[st
     return str(node), ipv4, ipv6
 
 
-def _parse_mtu(value: t.Any, index: int, label: str) -> int:
+def parse_mtu(value: t.Any, where: str) -> int:
+    """An MTU of a link or segment (``where`` names it in the error)."""
     if isinstance(value, bool) or not isinstance(value, int) or not MIN_MTU <= value <= MAX_MTU:
-        raise TopologyError(
-            "link %d (%s) has mtu %r; use an integer from %d to %d" % (index, label, value, MIN_MTU, MAX_MTU)
-        )
+        raise TopologyError("%s has mtu %r; use an integer from %d to %d" % (where, value, MIN_MTU, MAX_MTU))
     return value
 
 
-def _parse_prefix(value: t.Any, family: int, index: int, label: str) -> t.Optional[IPNetwork]:
+def parse_doc_prefix(value: t.Any, family: int, where: str) -> t.Optional[IPNetwork]:
+    """A prefix of the family inside the documentation ranges; None for None."""
     if value is None:
         return None
     key = "ipv%d" % family
@@ -153,20 +153,25 @@ def _parse_prefix(value: t.Any, family: int, index: int, label: str) -> t.Option
         prefix = ipaddress.ip_network(str(value), strict=True)
     except ValueError as err:
         raise TopologyError(
-            "link %d (%s) has %s prefix %r, which is not a network prefix (%s); write it like %s"
-            % (index, label, key, value, err, "198.51.100.0/24" if family == 4 else "2001:db8:1::/64")
+            "%s has %s prefix %r, which is not a network prefix (%s); write it like %s"
+            % (where, key, value, err, "198.51.100.0/24" if family == 4 else "2001:db8:1::/64")
         ) from err
     if prefix.version != family:
-        raise TopologyError("link %d (%s) has %s prefix %r of the wrong family" % (index, label, key, value))
+        raise TopologyError("%s has %s prefix %r of the wrong family" % (where, key, value))
     if not in_doc_ranges(prefix):
         raise TopologyError(
-            "link %d (%s) has %s prefix %s outside the documentation ranges; labs use only %s"
-            % (index, label, key, prefix, doc_ranges_text())
+            "%s has %s prefix %s outside the documentation ranges; labs use only %s"
+            % (where, key, prefix, doc_ranges_text())
         )
-    if prefix.num_addresses < 4:
+    return prefix
+
+
+def _parse_prefix(value: t.Any, family: int, index: int, label: str) -> t.Optional[IPNetwork]:
+    prefix = parse_doc_prefix(value, family, "link %d (%s)" % (index, label))
+    if prefix is not None and prefix.num_addresses < 4:
         raise TopologyError(
-            "link %d (%s) has %s prefix %s, too small for two hosts; use /30 or shorter for IPv4, "
-            "/126 or shorter for IPv6" % (index, label, key, prefix)
+            "link %d (%s) has ipv%d prefix %s, too small for two hosts; use /30 or shorter for IPv4, "
+            "/126 or shorter for IPv6" % (index, label, family, prefix)
         )
     return prefix
 

@@ -212,3 +212,11 @@ def check_ifname_length(kind: str, name: str) -> None:
                names.IFNAME_MAX - len(names.IFNAME_PREFIX))
         )
 
+
+def check_name(value: t.Any, where: str) -> str:
+    """A node or segment name, matched in full; ``where`` is "node entry 3" and the like."""
+    if not names.valid_node_name(value):
+        raise TopologyError(
+            "%s has invalid name %r: use lower-case letters, digits and _, starting with a letter" % (where, value)
+        )
+    return t.cast(str, value)

@@ -38,7 +38,8 @@ _EARLY_KEYS = frozenset(key for key, _value in EARLY_SYSCTLS)
 
 @dataclass(frozen=True)
 class Step:
-    """One action: ``run`` argv, ``write`` a file, ``mkdir`` or ``rmtree`` a directory."""
+    """One action: ``run`` argv, ``write`` a file, ``mkdir`` or ``rmtree`` a directory,
+    ``wait`` until a file has content (a daemon's pid file)."""
 
     kind: str
     argv: t.Tuple[str, ...] = ()
@@ -54,6 +55,8 @@ class Step:
             return "write %s" % self.path
         if self.kind == "mkdir":
             return "mkdir -p %s" % self.path
+        if self.kind == "wait":
+            return "wait for %s" % self.path
         return "rm -rf %s" % self.path
 
 
@@ -311,6 +314,8 @@ def _plan_sshd(topo: Topology, state: LiveState, paths: sshd.LabPaths) -> t.List
                 pid = None
         if pid is None:
             steps.append(run("ip", "netns", "exec", node.netns, sshd.SSHD, "-f", paths.sshd_config(node.name)))
+            # sshd writes its pid file once it listens: then the lab is ready for SSH.
+            steps.append(Step("wait", path=paths.pid_file(node.name)))
     return steps
 
 
@@ -349,12 +354,14 @@ def plan_down(lab: str, state: LiveState, paths: sshd.LabPaths) -> t.List[Step]:
 def plan_cleanup(state: LiveState, root_links: t.Sequence[str], lab_dirs: t.Sequence[str]) -> t.List[Step]:
     """Remove every lab namespace and lab-named root link, and the given lab state dirs."""
     steps: t.List[Step] = []
-    for netns in state.netns:
-        if names.split_netns(netns) is not None:
-            steps += remove_netns(_ns(state, netns))
+    # Root links first: a controller veth dies with its segment namespace, but only
+    # once the kernel gets round to it, so it is deleted while it surely exists.
     for link in root_links:
         if names.is_lab_link(link):
             steps.append(run("ip", "link", "del", link, check=False))
+    for netns in state.netns:
+        if names.split_netns(netns) is not None:
+            steps += remove_netns(_ns(state, netns))
     for path in lab_dirs:
         steps.append(Step("rmtree", path=path))
     return steps

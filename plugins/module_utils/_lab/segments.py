@@ -22,12 +22,10 @@ from dataclasses import dataclass, field
 
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab import names
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab.errors import TopologyError
-from ansible_collections.netdevops.icmp.plugins.module_utils._lab.links import allocate_prefix
+from ansible_collections.netdevops.icmp.plugins.module_utils._lab.links import allocate_prefix, parse_doc_prefix, parse_mtu
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab.model import (
     AUTO_PREFIXLEN_V6,
     DEFAULT_MTU,
-    MAX_MTU,
-    MIN_MTU,
     MIN_MTU_IPV6,
     Endpoint,
     IPInterface,
@@ -36,8 +34,7 @@ from ansible_collections.netdevops.icmp.plugins.module_utils._lab.model import (
     Segment,
     check_ifname_length,
     check_keys,
-    doc_ranges_text,
-    in_doc_ranges,
+    check_name,
 )
 
 _SEGMENT_KEYS = ("name", "members", "mtu", "ipv4", "ipv6", "controller")
@@ -111,19 +108,14 @@ class SegmentParser:
     # -- one segment -------------------------------------------------------------
     def _parse_segment(self, raw: t.Any, index: int) -> _Draft:
         data = check_keys(raw, _SEGMENT_KEYS, "segment entry %d" % index)
-        name = data.get("name")
-        if not names.valid_node_name(name):
-            raise TopologyError(
-                "segment entry %d has invalid name %r: use lower-case letters, digits and _, "
-                "starting with a letter" % (index, name)
-            )
+        name = check_name(data.get("name"), "segment entry %d" % index)
         if name in self.node_names:
             raise TopologyError(
                 "segment entry %d is named %r like a node; segments and nodes share the namespace "
                 "names nilab-<lab>-<name>, so give the segment another name" % (index, name)
             )
         check_ifname_length("segment", name)
-        draft = _Draft(index, name, _parse_mtu(data.get("mtu", DEFAULT_MTU), index, name), {}, {})
+        draft = _Draft(index, name, parse_mtu(data.get("mtu", DEFAULT_MTU), "segment %d (%s)" % (index, name)), {}, {})
         controller = data.get("controller", False)
         if controller is not False:
             draft.slots.append((CONTROLLER, self._explicit(controller, _CONTROLLER_KEYS, "%s controller" % draft.where, True)))
@@ -218,31 +210,10 @@ def _prefixlen(family: int, hosts: int) -> int:
     return length
 
 
-def _parse_mtu(value: t.Any, index: int, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not MIN_MTU <= value <= MAX_MTU:
-        raise TopologyError(
-            "segment %d (%s) has mtu %r; use an integer from %d to %d" % (index, name, value, MIN_MTU, MAX_MTU)
-        )
-    return value
-
-
 def _parse_prefix(value: t.Any, family: int, draft: _Draft) -> t.Optional[IPNetwork]:
-    if value is None:
+    prefix = parse_doc_prefix(value, family, draft.where)
+    if prefix is None:
         return None
-    try:
-        prefix = ipaddress.ip_network(str(value), strict=True)
-    except ValueError as err:
-        raise TopologyError(
-            "%s has ipv%d prefix %r, which is not a network prefix (%s); write it like %s"
-            % (draft.where, family, value, err, "198.51.100.0/24" if family == 4 else "2001:db8:100::/64")
-        ) from err
-    if prefix.version != family:
-        raise TopologyError("%s has ipv%d prefix %r of the wrong family" % (draft.where, family, value))
-    if not in_doc_ranges(prefix):
-        raise TopologyError(
-            "%s has ipv%d prefix %s outside the documentation ranges; labs use only %s"
-            % (draft.where, family, prefix, doc_ranges_text())
-        )
     room = prefix.num_addresses - (2 if family == 4 else 1)
     if room < len(draft.slots):
         raise TopologyError(

@@ -25,6 +25,7 @@ from ansible_collections.netdevops.icmp.plugins.module_utils._lab.model import (
     Topology,
     check_ifname_length,
     check_keys,
+    check_name,
 )
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab.routing import (
     compute_routes,
@@ -111,11 +112,7 @@ def _expand_count(raw: t.Any, index: int, fleet_size: t.Optional[int]) -> t.List
     where = "node entry %d (%r)" % (index, raw.get("name"))
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
         raise TopologyError("%s has count %r; use a whole number from 1 to %d" % (where, count, MAX_COUNT))
-    if not names.valid_node_name(raw.get("name")):
-        raise TopologyError(
-            "%s has invalid name %r: use lower-case letters, digits and _, starting with a letter"
-            % (where, raw.get("name"))
-        )
+    check_name(raw.get("name"), "node entry %d" % index)
     if raw.get("ssh_from") is not None:
         raise TopologyError("%s: ssh_from is not allowed on a counted entry; list such nodes one by one" % where)
     base = dict(raw)
@@ -127,12 +124,7 @@ def _parse_node(raw: t.Any, index: int, lab: str) -> Node:
     if isinstance(raw, str):
         raw = {"name": raw}
     data = check_keys(raw, _NODE_KEYS, "node entry %d" % index)
-    name = data.get("name")
-    if not names.valid_node_name(name):
-        raise TopologyError(
-            "node entry %d has invalid name %r: use lower-case letters, digits and _, "
-            "starting with a letter" % (index, name)
-        )
+    name = check_name(data.get("name"), "node entry %d" % index)
     check_ifname_length("node", name)
     role = data.get("role", "host")
     if role not in ROLES:
