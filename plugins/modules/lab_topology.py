@@ -15,9 +15,9 @@ description:
     namespace, any number of members), IPv4 and IPv6 addresses come from the
     documentation ranges, routers forward, static routes connect every node to every
     lab address. Optionally runs an sshd inside a node, reachable from the controller
-    directly over a segment with C(controller: true).
+    directly over a segment that has the controller (C(controller=true)).
   - Sizes the lab within the host-wide neighbour tables (C(gc_thresh3) of IPv4 and IPv6, read
-    and never changed): a lab that needs more entries than the limit is refused, one that comes
+    and never changed). A lab that needs more entries than the limit is refused, one that comes
     close gets a warning; both name the numbers.
   - Idempotent. The live state is read (C(ip -j netns list), C(ip -j addr), C(ip -j route),
     C(sysctl -n)) and only the missing or different parts are changed; a second run changes
@@ -44,7 +44,7 @@ options:
       - C(segments) items have C(name), C(members) (node names, the name of a counted entry for
         all of its nodes, or mappings C({node, ipv4, ipv6})), C(mtu), C(ipv4) and C(ipv6) (as for
         links; an allocated IPv4 prefix is sized to the members) and C(controller) (V(true) or
-        C({ipv4, ipv6}): a veth from the controller into the segment; one segment per lab).
+        C({ipv4, ipv6}), a veth from the controller into the segment; one segment per lab).
       - C(links) items have C(a) and C(b) (node names, or mappings C({node, ipv4, ipv6}) with
         explicit addresses), C(mtu) (default 1500), C(ipv4) and C(ipv6) (a prefix inside
         192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24 or 2001:db8::/32, V(false) to leave the
@@ -85,9 +85,9 @@ options:
         C(netdevops.icmp.netns), C(ansible_host) the namespace, and host variables C(lab_name),
         C(lab_node), C(lab_role), C(lab_netns), C(lab_addresses) and C(lab_interfaces);
         C(lab_links) is a group variable of C(all).
-      - A node with C(sshd) also appears as C(<node>_ssh) in group C(lab_ssh): reached over SSH
-        directly from the controller when it is on a segment with C(controller) (and has no
-        C(ssh_from)), else across the lab from the namespace of its C(ssh_from) node.
+      - A node with C(sshd) also appears as C(<node>_ssh) in group C(lab_ssh). It is reached over SSH
+        directly from the controller when it is on a segment with C(controller) and has no
+        C(ssh_from); else across the lab from the namespace of its C(ssh_from) node.
       - C(lab_segments) (a group variable of C(all)) lists the segments with their members' and
         the controller's addresses.
       - Needs PyYAML (it comes with ansible-core).
