@@ -149,9 +149,12 @@ VALIDATE_BUILTIN = """
         mode: "0644"
       delegate_to: localhost
       when: bench_phase == 'pre'
-    - name: Compare with the baseline
+    - name: Compare with the baseline (loss per target)
       ansible.builtin.assert:
-        that: "lookup('ansible.builtin.file', bench_work ~ '/baseline/' ~ inventory_hostname ~ '.txt') is search('/0%')"
+        that: >-
+          bench_fping.stderr | regex_findall('(\\S+) +: xmt/rcv/%loss = \\d+/\\d+/(\\d+)%')
+          == lookup('ansible.builtin.file', bench_work ~ '/baseline/' ~ inventory_hostname ~ '.txt')
+             | regex_findall('(\\S+) +: xmt/rcv/%loss = \\d+/\\d+/(\\d+)%')
         quiet: true
       when: bench_phase == 'post'
 """
