@@ -411,11 +411,13 @@ def main() -> int:
     meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "kernel": platform.release(),
             "python": platform.python_version(), "cpus": os.cpu_count() or 0,
             "ansible": (re.findall(r"core ([\d.]+)", version) or ["?"])[0]}
-    results = [bench_size(size) for size in args.sizes]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "fleet.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
-    (out / "fleet.md").write_text(markdown(meta, results))
+    results: t.List[t.Dict[str, t.Any]] = []
+    for size in args.sizes:  # results are written after every size: a cut run keeps what it measured
+        results.append(bench_size(size))
+        (out / "fleet.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
+        (out / "fleet.md").write_text(markdown(meta, results))
     print(markdown(meta, results))
     return 0
 
