@@ -296,19 +296,22 @@ def scenarios(work: Path) -> t.List[t.Tuple[str, str, t.List[str]]]:
     ]
 
 
-def bench_size(size: int) -> t.Dict[str, t.Any]:
+def bench_size(size: int, on_row: t.Callable[[t.Dict[str, t.Any]], None]) -> t.Dict[str, t.Any]:
+    """All scenarios at one size; ``on_row`` gets the partial result after every run."""
     with tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp:
         work = Path(tmp)
         started = time.monotonic()
         engine, _topo, inventory, warnings = build(size, work)
         built_s = time.monotonic() - started
         forks = min(size, MAX_FORKS)
-        rows = []
+        rows: t.List[t.Dict[str, t.Any]] = []
         try:
             for scenario, tool, argv in scenarios(work):
                 result = playbook(["-i", str(inventory), "-f", str(forks), *argv])
                 result.update({"scenario": scenario, "tool": tool})
                 rows.append(result)
+                on_row({"size": size, "forks": forks, "lab_up_s": round(built_s, 1), "lab_down_s": 0.0,
+                        "lab_warnings": warnings, "runs": rows, "partial": True})
                 print("N=%d %-32s %-36s %7.1f s rc=%d peak %6.1f MiB failed=%d rolled_back=%d" % (
                     size, scenario, tool, result["wall_s"], result["rc"], result["peak_rss_mib"],
                     len(result["hosts_failed"]), len(result["rolled_back"])), flush=True)
@@ -377,8 +380,9 @@ def markdown(meta: t.Dict[str, t.Any], results: t.List[t.Dict[str, t.Any]]) -> s
             "%.0f" % last["peak_rss_mib"] if last else "-", ", ".join(notes)))
     lines += ["", "## Lab", ""]
     for item in results:
-        lines.append("- N=%d: lab up %.1f s, down %.1f s%s" % (
-            item["size"], item["lab_up_s"], item["lab_down_s"],
+        lines.append("- N=%d%s: lab up %.1f s, down %.1f s%s" % (
+            item["size"], " (cut short: only the runs listed above)" if item.get("partial") else "",
+            item["lab_up_s"], item["lab_down_s"],
             "; warnings: %s" % " / ".join(item["lab_warnings"]) if item["lab_warnings"] else ""))
     lines += ["", "## Reading it", ""] + ["- %s" % line for line in findings(results)] + [""]
     return "\n".join(lines)
@@ -414,10 +418,14 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results: t.List[t.Dict[str, t.Any]] = []
-    for size in args.sizes:  # results are written after every size: a cut run keeps what it measured
-        results.append(bench_size(size))
-        (out / "fleet.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
-        (out / "fleet.md").write_text(markdown(meta, results))
+
+    def write(current: t.List[t.Dict[str, t.Any]]) -> None:
+        (out / "fleet.json").write_text(json.dumps({"meta": meta, "results": current}, indent=2) + "\n")
+        (out / "fleet.md").write_text(markdown(meta, current))
+
+    for size in args.sizes:  # written after every run: a cut run keeps what it measured
+        results.append(bench_size(size, lambda partial: write(results + [partial])))
+        write(results)
     print(markdown(meta, results))
     return 0
 
