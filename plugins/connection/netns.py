@@ -79,6 +79,7 @@ EXAMPLES = r"""
 """
 
 import os
+import re
 import shlex
 import typing as t
 
@@ -89,6 +90,8 @@ from ansible.utils.display import Display
 display = Display()
 
 NETNS_RUN_DIR = "/run/netns"
+# A file name under /run/netns; full match, so no newline or path sneaks into the command.
+NETNS_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,254}")
 
 
 def wrap_command(ip_command: str, netns: str, cmd: str) -> str:
@@ -108,8 +111,11 @@ class Connection(LocalConnection):
             raise AnsibleConnectionFailure(
                 "no network namespace given: set ansible_host or ansible_netns_name to a name from `ip netns list`"
             )
-        if "/" in netns or netns in (".", ".."):
-            raise AnsibleConnectionFailure("invalid network namespace name %r" % (netns,))
+        if not isinstance(netns, str) or NETNS_NAME_RE.fullmatch(netns) is None:
+            raise AnsibleConnectionFailure(
+                "invalid network namespace name %r: use letters, digits and _ . @ + - "
+                "(a name from `ip netns list`), not starting with . or -" % (netns,)
+            )
         return str(netns)
 
     def _connect(self) -> LocalConnection:

@@ -11,14 +11,21 @@ short_description: Build, tear down or clean up a lab of Linux network namespace
 version_added: 1.0.0
 description:
   - Builds a lab from a small topology description; nodes are network namespaces,
-    links are veth pairs with a per-link MTU, IPv4 and IPv6 addresses come from the
+    links are veth pairs with a per-link MTU, segments are LANs (a Linux bridge in its own
+    namespace, any number of members), IPv4 and IPv6 addresses come from the
     documentation ranges, routers forward, static routes connect every node to every
-    lab address. Optionally runs an sshd inside a node.
+    lab address. Optionally runs an sshd inside a node, reachable from the controller
+    directly over a segment that has the controller (C(controller=true)).
+  - Sizes the lab within the host-wide neighbour tables (C(gc_thresh3) of IPv4 and IPv6, read
+    and never changed). A lab that needs more entries than the limit is refused, one that comes
+    close gets a warning; both name the numbers.
   - Idempotent. The live state is read (C(ip -j netns list), C(ip -j addr), C(ip -j route),
     C(sysctl -n)) and only the missing or different parts are changed; a second run changes
     nothing. Check mode computes the same plan and runs none of it.
-  - Every namespace is named C(nilab-<lab>-<node>) and every interface inside it C(nl-<peer>),
-    so several labs coexist and leftovers of a crashed run can be found and removed.
+  - Every namespace is named C(nilab-<lab>-<node>) (a segment's C(nilab-<lab>-<segment>)) and
+    every interface inside it C(nl-<peer>); the controller's veth into a segment is C(nl-<lab>)
+    in the init namespace. So several labs coexist and leftovers of a crashed run can be found
+    and removed.
   - Writes an Ansible inventory of the lab (O(inventory_path)) in which every node is a
     host reached with the C(netdevops.icmp.netns) connection.
   - See C(docs/lab.md) in the collection for the topology format in full.
@@ -28,10 +35,16 @@ options:
   topology:
     description:
       - The topology as a mapping. Keys C(name) (lab name, 1 to 12 lower-case letters and
-        digits), C(nodes), C(links), optional C(routes) and C(auto_routes).
+        digits), C(nodes), C(links), optional C(segments), C(routes) and C(auto_routes).
       - C(nodes) items have C(name), C(role) (C(host) or C(router), default C(host)), optional
         C(sshd) (bool), C(ssh_from) (node whose namespace the controller's SSH sessions start
-        from), C(sysctls) (mapping) and C(ping_group_range) (default C("0 2147483647")).
+        from), C(sysctls) (mapping of per-namespace keys under C(net.); others are refused),
+        C(ping_group_range) (default C("0 2147483647")) and C(count) (the entry stands for nodes
+        C(<name>1) to C(<name><count>)).
+      - C(segments) items have C(name), C(members) (node names, the name of a counted entry for
+        all of its nodes, or mappings C({node, ipv4, ipv6})), C(mtu), C(ipv4) and C(ipv6) (as for
+        links; an allocated IPv4 prefix is sized to the members) and C(controller) (V(true) or
+        C({ipv4, ipv6}), a veth from the controller into the segment; one segment per lab).
       - C(links) items have C(a) and C(b) (node names, or mappings C({node, ipv4, ipv6}) with
         explicit addresses), C(mtu) (default 1500), C(ipv4) and C(ipv6) (a prefix inside
         192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24 or 2001:db8::/32, V(false) to leave the
@@ -72,12 +85,22 @@ options:
         C(netdevops.icmp.netns), C(ansible_host) the namespace, and host variables C(lab_name),
         C(lab_node), C(lab_role), C(lab_netns), C(lab_addresses) and C(lab_interfaces);
         C(lab_links) is a group variable of C(all).
-      - A node with C(sshd) also appears as C(<node>_ssh) in group C(lab_ssh), reached over
-        SSH across the lab from the namespace of its C(ssh_from) node.
+      - A node with C(sshd) also appears as C(<node>_ssh) in group C(lab_ssh). It is reached over SSH
+        directly from the controller when it is on a segment with C(controller) and has no
+        C(ssh_from); else across the lab from the namespace of its C(ssh_from) node.
+      - C(lab_segments) (a group variable of C(all)) lists the segments with their members' and
+        the controller's addresses.
+      - Needs PyYAML (it comes with ansible-core).
     type: path
+  fleet_size:
+    description:
+      - Number of nodes of every node entry with C(count) in the topology (overrides its
+        C(count)); the N of the shipped C(fleet) topology.
+    type: int
   state_dir:
     description:
       - Directory for per-lab files (sshd configuration, keys, pid files).
+      - An absolute path of letters, digits and C(_ . + - /).
     type: path
     default: /run/netdevops_icmp_lab
   python_interpreter:
@@ -127,6 +150,12 @@ EXAMPLES = r"""
         - {a: h1, b: r1, ipv4: 198.51.100.0/24, ipv6: "2001:db8:1::/64"}
         - {a: r1, b: h2, mtu: 1400}
     inventory_path: /tmp/lab-demo.yml
+
+- name: A fleet of 50 sshd hosts on one LAN with the controller (shipped topology)
+  netdevops.icmp.lab_topology:
+    topology_file: "{{ lookup('ansible.builtin.env', 'HOME') }}/topologies/fleet.yml"
+    fleet_size: 50
+    inventory_path: /tmp/lab-fleet.yml
 
 - name: Tear it down
   netdevops.icmp.lab_topology:
@@ -181,6 +210,13 @@ addresses:
   returned: always
   type: dict
   sample: {"h1": {"ipv4": ["198.51.100.10"], "ipv6": ["2001:db8:1::10"]}}
+segments:
+  description: >-
+    The segments; C(name), C(netns), C(mtu), prefixes C(ipv4) and C(ipv6), C(members) (node ->
+    C({ipv4, ipv6})), C(controller) (C({ipv4, ipv6}) or V(null)) and C(controller_ifname).
+  returned: always
+  type: list
+  elements: dict
 links:
   description: >-
     The links; C(a), C(b), C(mtu), C(a_ifname), C(b_ifname), prefixes C(ipv4) and C(ipv6), and
@@ -199,6 +235,7 @@ inventory_path:
   type: str
 """
 
+import re
 import sys
 import typing as t
 
@@ -217,6 +254,10 @@ except ImportError:  # pragma: no cover - PyYAML comes with ansible-core on the 
     HAS_YAML = False
 else:
     HAS_YAML = True
+
+
+# Goes into the inventory and into ssh's ProxyCommand: a plain absolute path only.
+PYTHON_RE = re.compile(r"/[A-Za-z0-9_.+/-]+")
 
 
 class ModuleRunner:
@@ -262,13 +303,18 @@ def execute(params: t.Dict[str, t.Any], engine: LabEngine, check_mode: bool) -> 
     """Everything but the AnsibleModule: parse, run the engine, shape the result."""
     data = load_topology(params)
     state = params["state"]
+    python = params["python_interpreter"] or sys.executable
+    if PYTHON_RE.fullmatch(python) is None:
+        raise LabError(
+            "python_interpreter %r is refused: give an absolute path of letters, digits and _ . + - /" % (python,)
+        )
     topo: t.Optional[Topology] = None
     if data is not None:
-        topo = parse_topology(data, name=params["name"])
+        topo = parse_topology(data, name=params["name"], fleet_size=params["fleet_size"])
     lab = topo.name if topo is not None else params["name"]
     inventory_path = params["inventory_path"]
     result: t.Dict[str, t.Any] = {
-        "lab": lab, "nodes": [], "addresses": {}, "links": [], "routes": [], "namespaces": [],
+        "lab": lab, "nodes": [], "addresses": {}, "links": [], "segments": [], "routes": [], "namespaces": [],
         "inventory_path": inventory_path,
     }
     if state == "present":
@@ -276,10 +322,8 @@ def execute(params: t.Dict[str, t.Any], engine: LabEngine, check_mode: bool) -> 
             raise LabError("state=present needs topology or topology_file")
         outcome = engine.up(topo, check_mode=check_mode)
         result.update(describe(topo))
-        inventory = lab_inventory.build_inventory(
-            topo, engine.paths(topo.name), params["python_interpreter"] or sys.executable,
-        )
-        content: t.Optional[str] = lab_inventory.to_yaml(inventory)
+        inventory = lab_inventory.build_inventory(topo, engine.paths(topo.name), python)
+        content: t.Optional[str] = "---\n" + yaml.safe_dump(inventory, default_flow_style=False, sort_keys=False)
     elif state == "absent":
         if lab is None:
             raise LabError("state=absent needs name, topology or topology_file")
@@ -296,6 +340,7 @@ def execute(params: t.Dict[str, t.Any], engine: LabEngine, check_mode: bool) -> 
         changed = write_inventory(inventory_path, content, engine.files, check_mode) or changed
     result["commands"] = outcome.commands
     result["changed"] = changed
+    result["warnings_lab"] = list(outcome.warnings)
     return result
 
 
@@ -310,6 +355,7 @@ def describe(topo: Topology) -> t.Dict[str, t.Any]:
         "namespaces": [node.netns for node in topo.nodes],
         "addresses": {node.name: lab_inventory.node_addresses(topo, node.name) for node in topo.nodes},
         "links": lab_inventory.link_facts(topo),
+        "segments": lab_inventory.segment_facts(topo),
         "routes": [
             {"node": route.node, "family": route.family, "to": route.destination, "via": route.via,
              "dev": route.dev, "origin": route.origin}
@@ -328,18 +374,21 @@ def main() -> None:
             inventory_path=dict(type="path"),
             state_dir=dict(type="path", default="/run/netdevops_icmp_lab"),
             python_interpreter=dict(type="str"),
+            fleet_size=dict(type="int"),
         ),
         mutually_exclusive=[("topology", "topology_file")],
         required_if=[("state", "present", ("topology", "topology_file"), True)],
         supports_check_mode=True,
     )
-    if module.params["topology_file"] and not HAS_YAML:
+    if not HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"))
-    engine = LabEngine(ModuleRunner(module), Files(), module.params["state_dir"])
     try:
+        engine = LabEngine(ModuleRunner(module), Files(), module.params["state_dir"])
         result = execute(module.params, engine, module.check_mode)
     except LabError as err:
         module.fail_json(msg=str(err))
+    for warning in result.pop("warnings_lab"):
+        module.warn(warning)
     if module._diff and result["commands"]:
         result["diff"] = {"prepared": "\n".join(result["commands"]) + "\n"}
     module.exit_json(**result)

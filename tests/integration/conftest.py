@@ -142,7 +142,7 @@ def build_lab(spec: t.Union[str, t.Dict[str, t.Any]], workdir: Path, name: t.Opt
     try:
         engine.up(topology)
         data = lab_inventory.build_inventory(topology, lab.paths, sys.executable)
-        inventory_path.write_text(lab_inventory.to_yaml(data), encoding="utf-8")
+        inventory_path.write_text(yaml.safe_dump(data, default_flow_style=False, sort_keys=False), encoding="utf-8")
     except BaseException:
         lab.down()
         raise

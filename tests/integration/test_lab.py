@@ -278,3 +278,62 @@ def test_fixture_helpers_nft_sysctl_user_popen(make_lab: t.Any) -> None:
     lab.down()
     assert proc.wait(timeout=30) != 0
     assert not [name for name in netns_names() if name.startswith("nilab-%s-" % lab.name)]
+
+
+SEGMENT_TOPOLOGY = {
+    "name": "ignored",
+    "nodes": [{"name": "h", "count": 3, "sshd": True}, {"name": "r1", "role": "router"}, {"name": "far"}],
+    # Explicit: 192.0.2.0/24 (the allocation pool) may be a real network of the controller,
+    # which the lab refuses to shadow.
+    "segments": [{"name": "lan", "members": ["h", "r1"], "controller": True, "ipv4": "203.0.113.0/24"}],
+    "links": [{"a": "r1", "b": "far", "mtu": 1400}],
+}
+
+
+def root_routes(ifname: str, family: int) -> t.List[t.Dict[str, t.Any]]:
+    out = subprocess.run(["ip", "-j", "-%d" % family, "route", "show", "dev", ifname],
+                         capture_output=True, text=True, check=True).stdout
+    return t.cast(t.List[t.Dict[str, t.Any]], json.loads(out or "[]"))
+
+
+def test_segment_with_the_controller(make_lab: t.Any) -> None:
+    lab = make_lab(SEGMENT_TOPOLOGY)
+    segment = lab.topology.segments[0]
+    controller = "nl-%s" % lab.name
+    assert controller in root_link_names()
+    for family in (4, 6):
+        # Members reach each other across the bridge, and the far side through r1.
+        assert ping(lab, "h1", lab.address("h3", family)).returncode == 0
+        assert ping(lab, "h2", lab.address("far", family)).returncode == 0
+        # The init namespace has only the connected subnet on the veth: no route was added.
+        routes = root_routes(controller, family)
+        assert [route["dst"] for route in routes if route.get("protocol") != "kernel" or "gateway" in route] == []
+        assert str(segment.prefix(family)) in [route["dst"] for route in routes]
+        # The controller reaches every sshd member directly (no relay, no ProxyCommand).
+        for node in ("h1", "h3"):
+            result = subprocess.run(
+                ["ssh", *ssh_options(lab), "root@%s" % lab.address(node, family), "ip", "-j", "addr", "show", "nl-lan"],
+                capture_output=True, text=True, timeout=30, check=False,
+            )
+            assert result.returncode == 0, result.stderr
+            assert lab.address(node, family) in result.stdout
+    assert lab.engine.up(lab.topology).commands == []
+
+    # Drift: the controller veth deleted by hand (its bridge port goes with it) is put back.
+    subprocess.run(["ip", "link", "del", controller], check=True)
+    repaired = lab.engine.up(lab.topology)
+    assert repaired.commands[0] == "ip link add %s mtu 1500 type veth peer name ctl0 netns %s mtu 1500" % (
+        controller, segment.netns)
+    result = subprocess.run(["ssh", *ssh_options(lab), "root@%s" % lab.address("h2"), "true"],
+                            capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 0, result.stderr
+    # A crashed lab's leftovers, the controller veth included, go with the scoped cleanup.
+    assert lab.engine.cleanup(labs=[lab.name]).changed
+    assert controller not in root_link_names()
+    assert not [name for name in netns_names() if name.startswith("nilab-%s-" % lab.name)]
+
+
+def ssh_options(lab: t.Any) -> t.List[str]:
+    from ansible_collections.netdevops.icmp.plugins.module_utils._lab.sshd import ssh_client_options
+
+    return ssh_client_options(lab.paths) + ["-o", "ConnectTimeout=10"]

@@ -151,3 +151,47 @@ def test_lab_up_nodes_and_lab_down(tmp_path: Path) -> None:
         assert recap_changed(down_again.stdout) == 0
     finally:
         LabEngine(SubprocessRunner(), state_dir=str(state_dir)).down(name)
+
+
+FLEET_PLAY = """
+- name: Every fleet host over SSH, straight from the controller
+  hosts: lab_ssh
+  gather_facts: false
+  tasks:
+    - name: Read the host's addresses over SSH
+      ansible.builtin.command: ip -j addr show nl-lan
+      register: addr
+      changed_when: false
+    - name: The session landed in the right namespace, without a relay
+      ansible.builtin.assert:
+        that:
+          - lab_addresses.ipv4[0] in addr.stdout
+          - lab_ssh_from is none
+          - "'ProxyCommand' not in ansible_ssh_common_args"
+"""
+
+
+def test_fleet_role_size_and_direct_ssh(tmp_path: Path) -> None:
+    name = "f%s" % os.urandom(3).hex()
+    inventory = tmp_path / "inventory.yml"
+    state_dir = tmp_path / "state"
+    lab_vars = [
+        "-e", "icmp_lab_name=%s" % name, "-e", "icmp_lab_topology_name=fleet", "-e", "icmp_lab_fleet_size=4",
+        "-e", "icmp_lab_inventory_path=%s" % inventory, "-e", "icmp_lab_state_dir=%s" % state_dir,
+    ]
+    try:
+        up = playbook(str(REPO / "playbooks" / "lab_up.yml"), *lab_vars)
+        assert recap_changed(up.stdout) == 1
+        hosts = yaml.safe_load(inventory.read_text(encoding="utf-8"))["all"]["children"]["lab_ssh"]["hosts"]
+        assert sorted(hosts) == ["h1_ssh", "h2_ssh", "h3_ssh", "h4_ssh"]
+        assert hosts["h4_ssh"]["ansible_host"] == "198.51.100.5"
+        play = tmp_path / "fleet.yml"
+        play.write_text(FLEET_PLAY, encoding="utf-8")
+        reached = playbook("-i", str(inventory), "-f", "4", str(play))
+        assert len(re.findall(r"^h\d_ssh\s*: ok=2 .*failed=0", reached.stdout, re.M)) == 4, reached.stdout
+        down = playbook(str(REPO / "playbooks" / "lab_down.yml"), *lab_vars)
+        assert recap_changed(down.stdout) == 1
+        links = subprocess.run(["ip", "-br", "link"], capture_output=True, text=True, check=True).stdout
+        assert "nl-%s" % name not in links
+    finally:
+        LabEngine(SubprocessRunner(), state_dir=str(state_dir)).down(name)

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import typing as t
 from dataclasses import dataclass
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._lab import names, sshd, state
+from ansible_collections.netdevops.icmp.plugins.module_utils._lab import names, neigh, sshd, state
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab.errors import LabError
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab.model import Topology
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab.plan import (
@@ -67,6 +68,7 @@ class Files:
 class Outcome:
     changed: bool
     steps: t.Tuple[Step, ...]
+    warnings: t.Tuple[str, ...] = ()
 
     @property
     def commands(self) -> t.List[str]:
@@ -80,9 +82,15 @@ class LabEngine:
         files: t.Optional[Files] = None,
         state_dir: str = sshd.DEFAULT_STATE_DIR,
     ) -> None:
+        if sshd.STATE_DIR_RE.fullmatch(state_dir) is None:
+            raise LabError(
+                "state_dir %r is refused: use an absolute path of letters, digits and _ . + - / "
+                "(it is written into every sshd_config of the lab)" % (state_dir,)
+            )
         self.runner = runner
         self.files = files or Files()
         self.state_dir = state_dir
+        self.wait_timeout_s = 15.0
 
     def paths(self, lab: str) -> sshd.LabPaths:
         return sshd.LabPaths(self.state_dir, lab)
@@ -114,13 +122,22 @@ class LabEngine:
         live = state.LiveState(netns=self.list_netns())
         prefix = names.lab_netns_prefix(topo.name)
         wanted = {node.netns: node for node in topo.nodes}
+        bridges = {segment.netns for segment in topo.segments}
         for netns in live.netns:
             if netns in wanted:
                 node = wanted[netns]
                 keys = [key for key, _value in node.sysctls]
                 live.detail[netns] = self.read_namespace(netns, keys, pids=node.sshd)
+            elif netns in bridges:
+                live.detail[netns] = state.NamespaceState(
+                    netns, state.parse_addr_show(self._out("ip", "-n", netns, "-j", "addr", "show")),
+                )
             elif netns.startswith(prefix):
                 live.detail[netns] = state.NamespaceState(netns, pids=self.read_pids(netns))
+        if any(segment.controller is not None for segment in topo.segments):
+            live.detail[state.ROOT] = state.NamespaceState(
+                state.ROOT, state.parse_addr_show(self._out("ip", "-j", "addr", "show")),
+            )
         paths = self.paths(topo.name)
         watched = [paths.lab_dir, sshd.SSHD_PRIVSEP_DIR, paths.key, paths.relay]
         for node in topo.nodes:
@@ -139,15 +156,33 @@ class LabEngine:
             raise LabError("cannot read the lab state: %s" % err) from err
 
     # -- the three operations --------------------------------------------------
+    def neighbour_limits(self) -> t.List[neigh.TableLimit]:
+        """The host-wide neighbour-table limits (read only; absent ones are skipped)."""
+        limits = []
+        for family in (4, 6):
+            thresh = neigh.parse_gc_thresh(self.files.read_text(neigh.GC_THRESH3 % family))
+            if thresh is not None:
+                in_use = neigh.parse_cache_entries(self.files.read_text(neigh.CACHE_STATS[family]))
+                limits.append(neigh.TableLimit(family, thresh, in_use))
+        return limits
+
     def up(self, topo: Topology, check_mode: bool = False) -> Outcome:
+        warnings = neigh.check_budget(topo, self.neighbour_limits())
         steps = plan_up(topo, self.read(topo), self.paths(topo.name))
-        return self._finish(steps, check_mode)
+        outcome = self._finish(steps, check_mode)
+        return Outcome(outcome.changed, outcome.steps, tuple(warnings))
 
     def down(self, lab: str, check_mode: bool = False) -> Outcome:
         live = state.LiveState(netns=self.list_netns())
         for netns in live.netns:
             if netns.startswith(names.lab_netns_prefix(lab)):
                 live.detail[netns] = state.NamespaceState(netns, pids=self.read_pids(netns))
+        root_links = state.parse_link_names(self._out("ip", "-j", "link", "show"))
+        controller = names.controller_ifname(lab)
+        if controller in root_links:
+            live.detail[state.ROOT] = state.NamespaceState(
+                state.ROOT, {controller: state.Interface(controller, 0, False, frozenset())},
+            )
         paths = self.paths(lab)
         live.files[paths.lab_dir] = self.files.read_text(paths.lab_dir)
         return self._finish(plan_down(lab, live, paths), check_mode)
@@ -171,7 +206,7 @@ class LabEngine:
         lab_dirs = [
             os.path.join(self.state_dir, entry)
             for entry in self.files.listdir(self.state_dir)
-            if names.LAB_NAME_RE.match(entry) and ours(entry)
+            if names.valid_lab_name(entry) and ours(entry)
         ]
         return self._finish(plan_cleanup(live, root_links, lab_dirs), check_mode)
 
@@ -191,5 +226,18 @@ class LabEngine:
                 self.files.write_text(step.path, step.content, step.mode)
             elif step.kind == "mkdir":
                 self.files.makedirs(step.path, step.mode)
+            elif step.kind == "wait":
+                self._wait_for(step.path)
             else:
                 self.files.rmtree(step.path)
+
+    def _wait_for(self, path: str) -> None:
+        timeout_s = self.wait_timeout_s
+        deadline = time.monotonic() + timeout_s
+        while not (self.files.read_text(path) or "").strip():
+            if time.monotonic() > deadline:
+                raise LabError(
+                    "%s did not appear within %.0f s: the daemon did not start; run it by hand "
+                    "with -d to see why" % (path, timeout_s)
+                )
+            time.sleep(0.02)

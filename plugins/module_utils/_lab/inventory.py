@@ -4,20 +4,18 @@
 #
 # NOTE: THIS IS PRIVATE TO THE COLLECTION. It is not a public API and may change at
 # any time.
-"""The Ansible inventory of a built lab, and a small YAML writer for it.
+"""The Ansible inventory of a built lab, as data.
 
-The engine stays stdlib-only, so it writes YAML itself: the data is only
-mappings, lists, strings, integers and booleans, and strings are written as
-JSON strings, which are valid YAML double-quoted scalars.
+The engine stays stdlib-only: the caller (the module, on the controller where
+PyYAML is) dumps it.
 """
 from __future__ import annotations
 
-import json
 import shlex
 import typing as t
 
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab import sshd
-from ansible_collections.netdevops.icmp.plugins.module_utils._lab.model import Node, Topology
+from ansible_collections.netdevops.icmp.plugins.module_utils._lab.model import Endpoint, Node, Segment, Topology
 
 CONNECTION = "netdevops.icmp.netns"
 
@@ -40,6 +38,23 @@ def link_facts(topo: Topology) -> t.List[t.Dict[str, t.Any]]:
     return facts
 
 
+def segment_facts(topo: Topology) -> t.List[t.Dict[str, t.Any]]:
+    """Segments as plain data: prefixes, members' and controller's addresses."""
+    facts = []
+    for segment in topo.segments:
+        facts.append({
+            "name": segment.name,
+            "netns": segment.netns,
+            "mtu": segment.mtu,
+            "ipv4": str(segment.ipv4) if segment.ipv4 else None,
+            "ipv6": str(segment.ipv6) if segment.ipv6 else None,
+            "members": {end.node: _endpoint_addresses(end) for end in segment.members},
+            "controller": _endpoint_addresses(segment.controller) if segment.controller else None,
+            "controller_ifname": segment.controller.ifname if segment.controller else None,
+        })
+    return facts
+
+
 def _endpoint_addresses(end: t.Any) -> t.Dict[str, t.Optional[str]]:
     return {
         "ipv4": str(end.ipv4.ip) if end.ipv4 else None,
@@ -56,12 +71,11 @@ def node_addresses(topo: Topology, node: str) -> t.Dict[str, t.List[str]]:
 
 def node_facts(topo: Topology, node: Node) -> t.Dict[str, t.Any]:
     interfaces = []
-    for link in topo.links_of(node.name):
-        end = link.endpoint(node.name)
+    for end, mtu, peer in topo.interfaces(node.name):
         interfaces.append({
             "ifname": end.ifname,
-            "peer": link.peer(node.name).node,
-            "mtu": link.mtu,
+            "peer": peer,
+            "mtu": mtu,
             "ipv4": str(end.ipv4) if end.ipv4 else None,
             "ipv6": str(end.ipv6) if end.ipv6 else None,
         })
@@ -73,6 +87,15 @@ def node_facts(topo: Topology, node: Node) -> t.Dict[str, t.Any]:
         "addresses": node_addresses(topo, node.name),
         "interfaces": interfaces,
     }
+
+
+def _controller_segment(topo: Topology, node: Node) -> t.Optional[t.Tuple[Segment, Endpoint]]:
+    """The segment (and the node's end on it) that the controller reaches directly."""
+    for segment in topo.segments_of(node.name):
+        end = segment.member(node.name)
+        if segment.controller is not None and end is not None and (end.ipv4 or end.ipv6):
+            return segment, end
+    return None
 
 
 def _ssh_from(topo: Topology, node: Node) -> t.Optional[Node]:
@@ -100,22 +123,35 @@ def build_inventory(topo: Topology, paths: sshd.LabPaths, python: str) -> t.Dict
             "lab_interfaces": facts["interfaces"],
         }
         groups["lab_hosts" if node.role == "host" else "lab_routers"][node.name] = host
+        if not node.sshd or not facts["addresses"]["ipv4"] + facts["addresses"]["ipv6"]:
+            continue
+        direct = None if node.ssh_from else _controller_segment(topo, node)
         origin = _ssh_from(topo, node)
-        if node.sshd and origin is not None and facts["addresses"]["ipv4"] + facts["addresses"]["ipv6"]:
-            groups["lab_ssh"][node.name + "_ssh"] = _ssh_host(node, origin, facts, paths, python, topo.name)
+        if direct is not None:
+            end = direct[1]
+            address = str((end.ipv4 or end.ipv6).ip)  # type: ignore[union-attr]
+            groups["lab_ssh"][node.name + "_ssh"] = _ssh_host(node, address, None, facts, paths, python, topo.name)
+        elif origin is not None:
+            address = (facts["addresses"]["ipv4"] + facts["addresses"]["ipv6"])[0]
+            groups["lab_ssh"][node.name + "_ssh"] = _ssh_host(node, address, origin, facts, paths, python, topo.name)
     children = {group: {"hosts": hosts} for group, hosts in groups.items() if hosts}
-    return {"all": {"children": children, "vars": {"lab_links": link_facts(topo)}}}
+    lab_vars: t.Dict[str, t.Any] = {"lab_links": link_facts(topo)}
+    if topo.segments:
+        lab_vars["lab_segments"] = segment_facts(topo)
+    return {"all": {"children": children, "vars": lab_vars}}
 
 
-def _ssh_host(node: Node, origin: Node, facts: t.Dict[str, t.Any], paths: sshd.LabPaths, python: str, lab: str) -> t.Dict[str, t.Any]:
-    address = (facts["addresses"]["ipv4"] + facts["addresses"]["ipv6"])[0]
-    proxy = "ip netns exec %s %s %s %%h %%p" % (origin.netns, python, paths.relay)
+def _ssh_host(node: Node, address: str, origin: t.Optional[Node], facts: t.Dict[str, t.Any], paths: sshd.LabPaths,
+              python: str, lab: str) -> t.Dict[str, t.Any]:
+    """An SSH host: directly from the controller (``origin`` None) or relayed from ``origin``."""
     options = [
         "-o IdentitiesOnly=yes",
         "-o StrictHostKeyChecking=no",
         "-o UserKnownHostsFile=/dev/null",
-        "-o " + shlex.quote("ProxyCommand=" + proxy),
     ]
+    if origin is not None:
+        proxy = "ip netns exec %s %s %s %%h %%p" % (origin.netns, python, paths.relay)
+        options.append("-o " + shlex.quote("ProxyCommand=" + proxy))
     return {
         "ansible_connection": "ssh",
         "ansible_host": address,
@@ -127,54 +163,6 @@ def _ssh_host(node: Node, origin: Node, facts: t.Dict[str, t.Any], paths: sshd.L
         "lab_name": lab,
         "lab_node": node.name,
         "lab_role": node.role,
-        "lab_ssh_from": origin.name,
+        "lab_ssh_from": origin.name if origin is not None else None,
         "lab_addresses": facts["addresses"],
     }
-
-
-def to_yaml(data: t.Any, indent: int = 0) -> str:
-    """Block-style YAML for mappings, lists and scalars."""
-    return "---\n" + "".join(_lines(data, indent))
-
-
-def _scalar(value: t.Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    return json.dumps(str(value))
-
-
-def _lines(data: t.Any, indent: int) -> t.Iterator[str]:
-    pad = " " * indent
-    if isinstance(data, dict):
-        for key, value in data.items():
-            if isinstance(value, (dict, list)) and value:
-                yield "%s%s:\n" % (pad, _key(key))
-                yield from _lines(value, indent + 2)
-            else:
-                yield "%s%s: %s\n" % (pad, _key(key), _empty_or_scalar(value))
-    elif isinstance(data, list):
-        for item in data:
-            if isinstance(item, (dict, list)) and item:
-                body = "".join(_lines(item, indent + 2))
-                yield "%s- %s" % (pad, body[indent + 2:])
-            else:
-                yield "%s- %s\n" % (pad, _empty_or_scalar(item))
-    else:
-        yield "%s%s\n" % (pad, _scalar(data))
-
-
-def _key(key: t.Any) -> str:
-    text = str(key)
-    return text if text.replace("_", "").isalnum() and text.isascii() else json.dumps(text)
-
-
-def _empty_or_scalar(value: t.Any) -> str:
-    if isinstance(value, dict):
-        return "{}"
-    if isinstance(value, list):
-        return "[]"
-    return _scalar(value)

@@ -54,7 +54,8 @@ class _Draft:
     addresses: t.Dict[int, t.List[t.Optional[IPInterface]]] = field(default_factory=dict)
 
 
-def parse_links(value: t.Any, node_names: t.Sequence[str]) -> t.List[Link]:
+def parse_links(value: t.Any, node_names: t.Sequence[str], reserved: t.Sequence[IPNetwork] = ()) -> t.List[Link]:
+    """The links; ``reserved`` are prefixes already given to segments."""
     if value is None:
         value = []
     if not isinstance(value, list):
@@ -72,8 +73,8 @@ def parse_links(value: t.Any, node_names: t.Sequence[str]) -> t.List[Link]:
         pairs[pair] = index
         drafts.append(draft)
     for family in _FAMILIES:
-        _check_overlaps(drafts, family)
-        _allocate_prefixes(drafts, family)
+        _check_overlaps(drafts, family, reserved)
+        _allocate_prefixes(drafts, family, reserved)
         _allocate_addresses(drafts, family)
     _check_duplicate_addresses(drafts)
     return [_freeze(draft) for draft in drafts]
@@ -87,7 +88,7 @@ def _parse_link(raw: t.Any, index: int, node_names: t.Sequence[str]) -> _Draft:
         raise TopologyError(
             "link %d connects node %r to itself; a link needs two different nodes" % (index, ends[0][0])
         )
-    mtu = _parse_mtu(data.get("mtu", DEFAULT_MTU), index, label)
+    mtu = parse_mtu(data.get("mtu", DEFAULT_MTU), "link %d (%s)" % (index, label))
     draft = _Draft(index, label, (ends[0][0], ends[1][0]), mtu, {}, {})
     for family in _FAMILIES:
         key = "ipv%d" % family
@@ -136,15 +137,15 @@ def _parse_endpoint(raw: t.Any, index: int, side: str, node_names: t.Sequence[st
     return str(node), ipv4, ipv6
 
 
-def _parse_mtu(value: t.Any, index: int, label: str) -> int:
+def parse_mtu(value: t.Any, where: str) -> int:
+    """An MTU of a link or segment (``where`` names it in the error)."""
     if isinstance(value, bool) or not isinstance(value, int) or not MIN_MTU <= value <= MAX_MTU:
-        raise TopologyError(
-            "link %d (%s) has mtu %r; use an integer from %d to %d" % (index, label, value, MIN_MTU, MAX_MTU)
-        )
+        raise TopologyError("%s has mtu %r; use an integer from %d to %d" % (where, value, MIN_MTU, MAX_MTU))
     return value
 
 
-def _parse_prefix(value: t.Any, family: int, index: int, label: str) -> t.Optional[IPNetwork]:
+def parse_doc_prefix(value: t.Any, family: int, where: str) -> t.Optional[IPNetwork]:
+    """A prefix of the family inside the documentation ranges; None for None."""
     if value is None:
         return None
     key = "ipv%d" % family
@@ -152,20 +153,25 @@ def _parse_prefix(value: t.Any, family: int, index: int, label: str) -> t.Option
         prefix = ipaddress.ip_network(str(value), strict=True)
     except ValueError as err:
         raise TopologyError(
-            "link %d (%s) has %s prefix %r, which is not a network prefix (%s); write it like %s"
-            % (index, label, key, value, err, "198.51.100.0/24" if family == 4 else "2001:db8:1::/64")
+            "%s has %s prefix %r, which is not a network prefix (%s); write it like %s"
+            % (where, key, value, err, "198.51.100.0/24" if family == 4 else "2001:db8:1::/64")
         ) from err
     if prefix.version != family:
-        raise TopologyError("link %d (%s) has %s prefix %r of the wrong family" % (index, label, key, value))
+        raise TopologyError("%s has %s prefix %r of the wrong family" % (where, key, value))
     if not in_doc_ranges(prefix):
         raise TopologyError(
-            "link %d (%s) has %s prefix %s outside the documentation ranges; labs use only %s"
-            % (index, label, key, prefix, doc_ranges_text())
+            "%s has %s prefix %s outside the documentation ranges; labs use only %s"
+            % (where, key, prefix, doc_ranges_text())
         )
-    if prefix.num_addresses < 4:
+    return prefix
+
+
+def _parse_prefix(value: t.Any, family: int, index: int, label: str) -> t.Optional[IPNetwork]:
+    prefix = parse_doc_prefix(value, family, "link %d (%s)" % (index, label))
+    if prefix is not None and prefix.num_addresses < 4:
         raise TopologyError(
-            "link %d (%s) has %s prefix %s, too small for two hosts; use /30 or shorter for IPv4, "
-            "/126 or shorter for IPv6" % (index, label, key, prefix)
+            "link %d (%s) has ipv%d prefix %s, too small for two hosts; use /30 or shorter for IPv4, "
+            "/126 or shorter for IPv6" % (index, label, family, prefix)
         )
     return prefix
 
@@ -217,12 +223,18 @@ def _settle_prefix(draft: _Draft, family: int) -> None:
         draft.prefix[family] = networks.pop()
 
 
-def _check_overlaps(drafts: t.Sequence[_Draft], family: int) -> None:
+def _check_overlaps(drafts: t.Sequence[_Draft], family: int, reserved: t.Sequence[IPNetwork]) -> None:
     seen: t.List[t.Tuple[IPNetwork, _Draft]] = []
     for draft in drafts:
         prefix = draft.prefix[family]
         if prefix is None:
             continue
+        for other_prefix in reserved:
+            if prefix.overlaps(other_prefix):  # type: ignore[arg-type]
+                raise TopologyError(
+                    "link %d (%s) prefix %s overlaps segment prefix %s; every link and segment needs its own prefix"
+                    % (draft.index, draft.label, prefix, other_prefix)
+                )
         for other_prefix, other in seen:
             if prefix.overlaps(other_prefix):
                 raise TopologyError(
@@ -232,26 +244,30 @@ def _check_overlaps(drafts: t.Sequence[_Draft], family: int) -> None:
         seen.append((prefix, draft))
 
 
-def _allocate_prefixes(drafts: t.Sequence[_Draft], family: int) -> None:
+def _allocate_prefixes(drafts: t.Sequence[_Draft], family: int, reserved: t.Sequence[IPNetwork]) -> None:
     taken = [draft.prefix[family] for draft in drafts if draft.prefix[family] is not None]
-    pool = AUTO_POOL_V4 if family == 4 else AUTO_POOL_V6
+    taken += [prefix for prefix in reserved if prefix.version == family]
     new_prefix = AUTO_PREFIXLEN_V4 if family == 4 else AUTO_PREFIXLEN_V6
-    candidates = pool.subnets(new_prefix=new_prefix)
-    if family == 6:
-        next(candidates)  # skip 2001:db8::/64, too easy to confuse with the whole range
     for draft in drafts:
         if not draft.enabled[family] or draft.prefix[family] is not None:
             continue
-        for candidate in candidates:
-            if not any(candidate.overlaps(used) for used in taken):  # type: ignore[arg-type]
-                draft.prefix[family] = candidate
-                taken.append(candidate)
-                break
-        else:
-            raise TopologyError(
-                "no free ipv%d prefix left in %s for link %d (%s); give the link an explicit prefix"
-                % (family, pool, draft.index, draft.label)
-            )
+        draft.prefix[family] = allocate_prefix(family, new_prefix, taken, "link %d (%s)" % (draft.index, draft.label))
+
+
+def allocate_prefix(family: int, new_prefix: int, taken: t.List[t.Any], what: str) -> IPNetwork:
+    """The first free /``new_prefix`` of the family's pool; appended to ``taken``."""
+    pool = AUTO_POOL_V4 if family == 4 else AUTO_POOL_V6
+    candidates = pool.subnets(new_prefix=new_prefix)
+    if family == 6:
+        next(candidates)  # skip 2001:db8::/64, too easy to confuse with the whole range
+    for candidate in candidates:
+        if not any(candidate.overlaps(used) for used in taken):  # type: ignore[arg-type]
+            taken.append(candidate)
+            return candidate
+    raise TopologyError(
+        "no free ipv%d prefix of length /%d left in %s for %s; give it an explicit prefix"
+        % (family, new_prefix, pool, what)
+    )
 
 
 def _allocate_addresses(drafts: t.Sequence[_Draft], family: int) -> None:

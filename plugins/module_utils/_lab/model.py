@@ -11,6 +11,7 @@ import ipaddress
 import typing as t
 from dataclasses import dataclass
 
+from ansible_collections.netdevops.icmp.plugins.module_utils._lab import names
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab.errors import TopologyError
 
 IPInterface = t.Union[ipaddress.IPv4Interface, ipaddress.IPv6Interface]
@@ -85,6 +86,43 @@ class Link:
 
 
 @dataclass(frozen=True)
+class Segment:
+    """A LAN: a bridge (``br0``) in its own namespace, one veth per member.
+
+    Inside a member's namespace the interface is ``nl-<segment>``; its peer in the
+    bridge namespace is ``nl-<node>``. The controller's veth (``nl-<lab>``) lives in
+    the init namespace and carries only the segment's connected subnet.
+    """
+
+    index: int
+    name: str
+    netns: str
+    mtu: int
+    ipv4: t.Optional[ipaddress.IPv4Network]
+    ipv6: t.Optional[ipaddress.IPv6Network]
+    members: t.Tuple[Endpoint, ...]
+    controller: t.Optional[Endpoint] = None
+
+    def prefix(self, family: int) -> t.Optional[IPNetwork]:
+        return self.ipv4 if family == 4 else self.ipv6
+
+    def member(self, node: str) -> t.Optional[Endpoint]:
+        for end in self.members:
+            if end.node == node:
+                return end
+        return None
+
+
+@dataclass(frozen=True)
+class Net:
+    """What routing sees of a link or a segment: a prefix and the endpoints on it."""
+
+    label: str
+    prefix: IPNetwork
+    endpoints: t.Tuple[Endpoint, ...]
+
+
+@dataclass(frozen=True)
 class Route:
     node: str
     family: int
@@ -100,6 +138,7 @@ class Topology:
     nodes: t.Tuple[Node, ...]
     links: t.Tuple[Link, ...]
     routes: t.Tuple[Route, ...]
+    segments: t.Tuple[Segment, ...] = ()
 
     def node(self, name: str) -> Node:
         for node in self.nodes:
@@ -110,9 +149,32 @@ class Topology:
     def links_of(self, node: str) -> t.List[Link]:
         return [link for link in self.links if node in (link.a.node, link.b.node)]
 
+    def segments_of(self, node: str) -> t.List[Segment]:
+        return [segment for segment in self.segments if segment.member(node) is not None]
+
+    def interfaces(self, node: str) -> t.List[t.Tuple[Endpoint, int, str]]:
+        """(endpoint, mtu, peer) of every interface of ``node``; peer is a node or a segment."""
+        found = [(link.endpoint(node), link.mtu, link.peer(node).node) for link in self.links_of(node)]
+        for segment in self.segments_of(node):
+            found.append((t.cast(Endpoint, segment.member(node)), segment.mtu, segment.name))
+        return found
+
     def addresses(self, node: str, family: int) -> t.List[IPInterface]:
-        found = [link.endpoint(node).address(family) for link in self.links_of(node)]
+        found = [end.address(family) for end, _mtu, _peer in self.interfaces(node)]
         return [addr for addr in found if addr is not None]
+
+    def nets(self, family: int) -> t.List[Net]:
+        """Every link and segment that carries ``family``, as routing sees it."""
+        found: t.List[Net] = []
+        for link in self.links:
+            prefix = link.prefix(family)
+            if prefix is not None:
+                found.append(Net("link %d (%s-%s)" % (link.index, link.a.node, link.b.node), prefix, (link.a, link.b)))
+        for segment in self.segments:
+            prefix = segment.prefix(family)
+            if prefix is not None:
+                found.append(Net("segment %s" % segment.name, prefix, segment.members))
+        return found
 
 
 def check_keys(data: t.Any, allowed: t.Sequence[str], where: str) -> t.Dict[str, t.Any]:
@@ -137,3 +199,24 @@ def in_doc_ranges(net: t.Union[IPNetwork, IPInterface]) -> bool:
 
 def doc_ranges_text() -> str:
     return ", ".join(str(doc) for doc in DOC_RANGES)
+
+
+def check_ifname_length(kind: str, name: str) -> None:
+    """nl-<name> is an interface name: it must fit Linux's IFNAMSIZ."""
+    derived = names.ifname(name)
+    if len(derived) > names.IFNAME_MAX:
+        raise TopologyError(
+            "%s name %r is too long: the interface name %r derived from it has %d characters "
+            "and Linux allows %d; use %s names of at most %d characters"
+            % (kind, name, derived, len(derived), names.IFNAME_MAX, kind,
+               names.IFNAME_MAX - len(names.IFNAME_PREFIX))
+        )
+
+
+def check_name(value: t.Any, where: str) -> str:
+    """A node or segment name, matched in full; ``where`` is "node entry 3" and the like."""
+    if not names.valid_node_name(value):
+        raise TopologyError(
+            "%s has invalid name %r: use lower-case letters, digits and _, starting with a letter" % (where, value)
+        )
+    return t.cast(str, value)

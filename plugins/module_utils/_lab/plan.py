@@ -9,26 +9,37 @@
 Pure: no process is spawned and no file touched here, so check mode and normal
 mode share this planning path and unit tests assert the plan exactly.
 Order matters: namespaces, loopback, veth pairs (created directly inside their
-namespaces, nothing ever lives in the root namespace), MTU, sysctls (interface
-sysctls need the interface), addresses, link up, routes (gateways must be
-on-link), then sshd (it binds the lab addresses).
+namespaces; only a segment's controller veth has an end in the root namespace),
+bridges and their ports, MTU, sysctls (interface sysctls need the interface),
+addresses, link up, routes (gateways must be on-link), then sshd (it binds the
+lab addresses). The root namespace gets an address on the controller veth and
+never a route: the connected subnet is all it needs.
 """
 from __future__ import annotations
 
+import ipaddress
 import shlex
 import typing as t
 from dataclasses import dataclass
 
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab import names, sshd
-from ansible_collections.netdevops.icmp.plugins.module_utils._lab.model import EARLY_SYSCTLS, Node, Topology
-from ansible_collections.netdevops.icmp.plugins.module_utils._lab.state import LiveState, NamespaceState
+from ansible_collections.netdevops.icmp.plugins.module_utils._lab.errors import LabError
+from ansible_collections.netdevops.icmp.plugins.module_utils._lab.model import (
+    EARLY_SYSCTLS,
+    Endpoint,
+    Node,
+    Segment,
+    Topology,
+)
+from ansible_collections.netdevops.icmp.plugins.module_utils._lab.state import ROOT, LiveState, NamespaceState
 
 _EARLY_KEYS = frozenset(key for key, _value in EARLY_SYSCTLS)
 
 
 @dataclass(frozen=True)
 class Step:
-    """One action: ``run`` argv, ``write`` a file, ``mkdir`` or ``rmtree`` a directory."""
+    """One action: ``run`` argv, ``write`` a file, ``mkdir`` or ``rmtree`` a directory,
+    ``wait`` until a file has content (a daemon's pid file)."""
 
     kind: str
     argv: t.Tuple[str, ...] = ()
@@ -44,6 +55,8 @@ class Step:
             return "write %s" % self.path
         if self.kind == "mkdir":
             return "mkdir -p %s" % self.path
+        if self.kind == "wait":
+            return "wait for %s" % self.path
         return "rm -rf %s" % self.path
 
 
@@ -55,9 +68,15 @@ def _ns(state: LiveState, netns: str) -> NamespaceState:
     return state.detail.get(netns) or NamespaceState(netns)
 
 
+def _ip(netns: str, *argv: str) -> Step:
+    """``ip -n NETNS ...``, or plain ``ip ...`` in the root namespace."""
+    return run("ip", *argv) if netns == ROOT else run("ip", "-n", netns, *argv)
+
+
 def plan_up(topo: Topology, state: LiveState, paths: sshd.LabPaths) -> t.List[Step]:
+    check_controller_subnets(topo, state)
     steps: t.List[Step] = []
-    wanted = {node.netns for node in topo.nodes}
+    wanted = {node.netns for node in topo.nodes} | {segment.netns for segment in topo.segments}
     prefix = names.lab_netns_prefix(topo.name)
     for netns in state.netns:
         if netns.startswith(prefix) and netns not in wanted:
@@ -70,8 +89,15 @@ def plan_up(topo: Topology, state: LiveState, paths: sshd.LabPaths) -> t.List[St
         lo = _ns(state, node.netns).interfaces.get("lo")
         if lo is None or not lo.up:
             steps.append(run("ip", "-n", node.netns, "link", "set", "lo", "up"))
+    for segment in topo.segments:
+        if segment.netns not in state.netns:
+            steps.append(run("ip", "netns", "add", segment.netns))
     link_steps, removed = _plan_links(topo, state)
     steps += link_steps
+    for segment in topo.segments:
+        segment_steps, gone = _plan_segment(topo, segment, state)
+        steps += segment_steps
+        removed |= gone
     state = _without(state, removed)
     for node in topo.nodes:
         steps += _plan_sysctls(node, _ns(state, node.netns), node.netns not in state.netns)
@@ -86,7 +112,7 @@ def _plan_links(topo: Topology, state: LiveState) -> t.Tuple[t.List[Step], t.Set
     steps: t.List[Step] = []
     removed: t.Set[t.Tuple[str, str]] = set()
     for node in topo.nodes:
-        wanted = {link.endpoint(node.name).ifname for link in topo.links_of(node.name)}
+        wanted = {end.ifname for end, _mtu, _peer in topo.interfaces(node.name)}
         for ifname in sorted(_ns(state, node.netns).interfaces):
             if ifname != "lo" and ifname not in wanted:
                 steps.append(run("ip", "-n", node.netns, "link", "del", ifname))
@@ -142,26 +168,100 @@ def _plan_sysctls(node: Node, live: NamespaceState, created: bool) -> t.List[Ste
 def _plan_addresses(topo: Topology, state: LiveState) -> t.List[Step]:
     steps: t.List[Step] = []
     ups: t.List[Step] = []
-    for node in topo.nodes:
-        live = _ns(state, node.netns)
-        for link in topo.links_of(node.name):
-            end = link.endpoint(node.name)
-            iface = live.interfaces.get(end.ifname)
-            have = iface.addresses if iface else frozenset()
-            want = {str(addr): addr.version for addr in (end.ipv4, end.ipv6) if addr is not None}
-            for addr in sorted(have - set(want)):
-                steps.append(run("ip", "-n", node.netns, "addr", "del", addr, "dev", end.ifname))
-            for addr, family in want.items():
-                if addr in have:
-                    continue
-                if family == 4:
-                    steps.append(run("ip", "-n", node.netns, "addr", "add", addr, "dev", end.ifname))
-                else:
-                    # nodad: the address is usable at once, tests do not wait for DAD.
-                    steps.append(run("ip", "-n", node.netns, "-6", "addr", "add", addr, "dev", end.ifname, "nodad"))
-            if iface is None or not iface.up:
-                ups.append(run("ip", "-n", node.netns, "link", "set", end.ifname, "up"))
+    where = [(node.netns, end) for node in topo.nodes for end, _mtu, _peer in topo.interfaces(node.name)]
+    where += [(ROOT, segment.controller) for segment in topo.segments if segment.controller is not None]
+    for netns, end in where:
+        iface = _ns(state, netns).interfaces.get(end.ifname)
+        have = iface.addresses if iface else frozenset()
+        want = {str(addr): addr.version for addr in (end.ipv4, end.ipv6) if addr is not None}
+        for addr in sorted(have - set(want)):
+            steps.append(_ip(netns, "addr", "del", addr, "dev", end.ifname))
+        for addr, family in want.items():
+            if addr in have:
+                continue
+            if family == 4:
+                steps.append(_ip(netns, "addr", "add", addr, "dev", end.ifname))
+            else:
+                # nodad: the address is usable at once, tests do not wait for DAD.
+                steps.append(_ip(netns, "-6", "addr", "add", addr, "dev", end.ifname, "nodad"))
+        if iface is None or not iface.up:
+            ups.append(_ip(netns, "link", "set", end.ifname, "up"))
     return steps + ups
+
+
+def _plan_segment(topo: Topology, segment: Segment, state: LiveState) -> t.Tuple[t.List[Step], t.Set[t.Tuple[str, str]]]:
+    """The bridge, one veth per member (and the controller's), ports enslaved and up."""
+    steps: t.List[Step] = []
+    removed: t.Set[t.Tuple[str, str]] = set()
+    live = _ns(state, segment.netns)
+    ports = {names.ifname(end.node): end for end in segment.members}
+    wanted = set(ports) | {names.BRIDGE_IFNAME} | ({names.CONTROLLER_PORT} if segment.controller else set())
+    for ifname in sorted(live.interfaces):
+        if ifname != "lo" and ifname not in wanted:
+            # Not checked: the port of a member that left is gone with its other end.
+            steps.append(run("ip", "-n", segment.netns, "link", "del", ifname, check=False))
+    bridge = live.interfaces.get(names.BRIDGE_IFNAME)
+    if bridge is None:
+        # No multicast snooping: without a querier it would stop IPv6 neighbour discovery.
+        steps.append(run("ip", "-n", segment.netns, "link", "add", names.BRIDGE_IFNAME, "mtu", str(segment.mtu),
+                         "type", "bridge", "mcast_snooping", "0"))
+    elif bridge.mtu != segment.mtu:
+        steps.append(run("ip", "-n", segment.netns, "link", "set", names.BRIDGE_IFNAME, "mtu", str(segment.mtu)))
+    pairs = [(topo.node(end.node).netns, end.ifname, port) for port, end in ports.items()]
+    if segment.controller is not None:
+        pairs.append((ROOT, segment.controller.ifname, names.CONTROLLER_PORT))
+    for netns, ifname, port in pairs:
+        steps += _plan_port(segment, (netns, ifname), port, state, removed)
+    if bridge is None or not bridge.up:
+        steps.append(run("ip", "-n", segment.netns, "link", "set", names.BRIDGE_IFNAME, "up"))
+    return steps, removed
+
+
+def _plan_port(segment: Segment, outer: t.Tuple[str, str], port: str, state: LiveState,
+               removed: t.Set[t.Tuple[str, str]]) -> t.List[Step]:
+    """One veth: ``outer`` (netns, ifname) at the member or controller, ``port`` on the bridge."""
+    steps: t.List[Step] = []
+    netns, ifname = outer
+    outer_if = _ns(state, netns).interfaces.get(ifname)
+    port_if = _ns(state, segment.netns).interfaces.get(port)
+    mtu = str(segment.mtu)
+    if outer_if is None or port_if is None:
+        for half_ns, half, name in ((netns, outer_if, ifname), (segment.netns, port_if, port)):
+            if half is not None:
+                steps.append(_ip(half_ns, "link", "del", name))
+                removed.add((half_ns, name))
+        at = () if netns == ROOT else ("netns", netns)
+        steps.append(run("ip", "link", "add", ifname, *at, "mtu", mtu,
+                         "type", "veth", "peer", "name", port, "netns", segment.netns, "mtu", mtu))
+        port_if = None
+    else:
+        for half_ns, half in ((netns, outer_if), (segment.netns, port_if)):
+            if half.mtu != segment.mtu:
+                steps.append(_ip(half_ns, "link", "set", half.name, "mtu", mtu))
+    if port_if is None or port_if.master != names.BRIDGE_IFNAME or not port_if.up:
+        steps.append(run("ip", "-n", segment.netns, "link", "set", port, "master", names.BRIDGE_IFNAME, "up"))
+    return steps
+
+
+def check_controller_subnets(topo: Topology, state: LiveState) -> None:
+    """Refuse a controller veth whose subnet another root interface already has."""
+    root = state.detail.get(ROOT)
+    for segment in topo.segments:
+        end: t.Optional[Endpoint] = segment.controller
+        if end is None or root is None:
+            continue
+        for iface in root.interfaces.values():
+            if iface.name == end.ifname:
+                continue
+            for addr in sorted(iface.addresses):
+                prefix = segment.prefix(6 if ":" in addr else 4)
+                if prefix is not None and ipaddress.ip_interface(addr).network.overlaps(prefix):  # type: ignore[arg-type]
+                    raise LabError(
+                        "segment %s of lab %s needs %s on the controller, but interface %s of the init "
+                        "namespace already has %s in that range (another lab, or a real network); "
+                        "tear that down first or give the segment another prefix"
+                        % (segment.name, topo.name, prefix, iface.name, addr)
+                    )
 
 
 def _plan_routes(topo: Topology, state: LiveState) -> t.List[Step]:
@@ -214,6 +314,8 @@ def _plan_sshd(topo: Topology, state: LiveState, paths: sshd.LabPaths) -> t.List
                 pid = None
         if pid is None:
             steps.append(run("ip", "netns", "exec", node.netns, sshd.SSHD, "-f", paths.sshd_config(node.name)))
+            # sshd writes its pid file once it listens: then the lab is ready for SSH.
+            steps.append(Step("wait", path=paths.pid_file(node.name)))
     return steps
 
 
@@ -238,6 +340,9 @@ def remove_netns(live: NamespaceState) -> t.List[Step]:
 def plan_down(lab: str, state: LiveState, paths: sshd.LabPaths) -> t.List[Step]:
     prefix = names.lab_netns_prefix(lab)
     steps: t.List[Step] = []
+    controller = names.controller_ifname(lab)
+    if controller in _ns(state, ROOT).interfaces:
+        steps.append(run("ip", "link", "del", controller, check=False))
     for netns in state.netns:
         if netns.startswith(prefix):
             steps += remove_netns(_ns(state, netns))
@@ -249,12 +354,14 @@ def plan_down(lab: str, state: LiveState, paths: sshd.LabPaths) -> t.List[Step]:
 def plan_cleanup(state: LiveState, root_links: t.Sequence[str], lab_dirs: t.Sequence[str]) -> t.List[Step]:
     """Remove every lab namespace and lab-named root link, and the given lab state dirs."""
     steps: t.List[Step] = []
-    for netns in state.netns:
-        if names.split_netns(netns) is not None:
-            steps += remove_netns(_ns(state, netns))
+    # Root links first: a controller veth dies with its segment namespace, but only
+    # once the kernel gets round to it, so it is deleted while it surely exists.
     for link in root_links:
         if names.is_lab_link(link):
             steps.append(run("ip", "link", "del", link, check=False))
+    for netns in state.netns:
+        if names.split_netns(netns) is not None:
+            steps += remove_netns(_ns(state, netns))
     for path in lab_dirs:
         steps.append(Step("rmtree", path=path))
     return steps

@@ -19,7 +19,9 @@ import typing as t
 
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab.errors import TopologyError
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab.model import (
-    Link,
+    Endpoint,
+    IPInterface,
+    Net,
     Route,
     Topology,
     check_keys,
@@ -30,29 +32,30 @@ from ansible_collections.netdevops.icmp.plugins.module_utils._lab.model import (
 _ROUTE_KEYS = ("node", "to", "via")
 
 
-def _neighbours(topo: Topology, family: int) -> t.Dict[str, t.List[t.Tuple[str, Link]]]:
-    graph: t.Dict[str, t.List[t.Tuple[str, Link]]] = {node.name: [] for node in topo.nodes}
-    for link in topo.links:
-        if link.prefix(family) is None:
-            continue
-        graph[link.a.node].append((link.b.node, link))
-        graph[link.b.node].append((link.a.node, link))
+Hop = t.Tuple[Endpoint, Endpoint]  # (own endpoint, neighbour's endpoint) of a first hop
+
+
+def _neighbours(topo: Topology, nets: t.Sequence[Net]) -> t.Dict[str, t.List[t.Tuple[str, Hop]]]:
+    graph: t.Dict[str, t.List[t.Tuple[str, Hop]]] = {node.name: [] for node in topo.nodes}
+    for net in nets:
+        for own in net.endpoints:
+            graph[own.node] += [(other.node, (own, other)) for other in net.endpoints if other is not own]
     return graph
 
 
-def _first_hops(topo: Topology, graph: t.Dict[str, t.List[t.Tuple[str, Link]]], source: str) -> t.Dict[str, t.Tuple[int, t.Optional[Link]]]:
-    """BFS from ``source``: node -> (hops, link of the first hop). Only routers are transit."""
+def _first_hops(topo: Topology, graph: t.Dict[str, t.List[t.Tuple[str, Hop]]], source: str) -> t.Dict[str, t.Tuple[int, t.Optional[Hop]]]:
+    """BFS from ``source``: node -> (hops, first hop). Only routers are transit."""
     roles = {node.name: node.role for node in topo.nodes}
-    found: t.Dict[str, t.Tuple[int, t.Optional[Link]]] = {source: (0, None)}
+    found: t.Dict[str, t.Tuple[int, t.Optional[Hop]]] = {source: (0, None)}
     queue = collections.deque([source])
     while queue:
         current = queue.popleft()
         hops, first = found[current]
         if current != source and roles[current] != "router":
             continue  # reachable, but hosts do not forward
-        for neighbour, link in graph[current]:
+        for neighbour, hop in graph[current]:
             if neighbour not in found:
-                found[neighbour] = (hops + 1, first if first is not None else link)
+                found[neighbour] = (hops + 1, first if first is not None else hop)
                 queue.append(neighbour)
     return found
 
@@ -61,27 +64,26 @@ def compute_routes(topo: Topology) -> t.List[Route]:
     routes: t.List[Route] = []
     roles = {node.name: node.role for node in topo.nodes}
     for family in (4, 6):
-        graph = _neighbours(topo, family)
+        nets = topo.nets(family)
+        graph = _neighbours(topo, nets)
         for node in topo.nodes:
             reach = _first_hops(topo, graph, node.name)
-            for link in topo.links:
-                prefix = link.prefix(family)
-                if prefix is None or node.name in (link.a.node, link.b.node):
+            for net in nets:
+                members = [end.node for end in net.endpoints]
+                if node.name in members:
                     continue
-                # Nearest endpoint; on a tie prefer a router, which reaches the other end too.
-                ends = [end for end in (link.a.node, link.b.node) if end in reach]
+                # Nearest endpoint; on a tie prefer a router, which reaches the others too.
+                ends = [end for end in members if end in reach]
                 if not ends:
                     continue
                 best = min(ends, key=lambda end: (reach[end][0], roles[end] != "router"))
                 first = reach[best][1]
                 # Not attached, so at least one hop away: ``first`` is set, and it carries
-                # ``family`` because the graph holds only such links.
-                via = first.peer(node.name).address(family) if first is not None else None
+                # ``family`` because the graph holds only such nets.
+                via = first[1].address(family) if first is not None else None
                 if first is None or via is None:
-                    raise TopologyError("internal error: no next hop from %r to %s" % (node.name, prefix))
-                routes.append(Route(
-                    node.name, family, str(prefix), str(via.ip), first.endpoint(node.name).ifname, "auto",
-                ))
+                    raise TopologyError("internal error: no next hop from %r to %s" % (node.name, net.prefix))
+                routes.append(Route(node.name, family, str(net.prefix), str(via.ip), first[0].ifname, "auto"))
     return routes
 
 
@@ -132,16 +134,17 @@ def _parse_static_route(raw: t.Any, index: int, topo: Topology) -> Route:
             "route %d goes to %s, outside the documentation ranges; labs use only %s"
             % (index, destination, doc_ranges_text())
         )
-    for link in topo.links_of(str(node)):
-        prefix = link.prefix(via.version)
-        if prefix is not None and via in prefix:
-            peer = link.peer(str(node)).address(via.version)
-            if peer is None or peer.ip != via:
-                raise TopologyError(
-                    "route %d: via %s is not the address of node %r's neighbour on link %d (%s)"
-                    % (index, via, node, link.index, peer.ip if peer else None)
-                )
-            return Route(str(node), via.version, str(destination), str(via), link.endpoint(str(node)).ifname, "static")
+    for net in topo.nets(via.version):
+        own = [end for end in net.endpoints if end.node == node]
+        if not own or via not in net.prefix:
+            continue
+        others = {str(t.cast(IPInterface, end.address(via.version)).ip) for end in net.endpoints if end.node != node}
+        if str(via) not in others:
+            raise TopologyError(
+                "route %d: via %s is not the address of a neighbour of node %r on %s (neighbours: %s)"
+                % (index, via, node, net.label, ", ".join(sorted(others)) or "none")
+            )
+        return Route(str(node), via.version, str(destination), str(via), own[0].ifname, "static")
     raise TopologyError(
         "route %d: via %s is not on any link of node %r; use the address of a directly connected neighbour"
         % (index, via, node)

@@ -14,6 +14,7 @@ only the node's lab addresses.
 from __future__ import annotations
 
 import os
+import re
 import typing as t
 
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab.model import Node, Topology
@@ -21,6 +22,9 @@ from ansible_collections.netdevops.icmp.plugins.module_utils._lab.model import N
 DEFAULT_STATE_DIR = "/run/netdevops_icmp_lab"
 SSHD = "/usr/sbin/sshd"
 SSHD_PRIVSEP_DIR = "/run/sshd"
+# Paths under state_dir go into sshd_config lines and ssh options: full match, no
+# whitespace, newline or quote.
+STATE_DIR_RE = re.compile(r"/[A-Za-z0-9_.+/-]*")
 
 
 class LabPaths:

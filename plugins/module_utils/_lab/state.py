@@ -24,6 +24,7 @@ class Interface:
     mtu: int
     up: bool
     addresses: t.FrozenSet[str]  # "address/prefixlen", global scope only
+    master: t.Optional[str] = None  # the bridge a port is enslaved to
 
 
 @dataclass(frozen=True)
@@ -44,9 +45,14 @@ class NamespaceState:
     pids: t.List[int] = field(default_factory=list)
 
 
+# The key of the init namespace in ``LiveState.detail`` (where the controller's veth is).
+ROOT = ""
+
+
 @dataclass
 class LiveState:
-    """What exists now: every namespace name on the machine, details of the lab's own."""
+    """What exists now: every namespace name on the machine, details of the lab's own
+    (and of the init namespace, key ``ROOT``, when the lab has a controller veth)."""
 
     netns: t.List[str] = field(default_factory=list)
     detail: t.Dict[str, NamespaceState] = field(default_factory=dict)
@@ -77,7 +83,11 @@ def parse_addr_show(text: str) -> t.Dict[str, Interface]:
             if info.get("scope") == "global" and "local" in info
         )
         name = str(entry["ifname"])
-        interfaces[name] = Interface(name, int(entry.get("mtu", 0)), "UP" in entry.get("flags", []), addresses)
+        master = entry.get("master")
+        interfaces[name] = Interface(
+            name, int(entry.get("mtu", 0)), "UP" in entry.get("flags", []), addresses,
+            str(master) if master else None,
+        )
     return interfaces
 
 

@@ -11,6 +11,7 @@ says what to do; nothing is ever half-parsed.
 """
 from __future__ import annotations
 
+import re
 import typing as t
 
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab import names
@@ -22,37 +23,51 @@ from ansible_collections.netdevops.icmp.plugins.module_utils._lab.model import (
     ROLES,
     Node,
     Topology,
+    check_ifname_length,
     check_keys,
+    check_name,
 )
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab.routing import (
     compute_routes,
     parse_static_routes,
 )
+from ansible_collections.netdevops.icmp.plugins.module_utils._lab.segments import SegmentParser
 
-_TOP_KEYS = ("name", "nodes", "links", "routes", "auto_routes", "description")
-_NODE_KEYS = ("name", "role", "sshd", "ssh_from", "sysctls", "ping_group_range")
+_TOP_KEYS = ("name", "nodes", "links", "segments", "routes", "auto_routes", "description")
+_NODE_KEYS = ("name", "role", "sshd", "ssh_from", "sysctls", "ping_group_range", "count")
+MAX_COUNT = 1000
+# Per-namespace sysctls only: everything outside net.* is host-wide (kernel.*, vm.*,
+# fs.*), and so are the neighbour-table limits, which only the init namespace has.
+SYSCTL_KEY_RE = re.compile(r"net(?:\.[A-Za-z0-9_-]+){1,6}")
+HOST_WIDE_SYSCTL_RE = re.compile(r"net\.ipv[46]\.neigh\.default\.gc_(?:thresh[123]|interval|stale_time)")
+SYSCTL_VALUE_RE = re.compile(r"[A-Za-z0-9_.:,/+-]+(?: [A-Za-z0-9_.:,/+-]+)*")
+GROUP_ID_RE = re.compile(r"[0-9]{1,10}")
 
 
-def parse_topology(data: t.Any, name: t.Optional[str] = None) -> Topology:
-    """Validate ``data`` (the topology document); ``name`` overrides its ``name``."""
+def parse_topology(data: t.Any, name: t.Optional[str] = None, fleet_size: t.Optional[int] = None) -> Topology:
+    """Validate ``data`` (the topology document); ``name`` overrides its ``name``,
+    ``fleet_size`` the ``count`` of every counted node entry."""
     data = check_keys(data, _TOP_KEYS, "the topology")
     lab = _parse_lab_name(name if name is not None else data.get("name"))
-    nodes = _parse_nodes(data.get("nodes"), lab)
+    nodes, groups = _parse_nodes(data.get("nodes"), lab, fleet_size)
     node_names = [node.name for node in nodes]
-    links = parse_links(data.get("links"), node_names)
+    segments = SegmentParser(lab, node_names, groups)
+    segments.parse(data.get("segments"))
+    links = parse_links(data.get("links"), node_names, reserved=segments.explicit_prefixes())
+    built = segments.finish(links)
     auto_routes = data.get("auto_routes", True)
     if not isinstance(auto_routes, bool):
         raise TopologyError("auto_routes must be true or false, got %r" % (auto_routes,))
-    topo = Topology(lab, tuple(nodes), tuple(links), ())
+    topo = Topology(lab, tuple(nodes), tuple(links), (), tuple(built))
     static = parse_static_routes(data.get("routes"), topo)
     auto = compute_routes(topo) if auto_routes else []
     overridden = {(route.node, route.destination) for route in static}
     routes = [route for route in auto if (route.node, route.destination) not in overridden]
-    return Topology(lab, tuple(nodes), tuple(links), tuple(routes + static))
+    return Topology(lab, tuple(nodes), tuple(links), tuple(routes + static), tuple(built))
 
 
 def _parse_lab_name(value: t.Any) -> str:
-    if not isinstance(value, str) or not names.LAB_NAME_RE.match(value):
+    if not names.valid_lab_name(value):
         raise TopologyError(
             "lab name %r is invalid: use 1 to 12 lower-case letters and digits, starting "
             "with a letter (it is part of every namespace name, nilab-<lab>-<node>)" % (value,)
@@ -60,47 +75,57 @@ def _parse_lab_name(value: t.Any) -> str:
     return value
 
 
-def _parse_nodes(value: t.Any, lab: str) -> t.List[Node]:
+def _parse_nodes(value: t.Any, lab: str, fleet_size: t.Optional[int]) -> t.Tuple[t.List[Node], t.Dict[str, t.List[str]]]:
+    """The nodes, and the groups of counted entries (base name -> node names)."""
     if not isinstance(value, list) or not value:
         raise TopologyError("nodes must be a non-empty list of nodes, got %r" % (value,))
     nodes: t.List[Node] = []
+    groups: t.Dict[str, t.List[str]] = {}
     seen: t.Dict[str, int] = {}
     for index, raw in enumerate(value, start=1):
-        node = _parse_node(raw, index, lab)
-        if node.name in seen:
-            raise TopologyError(
-                "duplicate node %r in nodes (entries %d and %d): node names must be unique"
-                % (node.name, seen[node.name], index)
-            )
-        seen[node.name] = index
-        nodes.append(node)
+        expanded = _expand_count(raw, index, fleet_size)
+        if isinstance(raw, dict) and "count" in raw:
+            groups[str(raw.get("name"))] = [str(item["name"]) for item in expanded]
+        for item in expanded:
+            node = _parse_node(item, index, lab)
+            if node.name in seen:
+                raise TopologyError(
+                    "duplicate node %r in nodes (entries %d and %d): node names must be unique"
+                    % (node.name, seen[node.name], index)
+                )
+            seen[node.name] = index
+            nodes.append(node)
     for node in nodes:
         if node.ssh_from is not None and (node.ssh_from not in seen or node.ssh_from == node.name):
             raise TopologyError(
                 "node %r has ssh_from %r, which is not another node of the lab; known nodes: %s"
                 % (node.name, node.ssh_from, ", ".join(seen))
             )
-    return nodes
+    return nodes, groups
+
+
+def _expand_count(raw: t.Any, index: int, fleet_size: t.Optional[int]) -> t.List[t.Any]:
+    """``{name: h, count: 3}`` -> nodes h1, h2, h3 (``fleet_size`` overrides the count)."""
+    if not isinstance(raw, dict) or "count" not in raw:
+        return [raw]
+    count = raw["count"] if fleet_size is None else fleet_size
+    where = "node entry %d (%r)" % (index, raw.get("name"))
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
+        raise TopologyError("%s has count %r; use a whole number from 1 to %d" % (where, count, MAX_COUNT))
+    check_name(raw.get("name"), "node entry %d" % index)
+    if raw.get("ssh_from") is not None:
+        raise TopologyError("%s: ssh_from is not allowed on a counted entry; list such nodes one by one" % where)
+    base = dict(raw)
+    del base["count"]
+    return [dict(base, name="%s%d" % (raw["name"], number)) for number in range(1, count + 1)]
 
 
 def _parse_node(raw: t.Any, index: int, lab: str) -> Node:
     if isinstance(raw, str):
         raw = {"name": raw}
     data = check_keys(raw, _NODE_KEYS, "node entry %d" % index)
-    name = data.get("name")
-    if not isinstance(name, str) or not names.NODE_NAME_RE.match(name):
-        raise TopologyError(
-            "node entry %d has invalid name %r: use lower-case letters, digits and _, "
-            "starting with a letter" % (index, name)
-        )
-    derived = names.ifname(name)
-    if len(derived) > names.IFNAME_MAX:
-        raise TopologyError(
-            "node name %r is too long: the interface name %r derived from it has %d characters "
-            "and Linux allows %d; use node names of at most %d characters"
-            % (name, derived, len(derived), names.IFNAME_MAX,
-               names.IFNAME_MAX - len(names.IFNAME_PREFIX))
-        )
+    name = check_name(data.get("name"), "node entry %d" % index)
+    check_ifname_length("node", name)
     role = data.get("role", "host")
     if role not in ROLES:
         raise TopologyError("node %r has role %r; use one of: %s" % (name, role, ", ".join(ROLES)))
@@ -127,21 +152,42 @@ def _node_sysctls(name: str, role: str, data: t.Dict[str, t.Any]) -> t.Tuple[t.T
     if not isinstance(extra, dict):
         raise TopologyError("node %r: sysctls must be a mapping of key: value, got %r" % (name, extra))
     for key, value in extra.items():
-        if not isinstance(key, str) or not key or any(ch.isspace() or ch == "=" for ch in key):
-            raise TopologyError("node %r: invalid sysctl key %r" % (name, key))
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
-            raise TopologyError(
-                "node %r: sysctl %s has value %r; use a string or an integer" % (name, key, value)
-            )
-        merged[key.replace("/", ".")] = " ".join(str(value).split())
+        merged[_sysctl_key(name, key)] = _sysctl_value(name, key, value)
     return tuple(sorted(merged.items()))
+
+
+def _sysctl_key(name: str, key: t.Any) -> str:
+    normalised = key.replace("/", ".") if isinstance(key, str) else key
+    if not isinstance(normalised, str) or SYSCTL_KEY_RE.fullmatch(normalised) is None:
+        raise TopologyError(
+            "node %r: sysctl key %r is refused: a lab node may set only per-namespace keys under net. "
+            "(such as net.ipv4.icmp_ratelimit); keys outside net. (kernel.*, vm.*, fs.*) change the "
+            "whole host" % (name, key)
+        )
+    if HOST_WIDE_SYSCTL_RE.fullmatch(normalised) is not None:
+        raise TopologyError(
+            "node %r: sysctl key %r is refused: the neighbour-table limits are shared by every "
+            "namespace of the host; size the lab within them instead" % (name, key)
+        )
+    return normalised
+
+
+def _sysctl_value(name: str, key: str, value: t.Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise TopologyError("node %r: sysctl %s has value %r; use a string or an integer" % (name, key, value))
+    text = " ".join(str(value).split())
+    if SYSCTL_VALUE_RE.fullmatch(text) is None:
+        raise TopologyError(
+            "node %r: sysctl %s has value %r; use numbers, words and the characters _ . : , / + -" % (name, key, value)
+        )
+    return text
 
 
 def _ping_group_range(name: str, value: t.Any) -> str:
     if value is None:
         return DEFAULT_PING_GROUP_RANGE
     parts = str(value).split()
-    if len(parts) != 2 or not all(part.isdigit() for part in parts):
+    if len(parts) != 2 or not all(GROUP_ID_RE.fullmatch(part) for part in parts):
         raise TopologyError(
             "node %r: ping_group_range %r must be two group ids such as \"0 2147483647\" "
             "(or \"1 0\" to forbid unprivileged ICMP sockets)" % (name, value)

@@ -36,7 +36,7 @@ def network_only_default() -> t.Dict[str, t.Any]:
 def params(**changes: t.Any) -> t.Dict[str, t.Any]:
     base: t.Dict[str, t.Any] = {
         "topology": network_only_default(), "topology_file": None, "name": "golden", "state": "present",
-        "inventory_path": INVENTORY, "state_dir": "/state", "python_interpreter": "/py",
+        "inventory_path": INVENTORY, "state_dir": "/state", "python_interpreter": "/py", "fleet_size": None,
     }
     base.update(changes)
     return base
@@ -82,6 +82,7 @@ def test_absent_by_name_removes_lab_and_inventory() -> None:
     script = [
         (["ip", "-j", "netns", "list"], 0, '[{"name": "nilab-golden-h1"}]', ""),
         (["ip", "netns", "pids", "nilab-golden-h1"], 0, "", ""),
+        (["ip", "-j", "link", "show"], 0, '[{"ifname": "lo"}]', ""),
         (["ip", "netns", "del", "nilab-golden-h1"], 0, "", ""),
     ]
     result = lab_topology.execute(params(topology_file=None, state="absent"), engine(script, files), False)
@@ -91,7 +92,8 @@ def test_absent_by_name_removes_lab_and_inventory() -> None:
     assert result["addresses"] == {} and result["nodes"] == []
     assert INVENTORY not in files.files
     again = lab_topology.execute(params(topology_file=None, state="absent"),
-                                 engine([(["ip", "-j", "netns", "list"], 0, "[]", "")], files), False)
+                                 engine([(["ip", "-j", "netns", "list"], 0, "[]", ""),
+                                         (["ip", "-j", "link", "show"], 0, '[{"ifname": "lo"}]', "")], files), False)
     assert again["changed"] is False
 
 
@@ -134,3 +136,38 @@ def test_main_rejects_both_topology_sources(capsys: pytest.CaptureFixture[str]) 
         lab_topology.main()
     result = json.loads(capsys.readouterr().out)
     assert "mutually exclusive" in result["msg"]
+
+
+@pytest.mark.parametrize("python", ["python3", "/usr/bin/python3 -c 'x'", "/py\n", "/p;y"])
+def test_python_interpreter_that_reaches_proxycommand_is_matched_in_full(python: str) -> None:
+    with pytest.raises(LabError, match="python_interpreter .* is refused: give an absolute path"):
+        lab_topology.execute(params(python_interpreter=python), engine([]), True)
+
+
+def test_fleet_size_sizes_the_counted_nodes() -> None:
+    fleet = yaml.safe_load((DEFAULT.parent / "fleet.yml").read_text(encoding="utf-8"))
+    script = [(["ip", "-j", "netns", "list"], 0, "[]", ""), (["ip", "-j", "addr", "show"], 0, "[]", "")]
+    result = lab_topology.execute(params(topology=fleet, fleet_size=4, name=None), engine(script), True)
+    assert [node["name"] for node in result["nodes"]] == ["h1", "h2", "h3", "h4"]
+    assert result["segments"][0]["controller"] == {"ipv4": "198.51.100.1", "ipv6": "2001:db8:100::1"}
+    assert "nilab-fleet-h4" in result["namespaces"] and "nilab-fleet-lan" not in result["namespaces"]
+
+
+def test_main_warns_when_the_neighbour_table_comes_close(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    fleet = yaml.safe_load((DEFAULT.parent / "fleet.yml").read_text(encoding="utf-8"))
+    monkeypatch.setattr(lab_topology, "Files", lambda: MemoryFiles({"/proc/sys/net/ipv4/neigh/default/gc_thresh3": "50\n"}))
+    script = [(["ip", "-j", "netns", "list"], 0, "[]", ""), (["ip", "-j", "addr", "show"], 0, "[]", "")]
+    monkeypatch.setattr(lab_topology, "ModuleRunner", lambda module: FakeRunner(script))
+    warned: t.List[str] = []
+    monkeypatch.setattr(lab_topology.AnsibleModule, "warn", lambda module, text: warned.append(text))
+    args = {"topology": fleet, "fleet_size": 20, "_ansible_check_mode": True}
+    with patch_module_args(args), pytest.raises(SystemExit):
+        lab_topology.main()
+    result = json.loads(capsys.readouterr().out)
+    assert result["changed"] is True, result
+    assert warned == [
+        "lab fleet needs at least 40 IPv4 neighbour table entries and 0 are in use now (all namespaces, this lab's "
+        "own included if it is up), against the host-wide limit /proc/sys/net/ipv4/neigh/default/gc_thresh3 = 50; "
+        "every pair of lab nodes that talk to each other adds 2 more, and past the limit the kernel drops packets "
+        "(neighbour table overflow)"
+    ]

@@ -190,6 +190,7 @@ def test_sshd_first_start(default_topology: t.Dict[str, t.Any]) -> None:
         "ssh-keygen -q -t ed25519 -N '' -C nilab-golden-h2 -f /state/golden/h2/ssh_host_ed25519_key",
         "write /state/golden/h2/sshd_config",
         "ip netns exec nilab-golden-h2 /usr/sbin/sshd -f /state/golden/h2/sshd_config",
+        "wait for /state/golden/h2/sshd.pid",
     ]
     config = next(step.content for step in outcome.steps if step.path == paths.sshd_config("h2"))
     assert "ListenAddress 203.0.113.10\nListenAddress [2001:db8:2::10]\n" in config
@@ -201,8 +202,10 @@ def test_sshd_first_start(default_topology: t.Dict[str, t.Any]) -> None:
 @pytest.mark.parametrize("pid,config_matches,expected", [
     ("777", True, []),
     ("777", False, ["write /state/golden/h2/sshd_config", "kill -TERM 777",
-                    "ip netns exec nilab-golden-h2 /usr/sbin/sshd -f /state/golden/h2/sshd_config"]),
-    ("999", True, ["ip netns exec nilab-golden-h2 /usr/sbin/sshd -f /state/golden/h2/sshd_config"]),
+                    "ip netns exec nilab-golden-h2 /usr/sbin/sshd -f /state/golden/h2/sshd_config",
+                    "wait for /state/golden/h2/sshd.pid"]),
+    ("999", True, ["ip netns exec nilab-golden-h2 /usr/sbin/sshd -f /state/golden/h2/sshd_config",
+                   "wait for /state/golden/h2/sshd.pid"]),
 ])
 def test_sshd_running_or_not(default_topology: t.Dict[str, t.Any], pid: str, config_matches: bool,
                              expected: t.List[str]) -> None:
@@ -232,6 +235,7 @@ def test_down_kills_and_deletes_only_this_lab() -> None:
         ok("ip", "-j", "netns", "list", out=listing),
         ok("ip", "netns", "pids", "nilab-golden-h1", out="11\n12\n"),
         ok("ip", "netns", "pids", "nilab-golden-r1", out=""),
+        ok("ip", "-j", "link", "show", out=json.dumps([{"ifname": "lo"}, {"ifname": "nl-golden2"}])),
         ok("kill", "-KILL", "11", "12"),
         ok("ip", "netns", "del", "nilab-golden-h1"),
         ok("ip", "netns", "del", "nilab-golden-r1"),
@@ -244,7 +248,7 @@ def test_down_kills_and_deletes_only_this_lab() -> None:
 
 
 def test_down_of_an_absent_lab_changes_nothing() -> None:
-    engine, runner = engine_for([ok("ip", "-j", "netns", "list", out="")])
+    engine, runner = engine_for([ok("ip", "-j", "netns", "list", out=""), ok("ip", "-j", "link", "show", out="[]")])
     outcome = engine.down("golden")
     assert outcome.changed is False and outcome.commands == []
     runner.assert_done()
@@ -270,11 +274,11 @@ def test_cleanup_touches_only_prefixed_names() -> None:
     engine, runner = engine_for(script, files)
     outcome = engine.cleanup(check_mode=True)
     assert outcome.commands == [
+        "ip link del nl-a",
+        "ip link del nilab-b-p",
         "kill -KILL 5",
         "ip netns del nilab-a-h1",
         "ip netns del nilab-b-r1",
-        "ip link del nl-a",
-        "ip link del nilab-b-p",
         "rm -rf /state/a",
         "rm -rf /state/b",
     ]
@@ -289,12 +293,12 @@ def test_cleanup_of_one_lab() -> None:
         ok("ip", "-j", "netns", "list", out=CLEANUP_NETNS),
         ok("ip", "netns", "pids", "nilab-b-r1", out=""),
         ok("ip", "-j", "link", "show", out=ROOT_LINKS),
-        ok("ip", "netns", "del", "nilab-b-r1"),
         ok("ip", "link", "del", "nilab-b-p"),
+        ok("ip", "netns", "del", "nilab-b-r1"),
     ]
     engine, runner = engine_for(script, files)
     outcome = engine.cleanup(labs=["b"])
-    assert outcome.commands == ["ip netns del nilab-b-r1", "ip link del nilab-b-p", "rm -rf /state/b"]
+    assert outcome.commands == ["ip link del nilab-b-p", "ip netns del nilab-b-r1", "rm -rf /state/b"]
     runner.assert_done()
     assert files.dirs == {"/state/a"}
 
@@ -314,3 +318,15 @@ def test_unreadable_state_is_a_lab_error(default_topology: t.Dict[str, t.Any]) -
     engine, _runner = engine_for([(["ip", "-j", "netns", "list"], 127, "", "ip: command not found")])
     with pytest.raises(LabError, match=r"cannot read the lab state: command 'ip -j netns list' exited with 127"):
         engine.up(golden(default_topology))
+
+
+def test_a_daemon_that_never_writes_its_pid_file_is_a_lab_error() -> None:
+    from ansible_collections.netdevops.icmp.plugins.module_utils._lab.plan import Step
+
+    engine, _runner = engine_for([])
+    engine.wait_timeout_s = 0.05
+    with pytest.raises(LabError, match=r"/state/x/sshd.pid did not appear within 0 s: the daemon did not start"):
+        engine.apply([Step("wait", path="/state/x/sshd.pid")])
+    files = MemoryFiles({"/state/x/sshd.pid": "42\n"})
+    engine, _runner = engine_for([], files)
+    engine.apply([Step("wait", path="/state/x/sshd.pid")])

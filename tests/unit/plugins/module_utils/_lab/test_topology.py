@@ -200,7 +200,7 @@ BAD_CASES = [
      "node 'h1' has ssh_from 'h9', which is not another node of the lab; known nodes: h1"),
     ("static route via a non-neighbour",
      with_changes(routes=[{"node": "h1", "to": "203.0.113.0/24", "via": "192.0.2.3"}]),
-     "route 1: via 192.0.2.3 is not the address of node 'h1''s neighbour on link 1 (192.0.2.2)"),
+     "route 1: via 192.0.2.3 is not the address of a neighbour of node 'h1' on link 1 (h1-r1) (neighbours: 192.0.2.2)"),
     ("static route outside documentation ranges",
      with_changes(routes=[{"node": "h1", "to": "10.0.0.0/8", "via": "192.0.2.2"}]),
      "route 1 goes to 10.0.0.0/8, outside the documentation ranges; labs use only "
