@@ -14,7 +14,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._report import html, model, writers
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._report import html, model, writers
 
 FORMATS = {
     "json": (".json", writers.to_json),

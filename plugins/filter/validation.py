@@ -9,9 +9,9 @@ import typing as t
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._report import checks as checks_mod
-from ansible_collections.netdevops.icmp.plugins.module_utils._report import compare as compare_mod
-from ansible_collections.netdevops.icmp.plugins.module_utils._report import drift as drift_mod
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._report import checks as checks_mod
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._report import compare as compare_mod
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._report import drift as drift_mod
 
 
 def _loop_results(value: t.Any) -> t.List[t.Any]:

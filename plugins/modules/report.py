@@ -22,7 +22,7 @@ description:
     network needed to view it).
   - Files are replaced atomically (written beside the target, then renamed), so node_exporter and
     pipelines never read half a file.
-  - The JSON schema is shipped as C(plugins/module_utils/_report/report.schema.json); see
+  - The JSON schema is shipped as C(plugins/plugin_utils/_report/report.schema.json); see
     C(docs/reports.md) for every key.
 author:
   - netdevops.icmp contributors (@netdevops)

@@ -13,8 +13,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from ansible_collections.netdevops.icmp.plugins.filter.drill import drill_report_hosts
-from ansible_collections.netdevops.icmp.plugins.module_utils._report import checks, compare, drift, html, model, writers
-from ansible_collections.netdevops.icmp.tests.unit.plugins.module_utils._report.fixtures import (
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._report import checks, compare, drift, html, model, writers
+from ansible_collections.netdevops.icmp.tests.unit.plugins.plugin_utils._report.fixtures import (
     DESIRED, PLAN, gathered, ping_item, ping_result, results, rule)
 
 WHEN = datetime.datetime(2026, 11, 22, 12, 0, 0, tzinfo=datetime.timezone.utc)

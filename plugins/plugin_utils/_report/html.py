@@ -16,7 +16,7 @@ from __future__ import annotations
 import html
 import typing as t
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._report.checks import _fmt
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._report.checks import _fmt
 
 _CSS = """
 :root{--ok:#1f9d55;--ok-bg:#e3f6ea;--warn:#b7791f;--warn-bg:#fdf3dc;--bad:#c53030;--bad-bg:#fde8e8;
