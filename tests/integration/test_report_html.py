@@ -31,7 +31,7 @@ from .conftest import ROOT_REASON, build_lab
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-SCHEMA = REPO / "plugins" / "module_utils" / "_report" / "report.schema.json"
+SCHEMA = REPO / "plugins" / "plugin_utils" / "_report" / "report.schema.json"
 CHROMIUM = shutil.which("chromium")
 NEEDS_CHROMIUM = pytest.mark.skipif(
     CHROMIUM is None,

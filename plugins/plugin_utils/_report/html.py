@@ -6,229 +6,235 @@
 # any time.
 """One self-contained HTML page: no server, no network, inline CSS and JS only.
 
-The page is rendered here, not by JavaScript, so it reads the same with scripts
-off; the small inline script only filters to the hosts with problems. Matrix
-cells carry ``data-host``, ``data-target`` and ``data-state`` for tests and for
-people who scrape it.
+``report.html.j2`` beside this file is the page; this file turns the report into the
+page's view, bounded at fleet scale: problems grouped and capped with counts, the
+reachability matrix aggregated (hosts by inventory group, targets by prefix) with only
+the hosts that have problems expanded, and detail tables that list every row only for
+small runs. The page is rendered here, not by JavaScript, so it reads the same with
+scripts off; the small inline script filters and pages the tables. Matrix cells carry
+``data-host``, ``data-target`` and ``data-state`` for tests and for people who scrape it.
 """
 from __future__ import annotations
 
-import html
+import io
+import os
 import typing as t
 
+import jinja2
+
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._report import fleet
 from ansible_collections.netdevops.icmp.plugins.plugin_utils._report.checks import _fmt
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._report.model import problem_items
 
-_CSS = """
-:root{--ok:#1f9d55;--ok-bg:#e3f6ea;--warn:#b7791f;--warn-bg:#fdf3dc;--bad:#c53030;--bad-bg:#fde8e8;
---down:#4a5568;--down-bg:#edf2f7;--ink:#1a202c;--mute:#718096;--line:#e2e8f0}
-*{box-sizing:border-box}body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink);
-margin:0;background:#f7fafc}header{background:#1a202c;color:#fff;padding:18px 28px}
-header h1{margin:0;font-size:20px;font-weight:600}header .meta{color:#cbd5e0;font-size:12px;margin-top:4px}
-main{padding:20px 28px;max-width:1400px}section{background:#fff;border:1px solid var(--line);border-radius:8px;
-padding:16px 20px;margin-bottom:18px}h2{font-size:16px;margin:0 0 12px}
-.badge{display:inline-block;border-radius:999px;padding:2px 10px;font-size:12px;font-weight:600}
-.badge.pass{background:var(--ok-bg);color:var(--ok)}.badge.fail,.badge.error{background:var(--bad-bg);color:var(--bad)}
-.cards{display:flex;gap:12px;flex-wrap:wrap}.card{flex:1 1 130px;border:1px solid var(--line);border-radius:8px;padding:10px 14px}
-.card b{display:block;font-size:22px}.card span{color:var(--mute);font-size:12px}
-table{border-collapse:collapse;width:100%}th,td{padding:6px 10px;border-bottom:1px solid var(--line);text-align:left;
-vertical-align:top}th{font-size:12px;color:var(--mute);font-weight:600}
-table.matrix td.cell{text-align:center;font-variant-numeric:tabular-nums;border:2px solid #fff;border-radius:6px;min-width:120px}
-td.ok{background:var(--ok-bg);color:var(--ok)}td.warn{background:var(--warn-bg);color:var(--warn)}
-td.bad{background:var(--bad-bg);color:var(--bad);font-weight:600}td.down{background:var(--down-bg);color:var(--down)}
-td.none{color:#cbd5e0}.small{font-size:12px;color:var(--mute)}.path{font-family:ui-monospace,Menlo,monospace;font-size:12px}
-.hop{display:inline-block;padding:1px 6px;margin:1px;border-radius:4px;background:var(--down-bg)}
-.hop.changed{background:var(--bad-bg);color:var(--bad)}ul.problems{margin:0;padding-left:18px}
-ul.problems li{color:var(--bad);margin:2px 0}.legend span{margin-right:14px}.legend i{display:inline-block;width:12px;
-height:12px;border-radius:3px;vertical-align:-1px;margin-right:4px}label{font-size:13px;color:var(--mute)}
-"""
-
-_JS = """
-document.getElementById('only-problems').addEventListener('change', function (event) {
-  document.querySelectorAll('[data-host-status]').forEach(function (row) {
-    row.style.display = event.target.checked && row.getAttribute('data-host-status') === 'pass' ? 'none' : '';
-  });
-});
-"""
-
-
-def _e(value: t.Any) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+FULL_MATRIX_CELLS = 2500  # hosts x targets up to which every cell is drawn
+DETAIL_ROWS = 300  # paths, MTUs and drift rows listed in full up to this many
+PROBLEM_ROWS = 500  # beyond DETAIL_ROWS: rows with problems listed, the rest counted
+PROBLEM_HOSTS = 500  # hosts with problems expanded under their group in the fleet matrix
+PROBLEM_GROUPS = 30
+PROBLEM_EXAMPLES = 10
+_ENVIRONMENT = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(os.path.dirname(os.path.abspath(__file__))),
+    autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
 def cell_state(check: t.Mapping[str, t.Any]) -> str:
     """ok | warn | bad | down: the colour of a matrix cell."""
     measured = check["measured"]
-    if check["status"] != "pass" or check["regressions"]:
+    if check["status"] != "pass" or check["regressions"] or measured is None:
         return "bad"
-    if measured is None:
-        return "bad"
-    if not measured["reachable"]:
+    if not measured.get("reachable"):
         return "down"  # expected unreachable, and it is
-    loss, avg = measured["loss_pct"] or 0, measured["rtt_ms"]["avg"]
-    limit = check["expect"].get("max_rtt_ms")
-    if loss > 0 or (limit and avg is not None and avg > limit / 2.0):
+    rtt = measured.get("rtt_ms") or {}  # null without replies in hand-made results
+    loss, avg = measured.get("loss_pct") or 0, rtt.get("avg")
+    limit = (check.get("expect") or {}).get("max_rtt_ms")
+    if loss > 0 or (_number(limit) and _number(avg) and avg > limit / 2.0):
         return "warn"
     return "ok"
+
+
+def _number(value: t.Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _cell_text(check: t.Mapping[str, t.Any]) -> str:
     measured = check["measured"]
     if measured is None:
         return "error"
-    avg = measured["rtt_ms"]["avg"]
-    text = "%s%% loss" % _fmt(measured["loss_pct"])
-    return text + (" &middot; %s ms" % _fmt(round(avg, 3)) if avg is not None else "")
+    avg = (measured.get("rtt_ms") or {}).get("avg")
+    text = "%s%% loss" % _fmt(measured.get("loss_pct"))
+    return text + (" · %s ms" % _fmt(round(avg, 3)) if _number(avg) else "")
 
 
-def _checks_of(hosts: t.Sequence[t.Mapping[str, t.Any]], kind: str) -> t.Iterator[t.Tuple[t.Mapping[str, t.Any], t.Mapping[str, t.Any]]]:
-    """(host, check) for every check of one kind, in report order."""
+def _why(check: t.Mapping[str, t.Any]) -> str:
+    return "; ".join([str(r["message"]) for r in check["regressions"]] + list(check["failures"])) or "meets its thresholds"
+
+
+def _pings(host: t.Mapping[str, t.Any]) -> t.Iterator[t.Mapping[str, t.Any]]:
+    return (check for check in host["checks"] if check["kind"] == "ping")
+
+
+def _full_matrix(hosts: t.Sequence[t.Mapping[str, t.Any]], targets: t.Sequence[str]) -> t.Dict[str, t.Any]:
+    rows = []
     for host in hosts:
-        for check in host["checks"]:
-            if check["kind"] == kind:
-                yield host, check
-
-
-def _matrix(hosts: t.Sequence[t.Mapping[str, t.Any]]) -> str:
-    targets: t.List[str] = []
-    for _host, check in _checks_of(hosts, "ping"):
-        if check["target"] not in targets:
-            targets.append(check["target"])
-    if not targets:
-        return "<p class='small'>No ping checks in this run.</p>"
-    rows = ["<tr><th>host \\ target</th>%s</tr>" % "".join("<th>%s</th>" % _e(x) for x in targets)]
-    for host in hosts:
-        pings = {c["target"]: c for c in host["checks"] if c["kind"] == "ping"}
+        by_target = {check["target"]: check for check in _pings(host)}
         cells = []
         for target in targets:
-            check = pings.get(target)
+            check = by_target.get(target)
             if check is None:
-                cells.append("<td class='cell none' data-host='%s' data-target='%s' data-state='none'>&ndash;</td>"
-                             % (_e(host["name"]), _e(target)))
-                continue
-            state = cell_state(check)
-            tip = "; ".join([r["message"] for r in check["regressions"]] + check["failures"]) or "meets its thresholds"
-            cells.append("<td class='cell %s' data-host='%s' data-target='%s' data-state='%s' title='%s'>%s</td>"
-                         % (state, _e(host["name"]), _e(target), state, _e(tip), _cell_text(check)))
-        rows.append("<tr data-host-status='%s'><th>%s</th>%s</tr>" % (_e(host["status"]), _e(host["name"]), "".join(cells)))
-    legend = ("<p class='legend small'><span><i style='background:var(--ok-bg);border:1px solid var(--ok)'></i>reachable, "
-              "no loss</span><span><i style='background:var(--warn-bg);border:1px solid var(--warn)'></i>loss or RTT over half "
-              "the limit</span><span><i style='background:var(--bad-bg);border:1px solid var(--bad)'></i>failed or "
-              "regressed</span><span><i style='background:var(--down-bg);border:1px solid var(--down)'></i>unreachable as "
-              "expected</span></p>")
-    return "<table class='matrix' id='matrix'>%s</table>%s" % ("".join(rows), legend)
+                cells.append({"target": target, "state": "none", "text": "–", "title": ""})
+            else:
+                cells.append({"target": target, "state": cell_state(check), "text": _cell_text(check),
+                              "title": _why(check)})
+        rows.append({"host": host["name"], "status": host["status"], "cells": cells})
+    return {"targets": targets, "rows": rows}
 
 
-def _hops(check: t.Mapping[str, t.Any]) -> str:
-    path = check["measured"]["path"]
-    before = (check.get("baseline") or {}).get("path") or []
-    out = []
-    for index, hop in enumerate(path):
-        old = before[index] if index < len(before) else None
-        changed = bool(before) and hop is not None and old is not None and old != hop
-        out.append("<span class='hop%s' title='%s'>%s</span>" % (" changed" if changed else "",
-                   _e("was %s" % old) if changed else "", _e(hop or "*")))
-    return " &rsaquo; ".join(out) or "<span class='small'>no hops</span>"
-
-
-def _paths(hosts: t.Sequence[t.Mapping[str, t.Any]]) -> str:
-    rows = []
-    for host, check in _checks_of(hosts, "traceroute"):
-        measured = check["measured"]
-        body = _hops(check) if measured else "<span class='small'>%s</span>" % _e("; ".join(check["failures"]))
-        rows.append("<tr data-host-status='%s'><td>%s</td><td>%s</td><td class='path'>%s</td><td>%s</td></tr>"
-                    % (_e(host["status"]), _e(host["name"]), _e(check["target"]), body, _status(check)))
-    if not rows:
-        return "<p class='small'>No traceroute checks in this run.</p>"
-    return "<table id='paths'><tr><th>host</th><th>target</th><th>path</th><th>result</th></tr>%s</table>" % "".join(rows)
-
-
-def _mtus(hosts: t.Sequence[t.Mapping[str, t.Any]]) -> str:
-    rows = []
-    for host, check in _checks_of(hosts, "pmtud"):
-        measured = check["measured"] or {}
-        before = (check.get("baseline") or {}).get("path_mtu")
-        rows.append("<tr data-host-status='%s'><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
-                    "<td>%s</td></tr>" % (
-                        _e(host["status"]), _e(host["name"]), _e(check["target"]), _e(measured.get("path_mtu")),
-                        _e(before), _e(measured.get("reported_by") or ""),
-                        "yes" if measured.get("black_hole") else "no", _status(check)))
-    if not rows:
-        return "<p class='small'>No PMTUD checks in this run.</p>"
-    return ("<table id='mtus'><tr><th>host</th><th>target</th><th>path MTU</th><th>baseline</th><th>reported by</th>"
-            "<th>black hole</th><th>result</th></tr>%s</table>" % "".join(rows))
-
-
-def _drift(hosts: t.Sequence[t.Mapping[str, t.Any]]) -> str:
-    rows = []
+def _fleet_matrix(hosts: t.Sequence[t.Mapping[str, t.Any]], columns: t.Mapping[str, str],
+                  groups: t.Optional[t.Mapping[str, str]]) -> t.Dict[str, t.Any]:
+    labels = sorted(set(columns.values()))
+    summary: t.Dict[str, t.Dict[str, t.Any]] = {}
+    expanded: t.Dict[str, t.List[t.Dict[str, t.Any]]] = {}
+    shown = 0
     for host in hosts:
-        drift = host.get("drift")
-        if drift is None:
-            continue
-        if drift["drifted"]:
-            items = "".join("<li><b>%s</b>: %s</li>" % (_e(f["kind"]), _e(f["message"])) for f in drift["findings"])
-            body, badge = "<ul class='problems'>%s</ul>" % items, "<span class='badge fail'>drift</span>"
-        else:
-            body, badge = "<span class='small'>matches the desired policy</span>", "<span class='badge pass'>in sync</span>"
-        rows.append("<tr data-host-status='%s' data-drift-host='%s'><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>"
-                    % (_e(host["status"]), _e(host["name"]), _e(host["name"]), _e(drift["backend"]), badge, body))
-    if not rows:
-        return "<p class='small'>No drift check in this run.</p>"
-    return "<table id='drift'><tr><th>host</th><th>backend</th><th>state</th><th>findings</th></tr>%s</table>" % "".join(rows)
+        name = fleet.host_group(host["name"], groups)
+        group = summary.setdefault(name, {"name": name, "hosts": 0, "problem_hosts": 0,
+                                          "counts": {label: {} for label in labels}})
+        group["hosts"] += 1
+        states: t.Dict[str, t.List[str]] = {}
+        for check in _pings(host):
+            state = cell_state(check)
+            column = group["counts"][columns[check["target"]]]
+            column[state] = column.get(state, 0) + 1
+            states.setdefault(columns[check["target"]], []).append(state)
+        if host["status"] != "pass":
+            group["problem_hosts"] += 1
+            if shown < PROBLEM_HOSTS:
+                shown += 1
+                expanded.setdefault(name, []).append(_problem_row(host, labels, states))
+    rows = []
+    for name in sorted(summary):
+        group = summary[name]
+        cells = [{"label": label, "state": fleet.worst(group["counts"][label]),
+                  "text": fleet.count_text(group["counts"][label]) or "–"} for label in labels]
+        rows.append(dict(group, cells=cells, expanded=expanded.get(name, [])))
+    problem_hosts = sum(group["problem_hosts"] for group in summary.values())
+    return {"columns": labels, "groups": rows, "problem_hosts": problem_hosts, "hidden": problem_hosts - shown}
+
+
+def _problem_row(host: t.Mapping[str, t.Any], labels: t.Sequence[str],
+                 states: t.Mapping[str, t.Sequence[str]]) -> t.Dict[str, t.Any]:
+    cells = []
+    for label in labels:
+        found = states.get(label, [])
+        bad = sum(1 for state in found if state == "bad")
+        text = ("%d of %d bad" % (bad, len(found)) if bad else "%d ok" % len(found)) if found else "–"
+        cells.append({"state": fleet.worst(found), "text": text})
+    failing = [check for check in host["checks"] if check["status"] != "pass" or check["regressions"]]
+    why = ["%s %s: %s" % (c["kind"], c["target"], _why(c)) for c in failing[:5]]
+    if len(failing) > 5:
+        why.append("and %d more checks" % (len(failing) - 5))
+    if host.get("error"):
+        why.insert(0, str(host["error"]))
+    return {"host": host["name"], "status": host["status"], "cells": cells, "why": why}
+
+
+def _badge(check: t.Mapping[str, t.Any]) -> t.Dict[str, str]:
+    if check["regressions"]:
+        return {"state": "fail", "word": "regressed", "text": "; ".join(str(r["message"]) for r in check["regressions"])}
+    if check["status"] != "pass":
+        return {"state": "fail", "word": check["status"], "text": "; ".join(check["failures"])}
+    return {"state": "pass", "word": "pass", "text": ""}
+
+
+def _rows_of(hosts: t.Sequence[t.Mapping[str, t.Any]], kind: str,
+             row: t.Callable[[t.Mapping[str, t.Any], t.Mapping[str, t.Any]], t.Dict[str, t.Any]]) -> t.Dict[str, t.Any]:
+    """Every row when there are few; else the rows with problems (capped) and a count of the rest."""
+    pairs = [(host, check) for host in hosts for check in host["checks"] if check["kind"] == kind]
+    if len(pairs) <= DETAIL_ROWS:
+        return {"rows": [row(host, check) for host, check in pairs], "total": len(pairs), "not_listed": 0}
+    bad = [(host, check) for host, check in pairs if check["status"] != "pass" or check["regressions"]]
+    rows = [row(host, check) for host, check in bad[:PROBLEM_ROWS]]
+    return {"rows": rows, "total": len(pairs), "not_listed": len(pairs) - len(rows)}
+
+
+def _path_row(host: t.Mapping[str, t.Any], check: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
+    measured = check["measured"]
+    hops = []
+    if measured is not None:
+        before = (check.get("baseline") or {}).get("path") or []
+        for index, hop in enumerate(measured.get("path") or []):
+            old = before[index] if index < len(before) else None
+            changed = bool(before) and hop is not None and old is not None and old != hop
+            hops.append({"text": hop or "*", "changed": changed, "was": old if changed else None})
+    return {"host": host["name"], "status": host["status"], "target": check["target"], "hops": hops,
+            "measured": measured is not None, "failures": "; ".join(check["failures"]), "badge": _badge(check)}
+
+
+def _mtu_row(host: t.Mapping[str, t.Any], check: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
+    measured = check["measured"] or {}
+    return {"host": host["name"], "status": host["status"], "target": check["target"],
+            "mtu": measured.get("path_mtu"), "baseline": (check.get("baseline") or {}).get("path_mtu"),
+            "reported_by": measured.get("reported_by") or "", "black_hole": bool(measured.get("black_hole")),
+            "badge": _badge(check)}
+
+
+def _drift(hosts: t.Sequence[t.Mapping[str, t.Any]]) -> t.Dict[str, t.Any]:
+    checked = [host for host in hosts if host.get("drift") is not None]
+    listed = checked if len(checked) <= DETAIL_ROWS else [h for h in checked if h["drift"]["drifted"]][:PROBLEM_ROWS]
+    rows = [{"host": host["name"], "status": host["status"], "backend": host["drift"]["backend"],
+             "drifted": host["drift"]["drifted"], "findings": host["drift"]["findings"]} for host in listed]
+    return {"rows": rows, "total": len(checked), "not_listed": len(checked) - len(rows)}
 
 
 def _seconds(value: t.Any) -> str:
-    return "&ndash;" if value is None else "%s s" % _e(_fmt(value))
+    return "%s s" % _fmt(value) if _number(value) else "–"
 
 
-def _drills(hosts: t.Sequence[t.Mapping[str, t.Any]]) -> str:
+def _drills(hosts: t.Sequence[t.Mapping[str, t.Any]]) -> t.List[t.Dict[str, t.Any]]:
     rows = []
-    for host, check in _checks_of(hosts, "drill"):
-        timeline = check["expect"].get("timeline") or {}
-        diagnosis = (check["measured"] or {}).get("diagnosis") or ""
-        rows.append("<tr data-host-status='%s' data-drill='%s'><td>%s</td><td>%s</td><td class='diagnosis'>%s</td>"
-                    "<td>%s</td><td>%s</td><td>%s</td></tr>" % (
-                        _e(host["status"]), _e(check["expect"].get("drill")), _e(check["expect"].get("drill")),
-                        _status(check), _e(diagnosis), _seconds(timeline.get("inject_s")),
-                        _seconds(timeline.get("detect_s")), _seconds(timeline.get("recover_s"))))
-    return ("<section><h2>Disaster drills</h2><table id='drills'><tr><th>drill</th><th>result</th><th>diagnosis</th>"
-            "<th>inject</th><th>detect</th><th>recover</th></tr>%s</table></section>" % "".join(rows)) if rows else ""
+    for host in hosts:
+        for check in host["checks"]:
+            if check["kind"] != "drill":
+                continue
+            expect = check.get("expect") or {}
+            timeline = expect.get("timeline") if isinstance(expect.get("timeline"), t.Mapping) else {}
+            measured = check["measured"] if isinstance(check["measured"], t.Mapping) else {}
+            rows.append({"status": host["status"], "drill": expect.get("drill"), "badge": _badge(check),
+                         "diagnosis": measured.get("diagnosis") or "",
+                         "phases": [_seconds(timeline.get(key)) for key in ("inject_s", "detect_s", "recover_s")]})
+    return rows
 
 
-def _status(check: t.Mapping[str, t.Any]) -> str:
-    if check["regressions"]:
-        return "<span class='badge fail'>regressed</span> <span class='small'>%s</span>" % _e(
-            "; ".join(r["message"] for r in check["regressions"]))
-    if check["status"] != "pass":
-        return "<span class='badge fail'>%s</span> <span class='small'>%s</span>" % (
-            _e(check["status"]), _e("; ".join(check["failures"])))
-    return "<span class='badge pass'>pass</span>"
-
-
-def to_html(report: t.Mapping[str, t.Any]) -> str:
+def view(report: t.Mapping[str, t.Any], groups: t.Optional[t.Mapping[str, str]] = None) -> t.Dict[str, t.Any]:
+    """Everything the template shows; sizes are bounded by the caps above, not by the fleet."""
+    hosts = report["hosts"]
     summary = report["summary"]
-    cards = [("hosts", summary["hosts"]), ("hosts failed", summary["hosts_failed"]), ("checks", summary["checks"]),
-             ("checks failed", summary["checks_failed"]), ("regressions", summary["regressions"]),
-             ("hosts drifted", summary["hosts_drifted"])]
-    problems = "".join("<li>%s</li>" % _e(line) for line in report["problems"])
-    meta = "%s &middot; run %s &middot; generated %s &middot; schema %s" % (
-        _e(report["kind"]), _e(report["run_id"] or "-"), _e(report["generated_at"]), _e(report["schema_version"]))
-    parts = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
-        "<title>%s</title><style>%s</style></head><body>" % (_e(report["title"]), _CSS),
-        "<header><h1>%s <span class='badge %s' id='status'>%s</span></h1><div class='meta'>%s</div></header><main>"
-        % (_e(report["title"]), _e(report["status"]), _e(report["status"].upper()), meta),
-        "<section><div class='cards'>%s</div>" % "".join("<div class='card'><b>%s</b><span>%s</span></div>" % (v, _e(k))
-                                                         for k, v in cards),
-        ("<h2 style='margin-top:14px'>Problems</h2><ul class='problems' id='problems'>%s</ul>" % problems)
-        if problems else "<p class='small' id='problems'>No problems.</p>",
-        "</section>",
-        _drills(report["hosts"]),
-        "<section><h2>Reachability</h2><label><input type='checkbox' id='only-problems'> only hosts with problems"
-        "</label>%s</section>" % _matrix(report["hosts"]),
-        "<section><h2>Traced paths</h2>%s</section>" % _paths(report["hosts"]),
-        "<section><h2>Path MTU</h2>%s</section>" % _mtus(report["hosts"]),
-        "<section><h2>Policy drift</h2>%s</section>" % _drift(report["hosts"]),
-        "</main><script>%s</script></body></html>\n" % _JS,
-    ]
-    return "".join(parts)
+    targets = sorted({check["target"] for host in hosts for check in _pings(host)})
+    problem_list, more_groups = fleet.problem_groups(problem_items(hosts), PROBLEM_EXAMPLES, PROBLEM_GROUPS)
+    return {
+        "report": report,
+        "cards": [("hosts", summary["hosts"]), ("hosts failed", summary["hosts_failed"]), ("checks", summary["checks"]),
+                  ("checks failed", summary["checks_failed"]), ("regressions", summary["regressions"]),
+                  ("hosts drifted", summary["hosts_drifted"])],
+        "problem_groups": problem_list,
+        "more_problem_groups": more_groups,
+        "has_targets": bool(targets),
+        "full": _full_matrix(hosts, targets) if targets and len(hosts) * len(targets) <= FULL_MATRIX_CELLS else None,
+        "fleet": _fleet_matrix(hosts, fleet.target_columns(targets), groups) if targets else None,
+        "paths": _rows_of(hosts, "traceroute", _path_row),
+        "mtus": _rows_of(hosts, "pmtud", _mtu_row),
+        "drift": _drift(hosts),
+        "drills": _drills(hosts),
+    }
+
+
+def write_html(report: t.Mapping[str, t.Any], stream: t.TextIO, groups: t.Optional[t.Mapping[str, str]] = None) -> None:
+    """Stream the page: the template renders in chunks, never as one string."""
+    for chunk in _ENVIRONMENT.get_template("report.html.j2").generate(**view(report, groups)):
+        stream.write(chunk)
+
+
+def to_html(report: t.Mapping[str, t.Any], groups: t.Optional[t.Mapping[str, str]] = None) -> str:
+    stream = io.StringIO()
+    write_html(report, stream, groups)
+    return stream.getvalue()
