@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright (c) netdevops.icmp contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -28,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -139,7 +137,7 @@ def row(label: str, hosts: int, layout: str, found: t.Mapping[str, t.Any]) -> st
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--hosts", type=int, nargs="+", default=[1000, 5000])
     parser.add_argument("--baseline", help="git revision to compare with (its report code)")
     parser.add_argument("--baseline-max-own", type=int, default=1000,
@@ -170,6 +168,7 @@ def main() -> None:
     lines = [row(r["version"], r["hosts"], r["layout"], r) for r in results]
     print(header + "\n" + "\n".join(lines))
     print("wrote %s; the summary for people is results/reports.md" % (RESULTS / "reports.json"))
+
 
 if __name__ == "__main__":
     main()

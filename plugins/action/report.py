@@ -15,7 +15,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.netdevops.icmp.plugins.plugin_utils._report import html, model, output, writers
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._report import addresses, html, model, output, writers
 
 FORMATS = {
     "json": (".json", writers.write_json),
@@ -104,3 +104,5 @@ class ActionModule(ActionBase):
                 output.write_atomic(path, functools.partial(writer, report), mode)
         except OSError as err:
             raise AnsibleActionFail("cannot write the reports to %s: %s; choose a writable dest" % (dest, err)) from err
+        except addresses.MissingLibrary as err:
+            raise AnsibleActionFail("netdevops.icmp.report: %s" % err) from err

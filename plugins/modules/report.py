@@ -96,7 +96,7 @@ attributes:
   check_mode:
     description:
       - Builds the reports and returns their summary and the planned file names, writes nothing and
-        returns C(changed=false). Set C(check_mode: false) on the task to write reports in C(--check)
+        returns C(changed=false). Set C(check_mode=false) on the task to write reports in C(--check)
         runs too (the C(netdevops.icmp.drift_check) playbook does).
     support: full
   diff_mode:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import typing as t
 
-import netaddr
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._report import addresses
 
 KINDS = ("ping", "traceroute", "pmtud")
 PLAN_KEYS = {
@@ -83,13 +83,14 @@ def _entry(kind: str, raw: t.Any) -> t.Dict[str, t.Any]:
     return entry
 
 
-def hop_set(spec: t.Any) -> netaddr.IPSet:
+def hop_set(spec: t.Any) -> t.Any:
     """The addresses a ``must_traverse`` entry names: one address, a CIDR, or ``first-last``."""
     return _hop_set(str(spec).strip())
 
 
 @functools.lru_cache(maxsize=1024)  # a fleet shares its plan: parse each entry once (callers only read the set)
-def _hop_set(text: str) -> netaddr.IPSet:
+def _hop_set(text: str) -> t.Any:
+    netaddr = addresses.netaddr()
     try:
         if "-" in text:
             first, last = (part.strip() for part in text.split("-", 1))
@@ -211,20 +212,21 @@ def judge_traceroute(measured: t.Mapping[str, t.Any], expect: t.Mapping[str, t.A
     return failures
 
 
-def _hop_set_or_none(spec: t.Any) -> t.Optional[netaddr.IPSet]:
+def _hop_set_or_none(spec: t.Any) -> t.Any:
     try:
         return hop_set(spec)
     except ValueError:
         return None
 
 
-def path_hop_in(address: str, wanted: str, addresses: t.Optional[netaddr.IPSet] = None) -> bool:
+def path_hop_in(address: str, wanted: str, wanted_set: t.Any = None) -> bool:
     """Is this hop one of the ``must_traverse`` entry's addresses (an address, CIDR or range)?"""
-    addresses = addresses if addresses is not None else _hop_set_or_none(wanted)
-    if addresses is None:
+    netaddr = addresses.netaddr()
+    wanted_set = wanted_set if wanted_set is not None else _hop_set_or_none(wanted)
+    if wanted_set is None:
         return address == wanted
     try:
-        return netaddr.IPAddress(address) in addresses
+        return netaddr.IPAddress(address) in wanted_set
     except (netaddr.AddrFormatError, ValueError):
         return False
 

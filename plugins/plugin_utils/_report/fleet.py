@@ -12,8 +12,7 @@ from __future__ import annotations
 import re
 import typing as t
 
-import netaddr
-
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._report import addresses
 from ansible_collections.netdevops.icmp.plugins.plugin_utils._report.model import Problem
 
 MAX_TARGET_COLUMNS = 24
@@ -27,7 +26,8 @@ _ADDRESS = re.compile(r"(?:\d{1,3}\.){3}\d{1,3}(?:/\d{1,2})?|[0-9A-Fa-f]{0,4}(?:
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
-def _address(target: str) -> t.Optional[netaddr.IPAddress]:
+def _address(target: str) -> t.Any:
+    netaddr = addresses.netaddr()
     try:
         return netaddr.IPAddress(target)
     except (netaddr.AddrFormatError, ValueError, TypeError):
@@ -59,11 +59,12 @@ def target_columns(targets: t.Iterable[str], max_columns: int = MAX_TARGET_COLUM
     raise AssertionError("the /0 prefixes always fit")  # pragma: no cover
 
 
-def _bits(address: netaddr.IPAddress) -> int:
+def _bits(address: t.Any) -> int:
     return 32 if address.version == 4 else 128
 
 
 def _labels(prefixes: t.Iterable[t.Tuple[int, int, int]], merge: bool) -> t.Dict[t.Tuple[int, int, int], str]:
+    netaddr = addresses.netaddr()
     networks = {}
     for version, value, length in prefixes:
         bits = 32 if version == 4 else 128

@@ -43,10 +43,10 @@ TRACEROUTE = st.fixed_dictionaries({"destination": maybe_text, "reached": st.boo
 PMTUD = st.fixed_dictionaries({"path_mtu": st.none() | st.integers(-1, 10 ** 5), "local_mtu": st.none() | count,
                                "reported_by": maybe_text, "black_hole": st.booleans(), "inferred": st.booleans()})
 MEASURED = {"ping": PING, "traceroute": TRACEROUTE, "pmtud": PMTUD, "drill": st.dictionaries(text, anything, max_size=3)}
+TIMELINE = st.dictionaries(st.sampled_from(["inject_s", "detect_s", "recover_s"]), maybe_number)
 EXPECT = st.dictionaries(text, anything, max_size=2) | st.fixed_dictionaries({
     "expect": st.sampled_from(["reachable", "unreachable"]), "max_loss_pct": maybe_number, "max_rtt_ms": maybe_number,
-    "drill": maybe_text, "timeline": anything | st.dictionaries(st.sampled_from(["inject_s", "detect_s", "recover_s"]),
-                                                                 maybe_number)})
+    "drill": maybe_text, "timeline": anything | TIMELINE})
 REGRESSION = st.fixed_dictionaries({"metric": text, "before": anything, "after": anything, "message": text})
 
 
@@ -71,13 +71,13 @@ HOST = st.fixed_dictionaries({
     "name": text, "status": st.sampled_from(["pass", "fail", "error"]), "error": maybe_text,
     "checks": st.lists(checks(), max_size=4), "drift": DRIFT,
     "summary": st.fixed_dictionaries({"checks": count, "failed": count, "regressions": count})})
+SUMMARY_KEYS = ("hosts", "hosts_failed", "checks", "checks_failed", "regressions", "hosts_drifted")
 REPORT = st.fixed_dictionaries({
     "schema_version": st.just(model.SCHEMA_VERSION), "generator": st.just("netdevops.icmp"),
     "kind": st.sampled_from(model.REPORT_KINDS), "phase": st.sampled_from([None, "pre", "post"]),
     "run_id": maybe_text, "title": text, "generated_at": st.just("2026-11-22T12:00:00Z"),
     "timestamp": st.integers(0, 2 ** 33), "status": st.sampled_from(["pass", "fail"]),
-    "summary": st.fixed_dictionaries({key: count for key in ("hosts", "hosts_failed", "checks", "checks_failed",
-                                                               "regressions", "hosts_drifted")}),
+    "summary": st.fixed_dictionaries({key: count for key in SUMMARY_KEYS}),
     "problems": st.lists(text, max_size=3), "hosts": st.lists(HOST, max_size=4)},
     optional={"slice": maybe_text})
 
