@@ -10,6 +10,8 @@ sends a packet: the addresses are strings from the documentation ranges.
 from __future__ import annotations
 
 import datetime
+import functools
+import json
 import typing as t
 
 from ansible_collections.netdevops.icmp.plugins.plugin_utils._report import checks, drift, model
@@ -41,12 +43,30 @@ def host_result(index: int, targets: t.Sequence[str], broken: bool) -> t.Dict[st
     return {"checks": host_checks, "drift": drift.compare_policy(DESIRED, DRIFTED if broken else IN_SYNC)}
 
 
+def _placeholders(count: int) -> t.List[str]:
+    """Fixed-width IPv6 stand-ins for a host's own targets: none is a prefix of another."""
+    return ["2001:db8:ffff:0:0:0:0:%04x" % (n + 1) for n in range(count)]
+
+
+@functools.lru_cache(maxsize=None)
+def _prototype(targets: t.Tuple[str, ...], rtt_step: int, broken: bool) -> str:
+    return json.dumps(host_result(rtt_step, list(targets), broken))
+
+
 def fleet(hosts: int, targets: int = 20, own: bool = False, broken_every: int = 20) -> t.Dict[str, t.Dict[str, t.Any]]:
-    """``hosts`` host results; every ``broken_every``-th host has problems."""
+    """``hosts`` host results; every ``broken_every``-th host has problems.
+
+    Each distinct kind of host is built once through ``host_result`` and then cloned through
+    JSON (own targets substituted for fixed-width stand-ins), so every host has objects of its
+    own, as the results Ansible hands over do; ``test_clones_equal_direct_builds`` holds it."""
     out = {}
+    stand_ins = _placeholders(targets) if own else PEERS[:targets]
     for index in range(hosts):
-        wanted = own_targets(index, targets) if own else PEERS[:targets]
-        out["host%05d" % index] = host_result(index, wanted, broken=index % broken_every == 0)
+        text = _prototype(tuple(stand_ins), index % 7, index % broken_every == 0)
+        if own:
+            for stand_in, target in zip(stand_ins, own_targets(index, targets)):
+                text = text.replace(stand_in, target)
+        out["host%05d" % index] = json.loads(text)
     return out
 
 

@@ -48,3 +48,13 @@ def test_bad_entries_are_refused_with_the_forms_allowed(bad: str) -> None:
     message = str(caught.value)
     assert "must_traverse entry %r" % bad in message
     assert "an address, a CIDR (198.51.100.0/24) or a range (198.51.100.10-198.51.100.20)" in message
+
+
+def test_a_controller_without_netaddr_is_told_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ansible_collections.netdevops.icmp.plugins.plugin_utils._report import addresses, checks
+
+    monkeypatch.setattr(addresses, "_netaddr", None)
+    checks._hop_set.cache_clear()
+    with pytest.raises(AnsibleFilterError, match=r"netaddr is missing on the controller: install it with 'pip install netaddr'"):
+        traversal("198.51.100.7")
+    checks._hop_set.cache_clear()

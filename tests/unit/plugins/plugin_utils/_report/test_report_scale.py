@@ -31,25 +31,38 @@ class Counter(io.TextIOBase):
 
 
 def measure(hosts: int, own: bool = False) -> t.Dict[str, t.Tuple[int, int]]:
-    """Per writer: (characters written, peak bytes allocated while building and writing)."""
+    """Per step: (characters written, peak bytes the step allocated beyond what it started with)."""
     fleet = synthetic.fleet(hosts, own=own)
     out = {}
-    for name, writer in WRITERS.items():
-        tracemalloc.start()
-        try:
-            report = model.build_report(fleet, kind="drift_check", generated_at=synthetic.WHEN)
+    tracemalloc.start()
+    try:
+        report = model.build_report(fleet, kind="drift_check", generated_at=synthetic.WHEN)
+        current, peak = tracemalloc.get_traced_memory()
+        out["build"] = (len(report["hosts"]), peak)
+        for name, writer in WRITERS.items():
+            tracemalloc.reset_peak()
             stream = Counter()
             writer(report, stream)
             _now, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
-        out[name] = (stream.chars, peak)
+            out[name] = (stream.chars, peak - current)
+    finally:
+        tracemalloc.stop()
     return out
+
+
+@pytest.mark.parametrize("own", [False, True])
+def test_clones_equal_direct_builds(own: bool) -> None:
+    """The synthetic fleet's cloning shortcut gives exactly what building every host gives."""
+    cloned = synthetic.fleet(45, targets=5, own=own, broken_every=4)
+    for index, name in enumerate(sorted(cloned)):
+        targets = synthetic.own_targets(index, 5) if own else synthetic.PEERS[:5]
+        assert cloned[name] == synthetic.host_result(index % 7, targets, index % 4 == 0), name
 
 
 @pytest.mark.parametrize("own", [False, True], ids=["shared-peers", "own-targets"])
 def test_size_and_memory_grow_linearly(own: bool) -> None:
-    small, large = measure(200, own), measure(800, own)
+    small, large = measure(100, own), measure(400, own)
+    assert large["build"][1] / small["build"][1] <= 4.6, (small["build"], large["build"])
     for name in WRITERS:
         size_ratio = large[name][0] / small[name][0]
         memory_ratio = large[name][1] / small[name][1]
