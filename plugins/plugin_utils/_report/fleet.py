@@ -20,10 +20,11 @@ MAX_TARGET_COLUMNS = 24
 _PREFIXES = ((24, 64), (16, 48), (8, 32), (0, 0))
 NAMES_COLUMN = "host names"
 STATE_ORDER = ("bad", "warn", "ok", "down", "none")
+_KIND_ORDER = {"host": 0, "ping": 1, "traceroute": 2, "pmtud": 3, "drill": 4, "drift": 5}  # among equal counts
 
 _PATH = re.compile(r"\(path [^)]*\)")
 _ADDRESS = re.compile(r"(?:\d{1,3}\.){3}\d{1,3}(?:/\d{1,2})?|[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:/\d{1,3})?")
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_NUMBER = re.compile(r"(?<![A-Za-z_])\d+(?:\.\d+)?")  # not the 4 of ipv4
 
 
 def _address(target: str) -> t.Any:
@@ -98,7 +99,7 @@ def problem_groups(items: t.Iterable[Problem], examples: int, cap: int) -> t.Tup
         group["hosts"].add(item.host)
         if len(group["examples"]) < examples:
             group["examples"].append(item.line())
-    ordered = sorted(grouped.values(), key=lambda g: (-g["count"], g["kind"], g["label"]))
+    ordered = sorted(grouped.values(), key=lambda g: (-g["count"], _KIND_ORDER.get(g["kind"], 9), g["label"]))
     for group in ordered:
         group["hosts"] = len(group["hosts"])
         group["more"] = group["count"] - len(group["examples"])

@@ -167,3 +167,8 @@ def test_every_host_broken_is_capped_with_a_count() -> None:
     assert len(page.having("tr", "data-fleet-host")) == html.PROBLEM_HOSTS
     assert "500 more hosts with problems are in the JSON report" in " ".join(text.split())
     assert len(report["problems"]) > 1000
+
+
+def test_problem_labels_keep_the_words_that_carry_digits() -> None:
+    assert fleet.problem_label("rule deleted: ipv4 input type echo-request limit 10/second burst 20 accept") == (
+        "rule deleted: ipv4 input type echo-request limit N/second burst N accept")
