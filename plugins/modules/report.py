@@ -18,8 +18,10 @@ description:
     P(netdevops.icmp.policy_drift#filter)) of many hosts and writes, to one directory, a JSON
     report with a versioned schema, JUnit XML (one test case per host and check, plus one per host
     for drift), Prometheus textfile metrics (C(netdevops_icmp_*)) for node_exporter, and one
-    self-contained HTML page (reachability matrix, traced paths, path MTUs, drift; no server and no
-    network needed to view it).
+    self-contained HTML page (problems grouped with counts, reachability by inventory group and target
+    prefix, traced paths, path MTUs, drift; no server and no network needed to view it; its size is
+    bounded, about 0.5 MB for 5,000 hosts).
+  - Runs over part of the inventory (AWX job slicing, C(--limit)) write files of their own, see O(slice).
   - Files are replaced atomically (written beside the target, then renamed), so node_exporter and
     pipelines never read half a file.
   - The JSON schema is shipped as C(plugins/plugin_utils/_report/report.schema.json); see
