@@ -43,7 +43,7 @@ def slice_of(task_vars: t.Mapping[str, t.Any]) -> t.Optional[str]:
     if number is not None and count is not None and str(count) not in ("", "0", "1"):
         parts.append("slice%sof%s" % (number, count))
     limit = task_vars.get("ansible_limit")
-    if limit:
+    if limit and str(limit).strip() not in ("all", "*"):  # a limit to everything is the whole inventory
         parts.append("limit-" + hashlib.sha256(str(limit).encode("utf-8")).hexdigest()[:10])
     return "-".join(parts) or None
 

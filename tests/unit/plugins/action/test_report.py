@@ -80,6 +80,7 @@ def test_limit_runs_are_named_by_their_limit(tmp_path: Path) -> None:
     both = output.slice_of({"ansible_limit": "x", "awx_job_slice_number": 3, "awx_job_slice_count": 5})
     assert both is not None and both.startswith("slice3of5-limit-")
     assert output.slice_of({"awx_job_slice_number": 1, "awx_job_slice_count": 1}) is None
+    assert output.slice_of({"ansible_limit": "all"}) is None and output.slice_of({"ansible_limit": "*"}) is None
     explicit = run({"dest": str(tmp_path), "hosts": hosts(1), "slice": ""}, {"ansible_limit": "host00000"})
     assert explicit["slice"] is None and explicit["files"]["json"].endswith("/netdevops-icmp.json")
 
