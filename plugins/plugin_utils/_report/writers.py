@@ -196,31 +196,38 @@ def _value(value: t.Union[int, float]) -> str:
 Sample = t.Tuple[t.Dict[str, t.Any], t.Union[int, float]]
 
 
-def _samples(report: t.Mapping[str, t.Any]) -> t.Dict[str, t.List[Sample]]:
-    out: t.Dict[str, t.List[Sample]] = {name: [] for name in _HELP}
+def _lines(report: t.Mapping[str, t.Any]) -> t.Dict[str, t.List[str]]:
+    """Sample lines per metric family. Each host's samples are formatted as soon as they are
+    found, so the writer holds about the size of its output, not a dict per sample."""
+    lines: t.Dict[str, t.List[str]] = {name: [] for name in _HELP}
     run = {"report": report_label(report)}
     if report.get("slice"):
         run["slice"] = report["slice"]
     for host in report["hosts"]:
-        name = host["name"]
-        for check in host["checks"]:
-            labels = {"host": name, "kind": check["kind"], "target": check["target"]}
-            out["check_passed"].append((labels, int(check["status"] == "pass")))
-            if report.get("phase") == "post":
-                out["check_regressions"].append((labels, len(check["regressions"])))
-            _check_samples(out, name, check)
-        if host["drift"] is not None:
-            out["drift"].append(({"host": name}, int(host["drift"]["drifted"])))
-            kinds: t.Dict[str, int] = {}
-            for finding in host["drift"]["findings"]:
-                kinds[finding["kind"]] = kinds.get(finding["kind"], 0) + 1
-            for kind in sorted(kinds):
-                out["drift_findings"].append(({"host": name, "kind": kind}, kinds[kind]))
-        out["host_passed"].append(({"host": name}, int(host["status"] == "pass")))
-        out["last_run_timestamp_seconds"].append(({"host": name}, report["timestamp"]))
-    for found in out.values():
-        for labels, _value in found:
-            labels.update(run)
+        for suffix, found in _host_samples(report, host).items():
+            name = METRIC_PREFIX + suffix
+            lines[suffix].extend("%s%s %s" % (name, _labels(dict(labels, **run)), _value(value)) for labels, value in found)
+    return lines
+
+
+def _host_samples(report: t.Mapping[str, t.Any], host: t.Mapping[str, t.Any]) -> t.Dict[str, t.List[Sample]]:
+    out: t.Dict[str, t.List[Sample]] = {name: [] for name in _HELP}
+    name = host["name"]
+    for check in host["checks"]:
+        labels = {"host": name, "kind": check["kind"], "target": check["target"]}
+        out["check_passed"].append((labels, int(check["status"] == "pass")))
+        if report.get("phase") == "post":
+            out["check_regressions"].append((labels, len(check["regressions"])))
+        _check_samples(out, name, check)
+    if host["drift"] is not None:
+        out["drift"].append(({"host": name}, int(host["drift"]["drifted"])))
+        kinds: t.Dict[str, int] = {}
+        for finding in host["drift"]["findings"]:
+            kinds[finding["kind"]] = kinds.get(finding["kind"], 0) + 1
+        for kind in sorted(kinds):
+            out["drift_findings"].append(({"host": name, "kind": kind}, kinds[kind]))
+    out["host_passed"].append(({"host": name}, int(host["status"] == "pass")))
+    out["last_run_timestamp_seconds"].append(({"host": name}, report["timestamp"]))
     return out
 
 
@@ -261,14 +268,14 @@ def _check_samples(out: t.Dict[str, t.List[Sample]], host: str, check: t.Mapping
 
 def write_prometheus(report: t.Mapping[str, t.Any], stream: t.TextIO) -> None:
     """Text exposition format 0.0.4, for node_exporter's textfile collector."""
-    for suffix, samples in _samples(report).items():
-        if not samples:
+    for suffix, lines in _lines(report).items():
+        if not lines:
             continue
         kind, text = _HELP[suffix]
         name = METRIC_PREFIX + suffix
         stream.write("# HELP %s %s\n# TYPE %s %s\n" % (name, text, name, kind))
-        for labels, value in samples:
-            stream.write("%s%s %s\n" % (name, _labels(labels), _value(value)))
+        for line in lines:
+            stream.write(line + "\n")
 
 
 def to_prometheus(report: t.Mapping[str, t.Any]) -> str:
