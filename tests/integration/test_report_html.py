@@ -18,6 +18,7 @@ import os
 import re
 import select
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -60,7 +61,9 @@ class DevTools:
         self._buffer = b""
         to_browser_r, self._to_browser = os.pipe()
         self._from_browser, from_browser_w = os.pipe()
+        # no background traffic of the browser's own (updates, sync, QUIC probes): network safety rule
         argv = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--no-first-run", "--no-default-browser-check", "--remote-debugging-pipe",
                 "--user-data-dir=%s" % (workdir / "profile"), "about:blank"]
         # bash (dash takes one-digit descriptors only) puts our pipe ends on the descriptors the protocol expects
@@ -178,16 +181,20 @@ def browse(page: Path, workdir: Path, scripts: t.Sequence[str]) -> t.Tuple[t.Lis
 
 @NEEDS_CHROMIUM
 def test_the_browser_check_catches_script_errors_and_fetches(tmp_path: Path) -> None:
-    """The harness itself: a page with a broken script and a remote image must be flagged."""
+    """The harness itself: a page with a broken script and a fetched image must be flagged (the image
+    is on a loopback port where nothing listens: the network safety rule)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        image = "http://127.0.0.1:%d/x.png" % probe.getsockname()[1]
     page = tmp_path / "broken.html"
-    page.write_text("<!DOCTYPE html><html><body><p id='x'>x</p><img src='http://192.0.2.1/x.png'>"
+    page.write_text("<!DOCTYPE html><html><body><p id='x'>x</p><img src='%s'>" % image +
                     "<script>console.error('boom'); document.getElementById('nope').click();</script>"
                     "</body></html>", encoding="utf-8")
     errors, requests, values = browse(page, tmp_path, ["document.getElementById('x').textContent"])
     assert values == ["x"]
     assert any(e.startswith("exception: TypeError") for e in errors), errors
     assert any("boom" in e for e in errors), errors
-    assert "http://192.0.2.1/x.png" in requests
+    assert image in requests
 
 
 def playbook(*args: str) -> subprocess.CompletedProcess:
