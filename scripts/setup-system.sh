@@ -7,6 +7,8 @@ PACKAGES=(
   iproute2 nftables iptables iputils-ping iputils-tracepath traceroute mtr-tiny
   fping scamper openssh-server openssh-client util-linux procps python3-venv
   chromium shellcheck git make
+  # promtool (rules tests) and node_exporter (textfile test, started by the test on 127.0.0.1)
+  prometheus prometheus-node-exporter
 )
 
 missing=()

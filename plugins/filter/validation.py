@@ -9,9 +9,10 @@ import typing as t
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._report import checks as checks_mod
-from ansible_collections.netdevops.icmp.plugins.module_utils._report import compare as compare_mod
-from ansible_collections.netdevops.icmp.plugins.module_utils._report import drift as drift_mod
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._report import addresses
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._report import checks as checks_mod
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._report import compare as compare_mod
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._report import drift as drift_mod
 
 
 def _loop_results(value: t.Any) -> t.List[t.Any]:
@@ -28,7 +29,7 @@ def plan_checks(plan: t.Any, ping: t.Any = None, traceroute: t.Any = None, pmtud
         ping = None
     try:
         return checks_mod.build_checks(plan, ping, _loop_results(traceroute), _loop_results(pmtud))
-    except checks_mod.PlanError as err:
+    except (checks_mod.PlanError, addresses.MissingLibrary) as err:
         raise AnsibleFilterError("netdevops.icmp.plan_checks: %s" % err) from err
 
 

@@ -18,11 +18,13 @@ description:
     P(netdevops.icmp.policy_drift#filter)) of many hosts and writes, to one directory, a JSON
     report with a versioned schema, JUnit XML (one test case per host and check, plus one per host
     for drift), Prometheus textfile metrics (C(netdevops_icmp_*)) for node_exporter, and one
-    self-contained HTML page (reachability matrix, traced paths, path MTUs, drift; no server and no
-    network needed to view it).
+    self-contained HTML page (problems grouped with counts, reachability by inventory group and target
+    prefix, traced paths, path MTUs, drift; no server and no network needed to view it; its size is
+    bounded, about 0.5 MB for 5,000 hosts).
+  - Runs over part of the inventory (AWX job slicing, C(--limit)) write files of their own, see O(slice).
   - Files are replaced atomically (written beside the target, then renamed), so node_exporter and
     pipelines never read half a file.
-  - The JSON schema is shipped as C(plugins/module_utils/_report/report.schema.json); see
+  - The JSON schema is shipped as C(plugins/plugin_utils/_report/report.schema.json); see
     C(docs/reports.md) for every key.
 author:
   - netdevops.icmp contributors (@netdevops)
@@ -64,9 +66,27 @@ options:
   basename:
     description:
       - File name stem; the files are C(<basename>.json), C(<basename>.junit.xml),
-        C(<basename>.prom) and C(<basename>.html).
+        C(<basename>.prom) and C(<basename>.html), or C(<basename>.<slice>.json) and so on when the run
+        covers a slice of the inventory (see O(slice)).
+      - Letters, digits, C(_), C(.) and C(-) only; anything else is refused.
     type: str
     default: netdevops-icmp
+  slice:
+    description:
+      - Which part of the inventory this run covers. It goes into the file names and into the C(slice)
+        label of every Prometheus sample, so the parts of a sliced or limited run never overwrite each
+        other's files or series.
+      - By default it is derived from the run - C(slice<N>of<M>) for AWX job slice N of M
+        (C(awx_job_slice_number), C(awx_job_slice_count)), C(limit-<hash>) for a C(--limit) run (a
+        hash of the limit expression, so the same limit writes the same files), both joined with C(-),
+        and none for a run over the whole inventory.
+      - An empty string turns it off; any other value is used as given (letters, digits, C(_), C(.), C(-)).
+    type: str
+  host_groups:
+    description:
+      - Inventory group of each host, for the rows of the HTML page's reachability matrix.
+      - By default each host's smallest inventory group other than C(all) and C(ungrouped).
+    type: dict
   mode:
     description: File mode of the written files.
     type: str
@@ -76,7 +96,10 @@ attributes:
     description: Runs on the controller as an action plugin.
     support: full
   check_mode:
-    description: Builds the reports and returns their summary without writing files.
+    description:
+      - Builds the reports and returns their summary and the planned file names, writes nothing and
+        returns C(changed=false). Set C(check_mode=false) on the task to write reports in C(--check)
+        runs too (the C(netdevops.icmp.drift_check) playbook does).
     support: full
   diff_mode:
     description: Not supported; the reports carry a timestamp and change on every run.
@@ -143,9 +166,19 @@ problems:
   type: list
   elements: str
   sample: ["h1 ping 203.0.113.10: newly unreachable (loss 0% -> 100%)"]
+written:
+  description: Whether the files were written (V(false) in check mode).
+  returned: always
+  type: bool
+  sample: true
+slice:
+  description: The slice of the inventory in the file names and Prometheus labels, or V(null) for a whole-inventory run.
+  returned: always
+  type: str
+  sample: slice2of4
 schema_version:
   description: Version of the JSON report schema.
   returned: always
   type: str
-  sample: 1.0.0
+  sample: 1.2.0
 """

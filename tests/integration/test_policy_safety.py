@@ -36,7 +36,7 @@ NODE = "h2"
 DRIVER = r'''
 import json, sys
 sys.path.insert(0, %(collections)r)
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy import engine, model, profiles, sysctl
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import defaults, engine, model, profiles, sysctl
 from ansible_collections.netdevops.icmp.plugins.module_utils._runner import CommandError, CommandResult, SubprocessRunner
 
 
@@ -351,7 +351,8 @@ def test_the_watchdog_of_a_killed_module_restores_through_run_command(lab_defaul
     run_policy(lab_default, driver, state="deleted", backend=backend, state_dir=str(tmp_path / "prime"))
     token = "ab%014x" % random.getrandbits(56)
     args = {"ANSIBLE_MODULE_ARGS": {"state": "merged", "backend": backend, "confirm_timeout": 3,
-                                    "_confirm_token": token, "state_dir": str(state_dir),
+                                    "_confirm_token": token, "_confirm_marker": defaults.confirm_marker(token),
+                                    "state_dir": str(state_dir),
                                     "config": {"rules": [TS]}}}
     (tmp_path / "args.json").write_text(json.dumps(args), encoding="utf-8")
     before = host_state(lab_default)

@@ -8,6 +8,7 @@ h2 (v4 and v6) and r1, traces to h2 through r1, and measures the path MTU to h2.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -47,6 +48,10 @@ def plan_inventory(lab: t.Any, path: Path) -> str:
     return str(path)
 
 
+# runs are limited to h1,h2, so the report files carry that limit (the report action's slice)
+POST_REPORT = "change-validation-post.limit-%s.json" % hashlib.sha256(b"h1,h2").hexdigest()[:10]
+
+
 def validate(lab: t.Any, plan: str, state: Path, phase: str, run_id: str) -> subprocess.CompletedProcess:
     return playbook("-i", lab.inventory_path, "-i", plan, "netdevops.icmp.change_validation", "-l", "h1,h2",
                     "-e", "icmp_validate_phase=%s" % phase, "-e", "icmp_validate_run_id=%s" % run_id,
@@ -54,7 +59,7 @@ def validate(lab: t.Any, plan: str, state: Path, phase: str, run_id: str) -> sub
 
 
 def regressions(state: Path) -> t.List[t.Tuple[str, str, str, str]]:
-    report = json.loads((state / "reports" / "change-validation-post.json").read_text())
+    report = json.loads((state / "reports" / POST_REPORT).read_text())
     return [(host["name"], check["kind"], check["target"], regression["metric"])
             for host in report["hosts"] for check in host["checks"] for regression in check["regressions"]]
 
@@ -115,7 +120,7 @@ def test_harmless_change_passes_post(lab_default: t.Any, tmp_path: Path) -> None
         lab_default.sysctl("r1", "net.ipv4.icmp_ratelimit", before)
     assert post.returncode == 0, post.stdout[-3000:]
     assert regressions(tmp_path) == []
-    report = json.loads((tmp_path / "reports" / "change-validation-post.json").read_text())
+    report = json.loads((tmp_path / "reports" / POST_REPORT).read_text())
     assert report["status"] == "pass" and report["summary"]["checks"] == 6
     assert all(check["baseline"] is not None for host in report["hosts"] for check in host["checks"])
 

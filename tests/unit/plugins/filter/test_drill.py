@@ -10,7 +10,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.netdevops.icmp.plugins.filter.drill import FilterModule, drill_diagnosis, drill_report_hosts
-from ansible_collections.netdevops.icmp.plugins.module_utils._report import model
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._report import model
 
 TARGET = "203.0.113.10"
 

@@ -9,7 +9,7 @@
 A *check plan* is what users write in inventory (``icmp_validate_checks``)::
 
     ping:       [{target, max_loss_pct, max_rtt_ms, expect: reachable|unreachable}]
-    traceroute: [{target, must_traverse: [address or CIDR], expect_reached}]
+    traceroute: [{target, must_traverse: [address, CIDR or range], expect_reached}]
     pmtud:      [{target, min_mtu, allow_black_hole}]
 
 The probe modules run without their own expectations (a failed probe is data);
@@ -18,8 +18,10 @@ hides the others. Every check has the same keys (see ``report.schema.json``).
 """
 from __future__ import annotations
 
-import ipaddress
+import functools
 import typing as t
+
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._report import addresses
 
 KINDS = ("ping", "traceroute", "pmtud")
 PLAN_KEYS = {
@@ -73,16 +75,51 @@ def _entry(kind: str, raw: t.Any) -> t.Dict[str, t.Any]:
             raise PlanError("traceroute check %r: must_traverse must be a list" % (dict(entry),))
         for hop in hops:
             try:
-                ipaddress.ip_network(str(hop), strict=False)
+                hop_set(hop)
             except ValueError as err:
-                raise PlanError("traceroute check %r: must_traverse entry %r is not an address or CIDR"
-                                % (dict(entry), hop)) from err
+                raise PlanError("traceroute check %r: must_traverse entry %r is not an address, a CIDR "
+                                "(198.51.100.0/24) or a range (198.51.100.10-198.51.100.20): %s"
+                                % (dict(entry), hop, err)) from err
     return entry
 
 
-def _check(kind: str, target: str, expect: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
+def hop_set(spec: t.Any) -> t.Any:
+    """The addresses a ``must_traverse`` entry names: one address, a CIDR, or ``first-last``."""
+    return _hop_set(str(spec).strip())
+
+
+@functools.lru_cache(maxsize=1024)  # a fleet shares its plan: parse each entry once (callers only read the set)
+def _hop_set(text: str) -> t.Any:
+    netaddr = addresses.netaddr()
+    try:
+        if "-" in text:
+            first, last = (part.strip() for part in text.split("-", 1))
+            first_ip, last_ip = netaddr.IPAddress(first), netaddr.IPAddress(last)
+            if first_ip.version != last_ip.version or first_ip > last_ip:
+                raise ValueError("a range runs from the lower to the higher address of one family")
+            return netaddr.IPSet(netaddr.IPRange(first_ip, last_ip))
+        if "/" in text:
+            return netaddr.IPSet([netaddr.IPNetwork(text).cidr])
+        return netaddr.IPSet([netaddr.IPAddress(text)])
+    except (netaddr.AddrFormatError, TypeError) as err:
+        raise ValueError(str(err)) from err
+
+
+def _check(kind: str, target: str, expect: t.Dict[str, t.Any],
+           result: t.Optional[t.Mapping[str, t.Any]] = None) -> t.Dict[str, t.Any]:
     return {"id": "%s:%s" % (kind, target), "kind": kind, "target": target, "status": "pass",
-            "measured": None, "expect": expect, "failures": [], "baseline": None, "regressions": [], "notes": []}
+            "measured": None, "expect": expect, "failures": [], "baseline": None, "regressions": [], "notes": [],
+            "elapsed_ms": _elapsed_ms(result)}
+
+
+def _elapsed_ms(result: t.Optional[t.Mapping[str, t.Any]]) -> t.Optional[float]:
+    """The probe's run time: a ping result times all its targets at once (they run together)."""
+    if not isinstance(result, t.Mapping):
+        return None
+    value = _num(result.get("elapsed_ms"))
+    if value is None and isinstance(result.get("summary"), t.Mapping):
+        value = _num(result["summary"].get("elapsed_ms"))
+    return value
 
 
 def _error(check: t.Dict[str, t.Any], message: str) -> t.Dict[str, t.Any]:
@@ -109,7 +146,7 @@ def ping_checks(entries: t.Sequence[t.Mapping[str, t.Any]], result: t.Optional[t
     for entry in entries:
         expect = {"expect": entry.get("expect", "reachable"), "max_loss_pct": entry.get("max_loss_pct"),
                   "max_rtt_ms": entry.get("max_rtt_ms")}
-        check = _check("ping", entry["target"], expect)
+        check = _check("ping", entry["target"], expect, result)
         item = by_target.get(entry["target"])
         if item is None:
             checks.append(_error(check, "no ping result for %s: %s" % (entry["target"], _why(result))))
@@ -152,7 +189,7 @@ def judge_ping(measured: t.Mapping[str, t.Any], expect: t.Mapping[str, t.Any]) -
 
 def traceroute_check(entry: t.Mapping[str, t.Any], result: t.Optional[t.Mapping[str, t.Any]]) -> t.Dict[str, t.Any]:
     expect = {"expect_reached": entry.get("expect_reached", True), "must_traverse": list(entry.get("must_traverse") or [])}
-    check = _check("traceroute", entry["target"], expect)
+    check = _check("traceroute", entry["target"], expect, result)
     if not result or result.get("path") is None:
         return _error(check, "no traceroute result for %s: %s" % (entry["target"], _why(result)))
     path = [None if hop is None else str(hop) for hop in result.get("path") or []]
@@ -169,16 +206,29 @@ def judge_traceroute(measured: t.Mapping[str, t.Any], expect: t.Mapping[str, t.A
     if expect.get("expect_reached", True) and not measured["reached"]:
         failures.append("destination not reached (path %s)" % shown)
     for hop in expect.get("must_traverse") or []:
-        if not any(path_hop_in(address, hop) for address in measured["path"] if address):
+        wanted = _hop_set_or_none(hop)
+        if not any(path_hop_in(address, hop, wanted) for address in measured["path"] if address):
             failures.append("path does not traverse %s (path %s)" % (hop, shown))
     return failures
 
 
-def path_hop_in(address: str, wanted: str) -> bool:
+def _hop_set_or_none(spec: t.Any) -> t.Any:
     try:
-        return ipaddress.ip_address(address) in ipaddress.ip_network(str(wanted), strict=False)
+        return hop_set(spec)
     except ValueError:
+        return None
+
+
+def path_hop_in(address: str, wanted: str, wanted_set: t.Any = None) -> bool:
+    """Is this hop one of the ``must_traverse`` entry's addresses (an address, CIDR or range)?"""
+    netaddr = addresses.netaddr()
+    wanted_set = wanted_set if wanted_set is not None else _hop_set_or_none(wanted)
+    if wanted_set is None:
         return address == wanted
+    try:
+        return netaddr.IPAddress(address) in wanted_set
+    except (netaddr.AddrFormatError, ValueError):
+        return False
 
 
 def _path_text(path: t.Sequence[t.Optional[str]]) -> str:
@@ -189,7 +239,7 @@ def _path_text(path: t.Sequence[t.Optional[str]]) -> str:
 
 def pmtud_check(entry: t.Mapping[str, t.Any], result: t.Optional[t.Mapping[str, t.Any]]) -> t.Dict[str, t.Any]:
     expect = {"min_mtu": entry.get("min_mtu"), "allow_black_hole": bool(entry.get("allow_black_hole", False))}
-    check = _check("pmtud", entry["target"], expect)
+    check = _check("pmtud", entry["target"], expect, result)
     if not result or "path_mtu" not in result:
         return _error(check, "no pmtud result for %s: %s" % (entry["target"], _why(result)))
     check["measured"] = {key: result.get(key) for key in ("path_mtu", "local_mtu", "reported_by")}

@@ -6,5 +6,5 @@
 # any time.
 """Reports: check results, baseline comparison, policy drift, and the file writers.
 
-Pure standard library; runs on the controller (filters, the ``report`` action).
+Controller-only (filters, the ``report`` action): Python of the controller, may use netaddr and Jinja2.
 """

@@ -16,7 +16,7 @@ import datetime
 import os
 import typing as t
 
-SCHEMA_VERSION = "1.1.0"  # 1.1.0: check kind "drill"
+SCHEMA_VERSION = "1.2.0"  # 1.1.0: check kind "drill"; 1.2.0: top-level slice, check elapsed_ms
 SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "report.schema.json")
 REPORT_KINDS = ("change_validation", "drift_check", "checks")
 PHASES = ("pre", "post")
@@ -31,6 +31,7 @@ def _host(name: str, raw: t.Mapping[str, t.Any], phase: t.Optional[str]) -> t.Di
         raise ReportError("host %s: expected a mapping with checks and drift, got %r" % (name, raw))
     checks = [dict(check) for check in raw.get("checks") or []]
     for check in checks:
+        check.setdefault("elapsed_ms", None)
         check.setdefault("baseline", None)
         check.setdefault("regressions", [])
         check.setdefault("notes", [])
@@ -51,10 +52,15 @@ def _host(name: str, raw: t.Mapping[str, t.Any], phase: t.Optional[str]) -> t.Di
             "summary": {"checks": len(checks), "failed": failed, "regressions": regressions}}
 
 
-def build_report(hosts: t.Mapping[str, t.Mapping[str, t.Any]], *, kind: str = "checks",
+def build_report(hosts: t.Mapping[str, t.Any], *, kind: str = "checks",
                  phase: t.Optional[str] = None, run_id: t.Optional[str] = None, title: t.Optional[str] = None,
-                 generated_at: t.Optional[datetime.datetime] = None) -> t.Dict[str, t.Any]:
-    """The report document for one run over many hosts (host order is kept sorted)."""
+                 generated_at: t.Optional[datetime.datetime] = None, slice_id: t.Optional[str] = None,
+                 convert: t.Optional[t.Callable[[t.Any], t.Any]] = None) -> t.Dict[str, t.Any]:
+    """The report document for one run over many hosts (host order is kept sorted).
+
+    Hosts are taken one at a time (``convert`` turns one host's raw result into plain
+    JSON types), so the caller's input and the document are the only copies in memory.
+    """
     if kind not in REPORT_KINDS:
         raise ReportError("report kind %r is not one of: %s" % (kind, ", ".join(REPORT_KINDS)))
     if phase is not None and phase not in PHASES:
@@ -62,22 +68,22 @@ def build_report(hosts: t.Mapping[str, t.Mapping[str, t.Any]], *, kind: str = "c
     if not isinstance(hosts, t.Mapping):
         raise ReportError("hosts must map host names to {checks, drift}, got %r" % (hosts,))
     when = generated_at or datetime.datetime.now(datetime.timezone.utc)
-    entries = [_host(name, hosts[name], phase) for name in sorted(hosts)]
-    checks = [check for host in entries for check in host["checks"]]
-    summary = {
-        "hosts": len(entries),
-        "hosts_failed": sum(1 for host in entries if host["status"] != "pass"),
-        "checks": len(checks),
-        "checks_failed": sum(1 for check in checks if check["status"] != "pass"),
-        "regressions": sum(host["summary"]["regressions"] for host in entries),
-        "hosts_drifted": sum(1 for host in entries if host["drift"] and host["drift"]["drifted"]),
-    }
+    entries = [_host(str(name), convert(hosts[name]) if convert else hosts[name], phase) for name in sorted(hosts)]
+    summary = {"hosts": len(entries), "hosts_failed": 0, "checks": 0, "checks_failed": 0, "regressions": 0,
+               "hosts_drifted": 0}
+    for host in entries:
+        summary["hosts_failed"] += host["status"] != "pass"
+        summary["checks"] += host["summary"]["checks"]
+        summary["checks_failed"] += host["summary"]["failed"]
+        summary["regressions"] += host["summary"]["regressions"]
+        summary["hosts_drifted"] += bool(host["drift"] and host["drift"]["drifted"])
     return {
         "schema_version": SCHEMA_VERSION,
         "generator": "netdevops.icmp",
         "kind": kind,
         "phase": phase,
         "run_id": run_id,
+        "slice": slice_id,
         "title": title or _default_title(kind, phase),
         "generated_at": when.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "timestamp": int(when.timestamp()),
@@ -93,23 +99,44 @@ def _default_title(kind: str, phase: t.Optional[str]) -> str:
     return "%s (%s)" % (words, phase) if phase else words
 
 
-def problems(hosts: t.Sequence[t.Mapping[str, t.Any]]) -> t.List[str]:
-    """One line per thing that made a host fail: host, check, target and numbers."""
-    lines = []
+class Problem(t.NamedTuple):
+    """One thing that made a host fail; ``kind`` is a check kind, ``host`` or ``drift``."""
+
+    host: str
+    kind: str
+    target: str
+    message: str
+
+    def line(self) -> str:
+        if self.kind == "host":
+            return "%s: %s" % (self.host, self.message)
+        if self.kind == "drift":
+            return "%s drift: %s" % (self.host, self.message)
+        return "%s %s %s: %s" % (self.host, self.kind, self.target, self.message)
+
+
+def problem_items(hosts: t.Iterable[t.Mapping[str, t.Any]]) -> t.Iterator[Problem]:
+    """Every problem of the run, host by host (the ``problems`` lines and the HTML groups)."""
     for host in hosts:
+        name = host["name"]
         if host.get("error"):
-            lines.append("%s: %s" % (host["name"], host["error"]))
+            yield Problem(name, "host", "", str(host["error"]))
         for check in host["checks"]:
             if check["regressions"]:
-                lines.extend("%s %s %s: %s" % (host["name"], check["kind"], check["target"], r["message"])
-                             for r in check["regressions"])
+                for regression in check["regressions"]:
+                    yield Problem(name, check["kind"], str(check["target"]), str(regression["message"]))
             elif check["status"] != "pass" and (host["status"] != "pass" or not check["notes"]):
-                lines.append("%s %s %s: %s" % (host["name"], check["kind"], check["target"],
-                                               "; ".join(check["failures"]) or check["status"]))
+                yield Problem(name, check["kind"], str(check["target"]),
+                              "; ".join(check["failures"]) or check["status"])
         drift = host.get("drift")
         if drift and drift["drifted"]:
-            lines.extend("%s drift: %s" % (host["name"], f["message"]) for f in drift["findings"])
-    return lines
+            for finding in drift["findings"]:
+                yield Problem(name, "drift", str(finding["kind"]), str(finding["message"]))
+
+
+def problems(hosts: t.Iterable[t.Mapping[str, t.Any]]) -> t.List[str]:
+    """One line per thing that made a host fail: host, check, target and numbers."""
+    return [item.line() for item in problem_items(hosts)]
 
 
 def target_label(check: t.Mapping[str, t.Any]) -> str:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 import typing as t
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._report.checks import _fmt, _path_text
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._report.checks import _fmt, _path_text
 
 DEFAULT_TOLERANCE = {"loss_pct": 20.0, "rtt_pct": 50.0, "rtt_ms": 5.0, "mtu": 0}
 
