@@ -69,6 +69,7 @@ class FakeSocket:
             return 105  # ENOBUFS
         if address in self.send_errors:
             return self.send_errors[address]
+        self.network.clock.advance(self.network.send_cost_s)
         if self.mode == "unprivileged":  # the kernel rewrites the identifier
             packet = packet[:4] + struct.pack("!H", self.ident) + packet[6:]
         self.sent.append((packet, address))
@@ -88,6 +89,7 @@ class FakeNetwork:
         self.queue: t.List[t.Tuple[int, int, int, Received, bool]] = []
         self.sockets: t.List[FakeSocket] = []
         self.denied = False
+        self.send_cost_s = 0.0  # clock time each send takes (a slow host sending unpaced)
         self._order = 0
 
     # --- the Network seam ---
