@@ -14,6 +14,7 @@ results/ping.json and results/ping.md. Not a test: numbers vary with the machine
 its load; the targets below are what we aim for, and misses are reported as such.
 
     sudo .venv/bin/python benchmarks/bench_ping.py [--runs 5]
+    (icmplib comes from requirements-bench.txt)
 """
 from __future__ import annotations
 
@@ -141,7 +142,11 @@ def bench(scenario: Scenario, runs: int) -> t.Dict[str, t.Any]:
             for tool, template in scenario.commands.items():  # interleaved: same conditions for all
                 argv = [word.replace("{file}", target_file).replace("{payload}", payload) for word in template]
                 wall, rss, stdout, stderr = run_once(argv)
-                samples[tool].append((wall, rss, received_from(tool, stdout, stderr)))
+                try:
+                    received = received_from(tool, stdout, stderr)
+                except (ValueError, KeyError) as err:
+                    sys.exit("%s gave no result (%s): %s" % (tool, err, (stderr or stdout)[-2000:]))
+                samples[tool].append((wall, rss, received))
                 time.sleep(0.2)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -56,6 +56,9 @@ class Network(t.Protocol):
     def lookup(self, name: str, family: int) -> t.List[t.Tuple[int, str]]:
         """Resolve a name: [(4 or 6, address)]."""
 
+    def zone_index(self, zone: str) -> int:
+        """The interface index of an IPv6 zone; ``OSError`` when there is no such interface."""
+
 
 # Upper bounds keep every later computation finite (an interval of 1e9 s or inf used to
 # raise OverflowError after the first probe) and a run within what a task can mean.
@@ -421,7 +424,7 @@ def ping(
         network = SystemNetwork()
     clock = clock or scheduler.SystemClock()
     started = clock.monotonic_ns()
-    resolved = resolve_targets(targets, options.probe.family, network.lookup)
+    resolved = resolve_targets(targets, options.probe.family, network.lookup, network.zone_index)
     count = options.count
     per_result: t.List[t.Optional[_Target]] = [
         _Target(item.address, item.family, count) if item.error is None and item.address is not None and item.family else None

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp import probes
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.errors import ParameterError, ResolveError
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.resolve import resolve_targets
-from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.transport import lookup
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.transport import lookup, zone_index
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.pathmodels import (
     PmtuReport,
     ProbeEvent,
@@ -297,7 +297,7 @@ def measure(request: PmtuRequest) -> PmtuReport:
     """Resolve, read the interface MTU, open the prober and search. Real sockets."""
     if request.method not in ("icmp", "udp"):
         raise ParameterError("method", request.method, "use icmp or udp")
-    resolved = resolve_targets([request.target], request.family, lookup)[0]
+    resolved = resolve_targets([request.target], request.family, lookup, zone_index)[0]
     if resolved.error or resolved.address is None or resolved.family is None:
         raise ResolveError(resolved.error or "%s does not resolve" % request.target)
     family, address = resolved.family, resolved.address

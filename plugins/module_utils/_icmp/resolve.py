@@ -106,11 +106,14 @@ def _type_name(value: object) -> str:
     )
 
 
-def resolve_targets(targets: t.Sequence[str], family: str, lookup: Lookup) -> t.List[ResolvedTarget]:
+def resolve_targets(
+    targets: t.Sequence[str], family: str, lookup: Lookup, zone_index: t.Optional[t.Callable[[str], int]] = None
+) -> t.List[ResolvedTarget]:
     """Resolve each distinct name once; keep the user's order (duplicates included).
 
     Every target is checked before the first name is looked up, so a typo fails the run
-    before anything (a DNS query, a packet) leaves the host.
+    before anything (a DNS query, a packet) leaves the host. ``zone_index`` (the
+    interface index of an IPv6 zone, ``OSError`` for none) checks zones the same way.
     """
     wanted = _FAMILY_NUMBER[family]
     plain_ipv4 = _PLAIN_IPV4.fullmatch
@@ -124,6 +127,8 @@ def resolve_targets(targets: t.Sequence[str], family: str, lookup: Lookup) -> t.
         literal = parse_literal(target)
         if literal is None:
             has_names = True
+        elif zone_index is not None and "%" in literal[1]:
+            _check_zone(target, literal[1], zone_index)
         resolved.append(literal if literal is None else _literal(target, literal, wanted))
     if has_names:
         cache: t.Dict[str, ResolvedTarget] = {}
@@ -133,6 +138,18 @@ def resolve_targets(targets: t.Sequence[str], family: str, lookup: Lookup) -> t.
                     cache[target] = _lookup(target, wanted, lookup)
                 resolved[index] = cache[target]
     return resolved
+
+
+def _check_zone(target: str, address: str, zone_index: t.Callable[[str], int]) -> None:
+    zone = address.partition("%")[2]
+    try:
+        zone_index(zone)
+    except (OSError, ValueError):
+        raise ParameterError(
+            "targets", target,
+            "the zone %r is not an interface on this host: use the interface the link-local "
+            "address is on (see `ip link`)" % zone,
+        ) from None
 
 
 def _literal(target: str, literal: t.Tuple[int, str], wanted: int) -> ResolvedTarget:

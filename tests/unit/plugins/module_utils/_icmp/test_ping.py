@@ -209,3 +209,13 @@ def test_bad_options_fail_before_any_packet(kw: dict, option: str) -> None:
 
 def test_size_just_fits_ipv6() -> None:
     engine.validate(options(size=65527, family="ipv6"))
+
+
+def test_a_zone_that_is_no_interface_is_refused_before_sending() -> None:
+    net = FakeNetwork()
+    net.responders["fe80::1%eth0"] = Responder()
+    with pytest.raises(ParameterError, match=r"invalid targets 'fe80::1%eth9': the zone 'eth9' is not an interface"):
+        engine.ping(["fe80::1%eth0", "fe80::1%eth9"], options(count=1), net, net.clock)
+    assert net.sockets == []
+    report = engine.ping(["fe80::1%eth0", "fe80::2%2"], options(count=1), net, net.clock)
+    assert [r["address"] for r in report.results] == ["fe80::1%eth0", "fe80::2%2"]

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp import matching
-from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.errors import ParameterError
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.errors import ParameterError, TransportError
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.models import (
     TARGET_RESULT_KEYS,
     IcmpMessage,
@@ -15,6 +15,7 @@ from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.models import
 )
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.ping import evaluate, rtt_stats
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.resolve import parse_literal, resolve_targets
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.transport import check_source_family
 
 TOKEN = b"12345678"
 
@@ -169,3 +170,17 @@ def test_resolve_once_per_name_and_family_filter() -> None:
         ("192.0.2.1", 4, "192.0.2.1 is an IPv4 address but family is ipv6"),
         (None, None, "none.example does not resolve to an IPv6 address"),
     ]
+
+
+@pytest.mark.parametrize(
+    "source, family, message",
+    [
+        ("::1", 4, "source '::1' is an IPv6 address and cannot send the IPv4 probes: give an IPv4 source"),
+        ("127.0.0.1", 6, "source '127.0.0.1' is an IPv4 address and cannot send the IPv6 probes"),
+        ("gw.example", 4, "source 'gw.example' is not an IP address"),
+    ],
+)
+def test_source_of_the_other_family_is_named(source: str, family: int, message: str) -> None:
+    with pytest.raises(TransportError, match=re.escape(message)):
+        check_source_family(source, family)
+    check_source_family("fe80::1%eth0", 6)
