@@ -35,6 +35,10 @@ _INT = struct.Struct("@i")
 _EXT_ERR = struct.Struct(c.SOCK_EXTENDED_ERR_FORMAT)
 _ANCILLARY_LEN = 512
 _new_tuple = tuple.__new__
+# Ancillary message kinds, as module constants: read once per received packet.
+_SOL_SOCKET, _SCM_TIMESTAMPNS = c.SOL_SOCKET, c.SCM_TIMESTAMPNS
+_TTL_MESSAGES = frozenset(((c.SOL_IP, c.IP_TTL), (c.IPPROTO_IPV6, c.IPV6_HOPLIMIT)))
+_ERROR_MESSAGES = frozenset(((c.SOL_IP, c.IP_RECVERR), (c.IPPROTO_IPV6, c.IPV6_RECVERR)))
 _DF_VALUES = {"dont": 0, "want": 1, "do": 2, "probe": 3}  # IP(V6)_PMTUDISC_* share values
 # Types a raw socket accepts; everything else (our own echo requests looping back,
 # neighbour discovery, other tools' traffic) is dropped by the kernel filter.
@@ -151,6 +155,7 @@ class IcmpSocket:
         self.ident = self._sock.getsockname()[1] if mode == "unprivileged" else 0
         self._buffer = bytearray(c.RECEIVE_BUFFER_LEN)
         self._view = memoryview(self._buffer)
+        self._buffers = [self._view]  # recvmsg_into's argument, built once (hot path)
 
     def _configure(self, options: ProbeOptions, expected_packets: int) -> None:
         sock, level = self._sock, self._level
@@ -232,7 +237,7 @@ class IcmpSocket:
         """One pending packet (or error-queue entry), or None when there is none."""
         flags = c.MSG_ERRQUEUE if error_queue else 0
         try:
-            size, ancillary, _flags, address = self._sock.recvmsg_into([self._view], _ANCILLARY_LEN, flags)
+            size, ancillary, _flags, address = self._sock.recvmsg_into(self._buffers, _ANCILLARY_LEN, flags)
         except (BlockingIOError, InterruptedError):
             return None
         except OSError as err:
@@ -243,12 +248,12 @@ class IcmpSocket:
             raise
         ttl, stamp, queue_error = None, None, None
         for level, kind, payload in ancillary:
-            if kind == c.SCM_TIMESTAMPNS and level == c.SOL_SOCKET:
+            if kind == _SCM_TIMESTAMPNS and level == _SOL_SOCKET:
                 seconds, nanoseconds = _TIMESPEC.unpack_from(payload)
                 stamp = seconds * 1000000000 + nanoseconds
-            elif (level, kind) in ((c.SOL_IP, c.IP_TTL), (c.IPPROTO_IPV6, c.IPV6_HOPLIMIT)):
+            elif (level, kind) in _TTL_MESSAGES:
                 ttl = _INT.unpack_from(payload)[0]
-            elif (level, kind) in ((c.SOL_IP, c.IP_RECVERR), (c.IPPROTO_IPV6, c.IPV6_RECVERR)):
+            elif (level, kind) in _ERROR_MESSAGES:
                 queue_error = parse_extended_error(payload)
         # tuple.__new__ skips the NamedTuple's Python-level __new__ (hot path: one per reply)
         return _new_tuple(Received, (bytes(self._view[:size]), address[0], ttl, stamp, queue_error))
