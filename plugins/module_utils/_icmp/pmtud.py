@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp import probes
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.errors import ParameterError, ResolveError
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.resolve import resolve_targets
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.scheduler import Clock, SystemClock
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.transport import lookup, zone_index
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.pathmodels import (
     PmtuReport,
@@ -46,10 +47,6 @@ class Prober(t.Protocol):
     def send(self, spec: ProbeSpec) -> t.Optional[ProbeEvent]: ...
 
     def poll(self, timeout_s: float) -> t.List[ProbeEvent]: ...
-
-
-class Clock(t.Protocol):
-    def monotonic_ns(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -308,6 +305,6 @@ def measure(request: PmtuRequest) -> PmtuReport:
         interface=request.interface, df_probe=True, clock_ns=time.monotonic_ns,
     )
     try:
-        return discover(prober, probes.SystemClock(), params)
+        return discover(prober, SystemClock(), params)
     finally:
         prober.close()

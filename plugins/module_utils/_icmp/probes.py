@@ -30,7 +30,6 @@ import os
 import select
 import socket
 import struct
-import time
 import typing as t
 from dataclasses import dataclass, field
 
@@ -278,7 +277,9 @@ class PathProber:
             except PermissionError as err:
                 self.close()
                 if mode == "raw":
-                    raise SocketPermissionError(self.family, "raw", os.getgid(), _ping_group_range(), str(err)) from err
+                    raise SocketPermissionError(
+                        self.family, "raw", os.getgid(), transport.read_ping_group_range(), str(err)
+                    ) from err
         if self.method == "tcp":
             raise ParameterError(
                 "method", "tcp", "TCP SYN probes need raw sockets (root or CAP_NET_RAW); "
@@ -328,7 +329,9 @@ class PathProber:
             sock = self._new(socket.SOCK_DGRAM, proto)
         except PermissionError as err:
             self.close()
-            raise SocketPermissionError(self.family, "unprivileged", os.getgid(), _ping_group_range(), str(err)) from err
+            raise SocketPermissionError(
+                self.family, "unprivileged", os.getgid(), transport.read_ping_group_range(), str(err)
+            ) from err
         self._configure(sock)
         sock.setsockopt(self._sol, c.IP_RECVERR if self.family == 4 else c.IPV6_RECVERR, 1)
         if self.family == 4:
@@ -458,14 +461,6 @@ class PathProber:
                         events.append(event)
 
 
-def _ping_group_range() -> t.Optional[str]:
-    try:
-        with open("/proc/sys/net/ipv4/ping_group_range", encoding="ascii") as handle:
-            return " ".join(handle.read().split())
-    except OSError:
-        return None
-
-
 def interface_mtu(
     family: int, destination: str, source: t.Optional[str] = None, interface: t.Optional[str] = None
 ) -> t.Optional[int]:
@@ -502,10 +497,3 @@ def interface_mtu(
         return None
     finally:
         sock.close()
-
-
-class SystemClock:
-    """The monotonic clock the path algorithms read in production."""
-
-    def monotonic_ns(self) -> int:
-        return time.monotonic_ns()

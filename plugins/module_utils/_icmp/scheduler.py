@@ -23,8 +23,13 @@ _NEVER = 1 << 126  # a "deadline" no monotonic clock reaches
 
 
 class Clock(t.Protocol):
+    """The one clock seam of the engine (ping, traceroute, pmtud, stats); FakeClock in tests."""
+
     def monotonic_ns(self) -> int:
         """Nanoseconds of a monotonic clock."""
+
+    def sleep(self, seconds: float) -> None:
+        """Wait (stats sleeps between two readings; the probe loops wait in ``poll``)."""
 
 
 class SystemClock:
@@ -33,6 +38,7 @@ class SystemClock:
 
     monotonic_ns = staticmethod(time.monotonic_ns)
     realtime_ns = staticmethod(time.time_ns)
+    sleep = staticmethod(time.sleep)
 
 
 class Waitable(t.Protocol):

@@ -39,7 +39,8 @@ from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.pathmodels im
     ProbeSpec,
     TraceReport,
 )
-from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.pmtud import Clock, Prober
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.pmtud import Prober
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.scheduler import Clock, SystemClock
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.resolve import resolve_targets
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.transport import lookup, zone_index
 
@@ -378,7 +379,7 @@ def run_trace(request: TraceRequest) -> TraceReport:
         source=request.source, interface=request.interface, clock_ns=time.monotonic_ns,
     )
     try:
-        return trace(prober, probes.SystemClock(), params)
+        return trace(prober, SystemClock(), params)
     finally:
         prober.close()
 
