@@ -224,7 +224,8 @@ def main() -> int:
     results: t.Dict[str, t.Any] = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "kernel": platform.release(), "python": platform.python_version(), "cpus": os.cpu_count(),
-        "runs": args.runs, "load": "%.2f" % os.getloadavg()[0], "fping": subprocess.run(["fping", "-v"], capture_output=True, text=True, check=False).stdout.strip(),
+        "runs": args.runs, "load": "%.2f" % os.getloadavg()[0],
+        "fping": subprocess.run(["fping", "-v"], capture_output=True, text=True, check=False).stdout.strip(),
         "scenarios": [bench(s, args.runs) for s in scenarios()],
     }
     results["verdicts"] = verdicts(results)

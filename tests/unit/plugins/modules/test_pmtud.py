@@ -26,8 +26,9 @@ def fake_report(path_mtu: t.Optional[int], black_hole: bool = False) -> PmtuRepo
                       path_mtu is not None, 7, 12.5, "path MTU to 192.0.2.9 is %s" % path_mtu)
 
 
-def test_options_reach_the_engine_and_the_report_is_returned(capsys: pytest.CaptureFixture[str],
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_options_reach_the_engine_and_the_report_is_returned(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Offline: the engine is replaced; the real UDP run over loopback is an integration test."""
     requests = []
 
