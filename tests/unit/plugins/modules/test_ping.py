@@ -55,11 +55,19 @@ def test_shape_and_numbers(capsys: pytest.CaptureFixture[str], network: FakeNetw
     assert result["invocation"]["module_args"]["targets"][0] == "192.0.2.1"
 
 
-@pytest.mark.parametrize("expect", ["reachable", "unreachable"])
+@pytest.mark.parametrize(
+    "targets, expect, failed",
+    [
+        (["192.0.2.1", "192.0.2.9", "nope.invalid"], "reachable", True),
+        (["192.0.2.1", "192.0.2.9", "nope.invalid"], "unreachable", True),
+        (["192.0.2.1", "2001:db8::1"], "reachable", False),
+    ],
+)
 def test_fast_exit_writes_what_exit_json_writes(capsys: pytest.CaptureFixture[str], network: FakeNetwork,
-                                                monkeypatch: pytest.MonkeyPatch, expect: str) -> None:
+                                                monkeypatch: pytest.MonkeyPatch, targets: t.List[str], expect: str,
+                                                failed: bool) -> None:
     """The C-encoder exit gives the same result as AnsibleModule.exit_json / fail_json."""
-    args = {"targets": ["192.0.2.1", "192.0.2.9", "nope.invalid"], "count": 1, "expect": expect}
+    args = {"targets": targets, "count": 1, "expect": expect}
     fast = run_module(capsys, args)
     monkeypatch.setattr(ping_module, "get_warnings", lambda: ["pending"])  # forces the general path
     general = run_module(capsys, args)
@@ -67,7 +75,8 @@ def test_fast_exit_writes_what_exit_json_writes(capsys: pytest.CaptureFixture[st
         result["summary"].pop("elapsed_ms")
     general.pop("exception", None)  # fail_json's traceback, when tracebacks are enabled
     assert fast == general
-    assert fast["failed"] is True
+    assert fast.get("failed", False) is failed
+    assert len(fast["results"]) == len(targets)
 
 
 def test_unresolvable_target_fails_the_task_but_others_ran(capsys: pytest.CaptureFixture[str], network: FakeNetwork) -> None:
@@ -147,3 +156,23 @@ def test_permission_error_message(capsys: pytest.CaptureFixture[str], network: F
     assert "CAP_NET_RAW" in result["msg"]
     assert 'sysctl -w net.ipv4.ping_group_range="0 2147483647"' in result["msg"]
     assert result["ping_group_range"] == "1 0" and result["gid"] == 1000
+
+
+def test_large_result_is_written_whole_and_in_order(capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast exit encodes the results in slices of 2048: every slice boundary holds."""
+    targets = ["198.51.100.%d" % (i % 250 + 1) for i in range(5000)]
+
+    def fake_ping(names: t.Sequence[str], options: t.Any) -> engine.PingReport:
+        results = [dict(target=name, address=name, family="ipv4", status="reachable", sent=1, received=1,
+                        loss_pct=0.0, rtt_ms={"min": 0.1, "avg": 0.1, "max": 0.1, "mdev": 0.0}, duplicates=0,
+                        late=index, reply_ttl=64, reachable=True, reply_address=name, errors=[], error=None)
+                   for index, name in enumerate(names)]
+        return engine.PingReport(results=results, elapsed_ms=1.0, mode={"ipv4": "raw"})
+
+    monkeypatch.setattr(ping_module, "ping", fake_ping)
+    monkeypatch.setattr(ping_module, "evaluate", lambda *args: [])
+    result = run_module(capsys, {"targets": targets, "count": 1})
+    assert [r["late"] for r in result["results"]] == list(range(5000))
+    assert [r["target"] for r in result["results"]] == targets
+    assert result["summary"]["targets"] == 5000 and result["changed"] is False
