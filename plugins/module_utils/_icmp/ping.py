@@ -210,29 +210,28 @@ class _Session:
                     break
                 self._queue_error(sock, item)
         receive = sock.receive
-        while True:
+        ip_header = sock.has_ip_header
+        reply_type = 0 if sock.family == 4 else 129
+        unpack_echo, echo_len = ECHO_WITH_TOKEN.unpack_from, ECHO_WITH_TOKEN.size
+        while True:  # hot path: one pass per received packet
             item = receive(False)
             if item is None:
                 return
             if item.queue_error is not None:
                 self._queue_error(sock, item)
+                continue
+            data, ttl, offset = item.data, item.ttl, 0
+            if ip_header and len(data) >= c.IPV4_MIN_HEADER_LEN:
+                offset, ttl = (data[0] & 0x0F) * 4, data[8]
+            if len(data) >= offset + echo_len and data[offset] == reply_type:
+                self._reply(sock, unpack_echo(data, offset), item, ttl)
             else:
-                self._packet(sock, item)
+                self._not_a_reply(sock, item)
 
-    def _packet(self, sock: t.Any, item: t.Any) -> None:
-        data, ttl, offset = item.data, item.ttl, 0
-        if sock.has_ip_header:
-            if len(data) < c.IPV4_MIN_HEADER_LEN:
-                self.malformed += 1
-                return
-            offset, ttl = (data[0] & 0x0F) * 4, data[8]
-        reply_type = 0 if sock.family == 4 else 129
-        if len(data) >= offset + ECHO_WITH_TOKEN.size and data[offset] == reply_type:
-            _type, _code, _csum, ident, seq, token, number = ECHO_WITH_TOKEN.unpack_from(data, offset)
-            self._reply(sock, ident, seq, token, number, item, ttl)
-            return
+    def _not_a_reply(self, sock: t.Any, item: t.Any) -> None:
+        """An ICMP error (attributed through the datagram it quotes), or garbage."""
         try:
-            message = parse_packet(data, sock.family, sock.has_ip_header).message
+            message = parse_packet(item.data, sock.family, sock.has_ip_header).message
         except CodecError:
             self.malformed += 1
             return
@@ -250,7 +249,8 @@ class _Session:
             }
         return self.by_destination
 
-    def _reply(self, sock: t.Any, ident: int, seq: int, token: bytes, number: int, item: t.Any, ttl: t.Any) -> None:
+    def _reply(self, sock: t.Any, fields: t.Tuple[t.Any, ...], item: t.Any, ttl: t.Any) -> None:
+        _type, _code, _checksum, ident, seq, token, number = fields
         target = self.targets[self.probe_slot[number]] if number < len(self.probe_slot) else None
         source = item.address
         if "%" in source:
@@ -296,7 +296,9 @@ class _Session:
         # difference is nonsense (negative, or longer than the monotonic span), and we
         # keep the monotonic RTT: never negative, never longer than what we observed.
         sent_ns = self.probe_sent_ns[number]
-        monotonic_rtt = max(0, self._monotonic_ns() - sent_ns)
+        monotonic_rtt = self._monotonic_ns() - sent_ns
+        if monotonic_rtt < 0:
+            monotonic_rtt = 0
         if rx_realtime_ns is not None and self._real_offset_ns is not None:
             kernel_rtt = rx_realtime_ns - sent_ns - self._real_offset_ns
             if 0 <= kernel_rtt <= monotonic_rtt:
