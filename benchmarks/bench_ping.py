@@ -211,6 +211,12 @@ def verdicts(results: t.Dict[str, t.Any]) -> t.List[str]:
     check("engine, 100000 x 1 <= 3x fping", engine["ratio_to_fping"] <= 3, "%.2fx" % engine["ratio_to_fping"])
     check("engine, 200 x 3, zero false loss", small["tools"][ENGINE]["false_loss_pct_max"] == 0,
           "%.3f %%" % small["tools"][ENGINE]["false_loss_pct_max"])
+    for item in results["scenarios"]:
+        fping = item["tools"]["fping"]
+        if fping["false_loss_pct_max"]:
+            out.append("CAUTION: fping itself lost %.3f %% of the replies in \"%s\" (received %s of %d): its time "
+                       "is not a like-for-like baseline there, and the ratios of that scenario are not valid"
+                       % (fping["false_loss_pct_max"], item["scenario"], fping["received_runs"], item["expected_replies"]))
     return out
 
 
