@@ -51,12 +51,12 @@ def main() -> int:
     out = {
         "summary": report.summary,
         "mode": report.mode,
-        "sent": sum(r.sent for r in report.results),
-        "received": sum(r.received for r in report.results),
-        "duplicates": sum(r.duplicates for r in report.results),
+        "sent": sum(r["sent"] for r in report.results),
+        "received": sum(r["received"] for r in report.results),
+        "duplicates": sum(r["duplicates"] for r in report.results),
     }
     if args["verbose"]:
-        out["results"] = [r.as_dict() for r in report.results]
+        out["results"] = report.results
     json.dump(out, sys.stdout)
     sys.stdout.write("\n")
     return 0

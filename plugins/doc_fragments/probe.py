@@ -43,8 +43,8 @@ options:
     type: str
   timeout:
     description:
-      - Seconds to wait for the answer to each probe. A reply that arrives later is counted in
-        RV(results[].late), not in the statistics.
+      - Seconds to wait for the answer to each probe (more than 0, at most 3600). A reply that
+        arrives later is counted in RV(results[].late), not in the statistics.
     type: float
     default: 1.0
   size:

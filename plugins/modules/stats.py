@@ -154,22 +154,14 @@ interval_s:
   sample: 5.001
 """
 
-import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.scheduler import SystemClock
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.stats import (
     FileProcReader,
     collect,
 )
-
-
-class _SystemClock:
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
 
 
 def main() -> None:
@@ -183,7 +175,7 @@ def main() -> None:
             msg="interval=%r is out of range: give seconds between 0 and 3600, or leave it unset"
             % (interval,)
         )
-    result = collect(FileProcReader(), _SystemClock(), interval or None)
+    result = collect(FileProcReader(), SystemClock(), interval or None)
     counters = {family: result[family] for family in ("ipv4", "ipv6")}
     module.exit_json(
         changed=False,

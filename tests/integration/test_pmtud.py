@@ -116,3 +116,14 @@ def test_unprivileged_icmp_without_ping_group_says_how_to_fix(make_lab: t.Any) -
     result = run_module(lab, "h1", {"target": lab.address("h2"), "privileged": "unprivileged"}, user=NOBODY)
     assert result["failed"] is True
     assert "ping_group_range" in result["msg"] and "sysctl -w" in result["msg"]
+
+
+def test_udp_over_loopback_without_privileges(lab_chain: t.Any) -> None:
+    """Unprivileged UDP probes and the socket error queue, to 127.0.0.1 inside h1 (was a unit
+    test; unit tests send nothing)."""
+    result = run_module(lab_chain, "h1", {"target": "127.0.0.1", "method": "udp", "privileged": "unprivileged",
+                                          "max_mtu": 9000, "port": 9}, user=NOBODY)
+    assert result["changed"] is False
+    assert result["path_mtu"] == 9000
+    assert result["black_hole"] is False and result["reachable"] is True
+    assert result["mode"] == "unprivileged"

@@ -135,3 +135,16 @@ def test_must_traverse_cidr_of_the_chain_passes(lab_chain: t.Any) -> None:
     result = run_module(lab_chain, "h1", {"target": lab_chain.address("h2", 6), "must_traverse": [r3 + "/64"],
                                           "expect_reached": True, "max_hops_expected": 7})
     assert "failed" not in result
+
+
+def test_udp_trace_to_loopback_without_privileges(lab_chain: t.Any) -> None:
+    """Unprivileged UDP and the error queue to 127.0.0.1 inside h1, which answers at hop 1 (was a
+    unit test; unit tests send nothing)."""
+    result = run_module(lab_chain, "h1", {"target": "127.0.0.1", "method": "udp", "privileged": "unprivileged",
+                                          "expect_reached": True, "must_traverse": ["127.0.0.0/8"],
+                                          "max_hops_expected": 1}, user=NOBODY)
+    assert "failed" not in result
+    assert result["reached"] is True and result["path"] == ["127.0.0.1"]
+    assert result["hops"][0]["status"] == "destination"
+    assert [p["icmp_type"] for p in result["hops"][0]["probes"]] == [3, 3, 3]
+    assert result["changed"] is False and result["mode"] == "unprivileged"

@@ -43,6 +43,7 @@ _RFC4884_TYPES4 = frozenset((3, 11, 12))
 _RFC4884_TYPES6 = frozenset((1, 3))
 _IPV6_EXTENSION_HEADERS = frozenset((0, 43, 60))  # hop-by-hop, routing, destination options
 _IPV6_FRAGMENT = 44
+_IPV6_AH = 51  # authentication header: length in 32-bit words minus 2 (RFC 4302)
 
 
 def checksum(data: bytes) -> int:
@@ -255,16 +256,19 @@ def parse_extensions(data: bytes) -> t.Tuple[ExtensionObject, ...]:
         raise CodecError("ICMP extension version %d, expected 2" % (data[0] >> 4))
     objects = []
     offset = 4
-    while offset < len(data):
-        if offset + 4 > len(data):
-            raise CodecError("ICMP extension object header truncated at offset %d" % offset)
+    # Objects are self-delimiting: a malformed one ends the walk (nothing after it can be
+    # located) but keeps the valid objects before it, such as an MPLS label stack.
+    while offset + 4 <= len(data):
         length, class_num, c_type = _EXT_OBJECT.unpack_from(data, offset)
         if length < 4 or offset + length > len(data):
-            raise CodecError("bad ICMP extension object length %d at offset %d" % (length, offset))
+            break
         payload = bytes(data[offset + 4:offset + length])
         mpls: t.Tuple[MplsLabel, ...] = ()
         if class_num == c.MPLS_CLASS_NUM and c_type == c.MPLS_CTYPE_INCOMING:
-            mpls = parse_mpls_stack(payload)
+            try:
+                mpls = parse_mpls_stack(payload)
+            except CodecError:
+                break
         objects.append(ExtensionObject(class_num=class_num, c_type=c_type, payload=payload, mpls=mpls))
         offset += length
     return tuple(objects)
@@ -309,6 +313,10 @@ def parse_quoted(data: bytes, family: int) -> QuotedDatagram:
             "ttl": header.ttl,
             "ip_ident": header.ident,
         }
+        if struct.unpack_from("!H", data, 6)[0] & 0x1FFF:
+            # A non-first fragment: what follows the header is the middle of the payload,
+            # not a transport header; reading ports or echo ids there would be fiction.
+            return QuotedDatagram(**fields)
         return _with_transport(fields, header.protocol, data[header.header_len:], 4)
     if len(data) < c.IPV6_HEADER_LEN:
         raise CodecError("quoted IPv6 header truncated: %d bytes, need 40" % len(data))
@@ -316,13 +324,22 @@ def parse_quoted(data: bytes, family: int) -> QuotedDatagram:
     if vtf >> 28 != 6:
         raise CodecError("quoted packet is not IPv6: version %d" % (vtf >> 28))
     offset = c.IPV6_HEADER_LEN
-    while next_header in _IPV6_EXTENSION_HEADERS or next_header == _IPV6_FRAGMENT:
+    first_fragment = True
+    while next_header in _IPV6_EXTENSION_HEADERS or next_header in (_IPV6_FRAGMENT, _IPV6_AH):
         if offset + 8 > len(data):
             raise CodecError("quoted IPv6 extension header truncated")
-        step = 8 if next_header == _IPV6_FRAGMENT else (data[offset + 1] + 1) * 8
+        if next_header == _IPV6_FRAGMENT:
+            step = 8
+            first_fragment = struct.unpack_from("!H", data, offset + 2)[0] >> 3 == 0
+        elif next_header == _IPV6_AH:
+            step = (data[offset + 1] + 2) * 4
+        else:
+            step = (data[offset + 1] + 1) * 8
         next_header = data[offset]
         offset += step
     fields = {"family": 6, "src": _ntoa6(src), "dst": _ntoa6(dst), "protocol": next_header, "ttl": hop_limit}
+    if not first_fragment:  # see the IPv4 case: no transport header in a later fragment
+        return QuotedDatagram(**fields)
     return _with_transport(fields, next_header, data[offset:], 6)
 
 

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp import probes
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.errors import ParameterError, ResolveError
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.resolve import resolve_targets
-from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.transport import lookup
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.scheduler import Clock, SystemClock
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.transport import lookup, zone_index
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.pathmodels import (
     PmtuReport,
     ProbeEvent,
@@ -46,10 +47,6 @@ class Prober(t.Protocol):
     def send(self, spec: ProbeSpec) -> t.Optional[ProbeEvent]: ...
 
     def poll(self, timeout_s: float) -> t.List[ProbeEvent]: ...
-
-
-class Clock(t.Protocol):
-    def monotonic_ns(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -297,7 +294,7 @@ def measure(request: PmtuRequest) -> PmtuReport:
     """Resolve, read the interface MTU, open the prober and search. Real sockets."""
     if request.method not in ("icmp", "udp"):
         raise ParameterError("method", request.method, "use icmp or udp")
-    resolved = resolve_targets([request.target], request.family, lookup)[0]
+    resolved = resolve_targets([request.target], request.family, lookup, zone_index)[0]
     if resolved.error or resolved.address is None or resolved.family is None:
         raise ResolveError(resolved.error or "%s does not resolve" % request.target)
     family, address = resolved.family, resolved.address
@@ -308,6 +305,6 @@ def measure(request: PmtuRequest) -> PmtuReport:
         interface=request.interface, df_probe=True, clock_ns=time.monotonic_ns,
     )
     try:
-        return discover(prober, probes.SystemClock(), params)
+        return discover(prober, SystemClock(), params)
     finally:
         prober.close()

@@ -30,11 +30,11 @@ import os
 import select
 import socket
 import struct
-import time
 import typing as t
 from dataclasses import dataclass, field
 
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp import constants as c
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp import transport
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.codec import checksum, parse_packet
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.errors import (
     CodecError,
@@ -277,7 +277,9 @@ class PathProber:
             except PermissionError as err:
                 self.close()
                 if mode == "raw":
-                    raise SocketPermissionError(self.family, "raw", os.getgid(), _ping_group_range(), str(err)) from err
+                    raise SocketPermissionError(
+                        self.family, "raw", os.getgid(), transport.read_ping_group_range(), str(err)
+                    ) from err
         if self.method == "tcp":
             raise ParameterError(
                 "method", "tcp", "TCP SYN probes need raw sockets (root or CAP_NET_RAW); "
@@ -288,7 +290,7 @@ class PathProber:
 
     def _configure(self, sock: socket.socket) -> None:
         if self.interface:
-            sock.setsockopt(socket.SOL_SOCKET, c.SO_BINDTODEVICE, self.interface.encode())
+            transport.bind_device(sock, self.interface)
         if self.df_probe:
             option = c.IP_MTU_DISCOVER if self.family == 4 else c.IPV6_MTU_DISCOVER
             sock.setsockopt(self._sol, option, c.IP_PMTUDISC_PROBE)
@@ -305,12 +307,12 @@ class PathProber:
         self._icmp.setsockopt(socket.SOL_SOCKET, c.SO_RCVBUF, 1 << 20)
         self._configure(self._icmp)
         if self.source:
-            self._icmp.bind((self.source, 0))
+            transport.bind_source(self._icmp, self.family, self.source)
         self._send_sock = self._icmp
         if self.method == "udp":
             self._send_sock = self._new(socket.SOCK_DGRAM, c.IPPROTO_UDP)
             self._configure(self._send_sock)
-            self._send_sock.bind((self.source or "", 0))
+            transport.bind_source(self._send_sock, self.family, self.source)
         elif self.method == "tcp":
             self._send_sock = self._new(socket.SOCK_RAW, c.IPPROTO_TCP)
             self._configure(self._send_sock)
@@ -327,12 +329,14 @@ class PathProber:
             sock = self._new(socket.SOCK_DGRAM, proto)
         except PermissionError as err:
             self.close()
-            raise SocketPermissionError(self.family, "unprivileged", os.getgid(), _ping_group_range(), str(err)) from err
+            raise SocketPermissionError(
+                self.family, "unprivileged", os.getgid(), transport.read_ping_group_range(), str(err)
+            ) from err
         self._configure(sock)
         sock.setsockopt(self._sol, c.IP_RECVERR if self.family == 4 else c.IPV6_RECVERR, 1)
         if self.family == 4:
             sock.setsockopt(socket.IPPROTO_IP, c.IP_RECVTTL, 1)
-        sock.bind((self.source or "", 0))
+        transport.bind_source(sock, self.family, self.source)
         self._send_sock = sock
         self._receivers = [sock]
 
@@ -340,7 +344,7 @@ class PathProber:
         probe = socket.socket(self._af, socket.SOCK_DGRAM)
         try:
             if self.interface:
-                probe.setsockopt(socket.SOL_SOCKET, c.SO_BINDTODEVICE, self.interface.encode())
+                transport.bind_device(probe, self.interface)
             probe.connect((self.destination, 9))
             address: str = probe.getsockname()[0]
             return address
@@ -457,14 +461,6 @@ class PathProber:
                         events.append(event)
 
 
-def _ping_group_range() -> t.Optional[str]:
-    try:
-        with open("/proc/sys/net/ipv4/ping_group_range", encoding="ascii") as handle:
-            return " ".join(handle.read().split())
-    except OSError:
-        return None
-
-
 def interface_mtu(
     family: int, destination: str, source: t.Optional[str] = None, interface: t.Optional[str] = None
 ) -> t.Optional[int]:
@@ -479,9 +475,9 @@ def interface_mtu(
     sock = socket.socket(af, socket.SOCK_DGRAM)
     try:
         if interface:
-            sock.setsockopt(socket.SOL_SOCKET, c.SO_BINDTODEVICE, interface.encode())
+            transport.bind_device(sock, interface)
         if source:
-            sock.bind((source, 0))
+            transport.bind_source(sock, family, source)
         sock.setsockopt(sol, c.IP_MTU_DISCOVER if family == 4 else c.IPV6_MTU_DISCOVER, c.IP_PMTUDISC_PROBE)
         sock.setsockopt(sol, c.IP_RECVERR if family == 4 else c.IPV6_RECVERR, 1)
         sock.connect((destination, 9))
@@ -501,10 +497,3 @@ def interface_mtu(
         return None
     finally:
         sock.close()
-
-
-class SystemClock:
-    """The monotonic clock the path algorithms read in production."""
-
-    def monotonic_ns(self) -> int:
-        return time.monotonic_ns()

@@ -19,11 +19,17 @@ NS_PER_S = 1000000000
 RETRY = object()  # ``ProbeHandler.send`` result: the kernel had no room, try again soon
 _DRAIN_EVERY = 32  # sends between two non-blocking drains while bursting
 _RETRY_WAIT_S = 0.001
+_NEVER = 1 << 126  # a "deadline" no monotonic clock reaches
 
 
 class Clock(t.Protocol):
+    """The one clock seam of the engine (ping, traceroute, pmtud, stats); FakeClock in tests."""
+
     def monotonic_ns(self) -> int:
         """Nanoseconds of a monotonic clock."""
+
+    def sleep(self, seconds: float) -> None:
+        """Wait (stats sleeps between two readings; the probe loops wait in ``poll``)."""
 
 
 class SystemClock:
@@ -32,6 +38,7 @@ class SystemClock:
 
     monotonic_ns = staticmethod(time.monotonic_ns)
     realtime_ns = staticmethod(time.time_ns)
+    sleep = staticmethod(time.sleep)
 
 
 class Waitable(t.Protocol):
@@ -82,6 +89,7 @@ def run(
     timeout_ns = int(pacing.timeout_s * NS_PER_S)
     start = clock.monotonic_ns()
     end = start + int(pacing.deadline_s * NS_PER_S) if pacing.deadline_s is not None else None
+    stop_sending = end if end is not None else _NEVER
     pending = collections.deque((start, slot) for slot in slots if handler.has_more(slot))
     expiry: t.Deque[t.Tuple[int, object]] = collections.deque()
     next_send = start
@@ -91,7 +99,8 @@ def run(
             break
         retry = False
         sent_in_burst = 0
-        while pending and pending[0][0] <= now and next_send <= now:
+        # ``now < stop_sending``: an unpaced burst of 100,000 probes honours the deadline too.
+        while pending and pending[0][0] <= now and next_send <= now < stop_sending:
             slot = pending[0][1]
             key = handler.send(slot)
             if key is RETRY:

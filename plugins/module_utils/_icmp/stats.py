@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 import typing as t
 
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.scheduler import Clock
+
 Counters = t.Dict[str, t.Optional[int]]
 JsonDict = t.Dict[str, t.Any]
 
@@ -273,12 +275,6 @@ def counter_rates(delta: JsonDict, seconds: float) -> JsonDict:
     return result
 
 
-class Clock(t.Protocol):
-    def monotonic(self) -> float: ...
-
-    def sleep(self, seconds: float) -> None: ...
-
-
 def collect(reader: ProcReader, clock: Clock, interval_s: t.Optional[float] = None) -> JsonDict:
     """Counters and sysctls; with ``interval_s`` also ``delta`` and ``rate_per_s``.
 
@@ -289,10 +285,10 @@ def collect(reader: ProcReader, clock: Clock, interval_s: t.Optional[float] = No
     result: JsonDict = {"sysctls": read_sysctls(reader), "delta": None, "rate_per_s": None,
                         "interval_s": None}
     if interval_s:
-        start = clock.monotonic()
+        start_ns = clock.monotonic_ns()
         clock.sleep(interval_s)
         last = read_counters(reader)
-        elapsed = clock.monotonic() - start
+        elapsed = (clock.monotonic_ns() - start_ns) / 1e9
         delta = counter_delta(first, last)
         result.update(
             delta=delta,

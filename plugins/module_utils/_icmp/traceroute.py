@@ -39,9 +39,10 @@ from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.pathmodels im
     ProbeSpec,
     TraceReport,
 )
-from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.pmtud import Clock, Prober
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.pmtud import Prober
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.scheduler import Clock, SystemClock
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.resolve import resolve_targets
-from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.transport import lookup
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.transport import lookup, zone_index
 
 _NO_ROUTE = (errno.ENETUNREACH, errno.EHOSTUNREACH)
 
@@ -369,7 +370,7 @@ def run_trace(request: TraceRequest) -> TraceReport:
     """Resolve, open the prober and trace. Real sockets."""
     if request.method not in ("icmp", "udp", "tcp"):
         raise ParameterError("method", request.method, "use icmp, udp or tcp")
-    resolved = resolve_targets([request.target], request.family, lookup)[0]
+    resolved = resolve_targets([request.target], request.family, lookup, zone_index)[0]
     if resolved.error or resolved.address is None or resolved.family is None:
         raise ResolveError(resolved.error or "%s does not resolve" % request.target)
     params = params_for(request, resolved.family, resolved.address)
@@ -378,7 +379,7 @@ def run_trace(request: TraceRequest) -> TraceReport:
         source=request.source, interface=request.interface, clock_ns=time.monotonic_ns,
     )
     try:
-        return trace(prober, probes.SystemClock(), params)
+        return trace(prober, SystemClock(), params)
     finally:
         prober.close()
 

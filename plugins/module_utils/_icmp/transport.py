@@ -35,6 +35,10 @@ _INT = struct.Struct("@i")
 _EXT_ERR = struct.Struct(c.SOCK_EXTENDED_ERR_FORMAT)
 _ANCILLARY_LEN = 512
 _new_tuple = tuple.__new__
+# Ancillary message kinds, as module constants: read once per received packet.
+_SOL_SOCKET, _SCM_TIMESTAMPNS = c.SOL_SOCKET, c.SCM_TIMESTAMPNS
+_TTL_MESSAGES = frozenset(((c.SOL_IP, c.IP_TTL), (c.IPPROTO_IPV6, c.IPV6_HOPLIMIT)))
+_ERROR_MESSAGES = frozenset(((c.SOL_IP, c.IP_RECVERR), (c.IPPROTO_IPV6, c.IPV6_RECVERR)))
 _DF_VALUES = {"dont": 0, "want": 1, "do": 2, "probe": 3}  # IP(V6)_PMTUDISC_* share values
 # Types a raw socket accepts; everything else (our own echo requests looping back,
 # neighbour discovery, other tools' traffic) is dropped by the kernel filter.
@@ -76,6 +80,61 @@ def lookup(name: str, family: int) -> t.List[t.Tuple[int, str]]:
     return [(4 if info[0] == socket.AF_INET else 6, str(info[4][0])) for info in infos]
 
 
+def bind_device(sock: socket.socket, interface: str) -> None:
+    """``SO_BINDTODEVICE``, with what to do when the interface is missing or not allowed."""
+    try:
+        sock.setsockopt(c.SOL_SOCKET, c.SO_BINDTODEVICE, interface.encode() + b"\0")
+    except OSError as err:
+        if err.errno == errno.ENODEV:
+            raise TransportError("interface %r does not exist on this host (check `ip link`)" % interface) from err
+        if err.errno == errno.EPERM:
+            raise TransportError(
+                "binding to interface %r needs CAP_NET_RAW on this kernel; run the task as root "
+                "(become: true) or drop the interface option" % interface
+            ) from err
+        raise TransportError("cannot bind to interface %r: %s" % (interface, os.strerror(err.errno or 0))) from err
+
+
+def bind_source(sock: socket.socket, family: int, source: t.Optional[str]) -> None:
+    """Bind to ``source`` (or the wildcard), saying what is wrong with a bad source."""
+    if source is not None:
+        check_source_family(source, family)
+    host = source or ("0.0.0.0" if family == 4 else "::")
+    try:
+        sock.bind((host, 0))
+    except OSError as err:
+        if err.errno == errno.EADDRNOTAVAIL:
+            raise TransportError(
+                "source address %r is not configured on this host (or this namespace); "
+                "pick one shown by `ip address`" % source
+            ) from err
+        raise TransportError("cannot bind to source %r: %s" % (host, os.strerror(err.errno or 0) or err)) from err
+
+
+def check_source_family(source: str, family: int) -> None:
+    """``TransportError`` unless ``source`` is an IP address of ``family``."""
+    import ipaddress  # noqa: PLC0415 - only runs with a source option
+
+    try:
+        version = ipaddress.ip_address(source.partition("%")[0]).version
+    except ValueError:
+        raise TransportError(
+            "source %r is not an IP address: give an address configured on this host (see `ip address`)" % source
+        ) from None
+    if version != family:
+        raise TransportError(
+            "source %r is an IPv%d address and cannot send the IPv%d probes: give an IPv%d source "
+            "(see `ip address`), or probe IPv4 and IPv6 targets in separate tasks" % (source, version, family, family)
+        )
+
+
+def zone_index(zone: str) -> int:
+    """The interface index an IPv6 zone (``fe80::1%eth0``) names; ``OSError`` when none."""
+    if zone.isdigit():
+        return int(zone)
+    return socket.if_nametoindex(zone)
+
+
 class IcmpSocket:
     """An ICMP socket for one family (4 or 6) and mode ("raw" or "unprivileged")."""
 
@@ -96,6 +155,7 @@ class IcmpSocket:
         self.ident = self._sock.getsockname()[1] if mode == "unprivileged" else 0
         self._buffer = bytearray(c.RECEIVE_BUFFER_LEN)
         self._view = memoryview(self._buffer)
+        self._buffers = [self._view]  # recvmsg_into's argument, built once (hot path)
 
     def _configure(self, options: ProbeOptions, expected_packets: int) -> None:
         sock, level = self._sock, self._level
@@ -152,31 +212,12 @@ class IcmpSocket:
             self._sock.setsockopt(c.SOL_SOCKET, c.SO_RCVBUF, wanted)
 
     def _bind_device(self, interface: str) -> None:
-        try:
-            self._sock.setsockopt(c.SOL_SOCKET, c.SO_BINDTODEVICE, interface.encode() + b"\0")
-        except OSError as err:
-            if err.errno == errno.ENODEV:
-                raise TransportError("interface %r does not exist on this host (check `ip link`)" % interface) from err
-            if err.errno == errno.EPERM:
-                raise TransportError(
-                    "binding to interface %r needs CAP_NET_RAW on this kernel; run the task as root "
-                    "(become: true) or drop the interface option" % interface
-                ) from err
-            raise
+        bind_device(self._sock, interface)
 
     def _bind(self, source: t.Optional[str]) -> None:
         if source is None and self.mode == "raw":
             return
-        host = source or ("0.0.0.0" if self.family == 4 else "::")
-        try:
-            self._sock.bind((host, 0))
-        except OSError as err:
-            if err.errno == errno.EADDRNOTAVAIL:
-                raise TransportError(
-                    "source address %r is not configured on this host (or this namespace); "
-                    "pick one shown by `ip address`" % source
-                ) from err
-            raise TransportError("cannot bind to source %r: %s" % (host, os.strerror(err.errno or 0))) from err
+        bind_source(self._sock, self.family, source)
 
     def fileno(self) -> int:
         return self._sock.fileno()
@@ -196,7 +237,7 @@ class IcmpSocket:
         """One pending packet (or error-queue entry), or None when there is none."""
         flags = c.MSG_ERRQUEUE if error_queue else 0
         try:
-            size, ancillary, _flags, address = self._sock.recvmsg_into([self._view], _ANCILLARY_LEN, flags)
+            size, ancillary, _flags, address = self._sock.recvmsg_into(self._buffers, _ANCILLARY_LEN, flags)
         except (BlockingIOError, InterruptedError):
             return None
         except OSError as err:
@@ -207,12 +248,12 @@ class IcmpSocket:
             raise
         ttl, stamp, queue_error = None, None, None
         for level, kind, payload in ancillary:
-            if kind == c.SCM_TIMESTAMPNS and level == c.SOL_SOCKET:
+            if kind == _SCM_TIMESTAMPNS and level == _SOL_SOCKET:
                 seconds, nanoseconds = _TIMESPEC.unpack_from(payload)
                 stamp = seconds * 1000000000 + nanoseconds
-            elif (level, kind) in ((c.SOL_IP, c.IP_TTL), (c.IPPROTO_IPV6, c.IPV6_HOPLIMIT)):
+            elif (level, kind) in _TTL_MESSAGES:
                 ttl = _INT.unpack_from(payload)[0]
-            elif (level, kind) in ((c.SOL_IP, c.IP_RECVERR), (c.IPPROTO_IPV6, c.IPV6_RECVERR)):
+            elif (level, kind) in _ERROR_MESSAGES:
                 queue_error = parse_extended_error(payload)
         # tuple.__new__ skips the NamedTuple's Python-level __new__ (hot path: one per reply)
         return _new_tuple(Received, (bytes(self._view[:size]), address[0], ttl, stamp, queue_error))
@@ -286,3 +327,6 @@ class SystemNetwork:
 
     def lookup(self, name: str, family: int) -> t.List[t.Tuple[int, str]]:
         return lookup(name, family)
+
+    def zone_index(self, zone: str) -> int:
+        return zone_index(zone)

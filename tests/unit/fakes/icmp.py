@@ -69,6 +69,7 @@ class FakeSocket:
             return 105  # ENOBUFS
         if address in self.send_errors:
             return self.send_errors[address]
+        self.network.clock.advance(self.network.send_cost_s)
         if self.mode == "unprivileged":  # the kernel rewrites the identifier
             packet = packet[:4] + struct.pack("!H", self.ident) + packet[6:]
         self.sent.append((packet, address))
@@ -88,6 +89,8 @@ class FakeNetwork:
         self.queue: t.List[t.Tuple[int, int, int, Received, bool]] = []
         self.sockets: t.List[FakeSocket] = []
         self.denied = False
+        self.interfaces = ["lo", "eth0"]  # for IPv6 zones
+        self.send_cost_s = 0.0  # clock time each send takes (a slow host sending unpaced)
         self._order = 0
 
     # --- the Network seam ---
@@ -105,6 +108,13 @@ class FakeNetwork:
         if name not in self.names:
             raise OSError(-2, "Name or service not known")
         return [a for a in self.names[name] if family in (0, a[0])]
+
+    def zone_index(self, zone: str) -> int:
+        if zone.isdigit() and 0 < int(zone) <= len(self.interfaces):
+            return int(zone)
+        if zone not in self.interfaces:
+            raise OSError(19, "No such device")
+        return self.interfaces.index(zone) + 1
 
     def wait(self, timeout_s: float) -> t.List[t.Tuple[FakeSocket, bool]]:
         now = self.clock.now_ns

@@ -1,4 +1,4 @@
-"""The pmtud module in-process: argument checks, expectation, result shape (loopback only)."""
+"""The pmtud module in-process: argument checks, expectation, result shape (offline: no packet is sent)."""
 from __future__ import annotations
 
 import json
@@ -26,15 +26,24 @@ def fake_report(path_mtu: t.Optional[int], black_hole: bool = False) -> PmtuRepo
                       path_mtu is not None, 7, 12.5, "path MTU to 192.0.2.9 is %s" % path_mtu)
 
 
-def test_udp_over_loopback_without_privileges(capsys: pytest.CaptureFixture[str]) -> None:
-    """Real sockets, unprivileged UDP + error queue, to 127.0.0.1 only."""
-    result = run_module(capsys, {"target": "127.0.0.1", "method": "udp", "privileged": "unprivileged",
+def test_options_reach_the_engine_and_the_report_is_returned(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Offline: the engine is replaced; the real UDP run over loopback is an integration test."""
+    requests = []
+
+    def fake_measure(request: t.Any) -> PmtuReport:
+        requests.append(request)
+        return fake_report(9000)
+
+    monkeypatch.setattr(pmtud_module, "measure", fake_measure)
+    result = run_module(capsys, {"target": "192.0.2.9", "method": "udp", "privileged": "unprivileged",
                                  "max_mtu": 9000, "port": 9})
     assert set(result) >= KEYS
-    assert result["changed"] is False
-    assert result["path_mtu"] == 9000
-    assert result["black_hole"] is False and result["reachable"] is True
-    assert result["mode"] == "unprivileged"
+    assert result["changed"] is False and result["path_mtu"] == 9000
+    (request,) = requests
+    assert (request.target, request.method, request.privileged, request.max_mtu, request.port) == (
+        "192.0.2.9", "udp", "unprivileged", 9000, 9)
 
 
 def test_expect_min_mtu_fails_with_the_numbers(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -201,3 +201,66 @@ def test_every_truncation_raises_only_codec_error(name: str) -> None:
 def test_garbage_raises_codec_error(data: bytes, family: int, has_ip: bool, fragment: str) -> None:
     with pytest.raises(CodecError, match=fragment):
         codec.parse_packet(data, family, has_ip)
+
+
+def _quote_v4(fragment_offset_words: int, more_fragments: bool = False) -> bytes:
+    """A time exceeded (as a raw socket reads it, IP header first) quoting an IPv4 UDP probe."""
+    flags = (0x2000 if more_fragments else 0) | fragment_offset_words
+    inner = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 48, 0x1234, flags, 1, 17, 0,
+                        bytes((198, 51, 100, 10)), bytes((203, 0, 113, 10)))
+    inner += struct.pack("!HHHH", 33000, 33435, 28, 0) + b"\x11" * 20
+    message = struct.pack("!BBHI", 11, 0, 0, 0) + inner
+    message = message[:2] + struct.pack("!H", codec.checksum(message)) + message[4:]
+    outer = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(message), 0, 0, 64, 1, 0,
+                        bytes((198, 51, 100, 1)), bytes((198, 51, 100, 10)))
+    return outer + message
+
+
+def _quote_v6(extension_headers: bytes, first_next_header: int, protocol_after: int = 17) -> bytes:
+    """A time exceeded (ICMPv6, no IP header) quoting an IPv6 datagram with extension headers."""
+    transport = struct.pack("!HHHH", 33000, 33435, 28, 0) + b"\x22" * 20
+    if protocol_after == 58:
+        transport = struct.pack("!BBHHH", 128, 0, 0, 0x4242, 7) + b"\x22" * 20
+    ipv6 = struct.pack("!IHBB16s16s", 6 << 28, len(extension_headers) + len(transport), first_next_header, 1,
+                       bytes.fromhex("20010db8000100000000000000000010"), bytes.fromhex("20010db8000200000000000000000010"))
+    return struct.pack("!BBHI", 3, 0, 0, 0) + ipv6 + extension_headers + transport
+
+
+def test_quoted_first_fragment_has_ports() -> None:
+    original = codec.parse_packet(_quote_v4(0, more_fragments=True), 4, True).message.original
+    assert original is not None and (original.sport, original.dport) == (33000, 33435)
+
+
+def test_quoted_non_first_fragment_yields_no_ports_or_ids() -> None:
+    original = codec.parse_packet(_quote_v4(185), 4, True).message.original  # offset 1480 bytes
+    assert original is not None and original.dst == "203.0.113.10" and original.protocol == 17
+    assert (original.sport, original.dport, original.udp_length, original.ident, original.seq) == (None,) * 5
+
+
+def test_quoted_ipv6_fragments() -> None:
+    first = struct.pack("!BBHI", 17, 0, 0 << 3 | 1, 0xABCD)  # next header UDP, offset 0, M=1
+    later = struct.pack("!BBHI", 17, 0, 185 << 3, 0xABCD)  # offset 1480
+    assert codec.parse_icmp(_quote_v6(first, 44), 6).original.dport == 33435  # type: ignore[union-attr]
+    original = codec.parse_icmp(_quote_v6(later, 44), 6).original
+    assert original is not None and original.protocol == 17 and original.dport is None and original.sport is None
+
+
+def test_quoted_ipv6_authentication_header_is_walked() -> None:
+    # AH: next header, payload length in 32-bit words minus 2 (4 -> 24 bytes), reserved, SPI, seq, ICV (12)
+    ah = struct.pack("!BBHII", 58, 4, 0, 0x1000, 1) + b"\x33" * 12
+    original = codec.parse_icmp(_quote_v6(ah, 51, protocol_after=58), 6).original
+    assert original is not None and original.protocol == 58
+    assert (original.icmp_type, original.ident, original.seq) == (128, 0x4242, 7)
+
+
+def test_malformed_extension_object_keeps_the_mpls_stack_before_it() -> None:
+    labels = (MplsLabel(16005, 0, True, 1),)
+    good = codec.build_extensions([(1, 1, codec.build_mpls_stack(labels))])
+    bad_object = struct.pack("!HBB", 200, 2, 1) + b"\0" * 4  # claims 200 bytes, has 8
+    data = good + bad_object
+    data = data[:2] + b"\0\0" + data[4:]
+    data = data[:2] + struct.pack("!H", codec.checksum(data)) + data[4:]
+    objects = codec.parse_extensions(data)
+    assert len(objects) == 1 and objects[0].mpls == labels
+    odd_mpls = codec.build_extensions([(1, 1, codec.build_mpls_stack(labels)), (1, 1, b"\0\0\0")])
+    assert [obj.mpls for obj in codec.parse_extensions(odd_mpls)] == [labels]

@@ -19,7 +19,7 @@ def options(**kw: object) -> PingOptions:
 
 
 def by_target(report: engine.PingReport) -> dict:
-    return {r.target: r for r in report.results}
+    return {r["target"]: r for r in report.results}
 
 
 @pytest.mark.parametrize("mode", ["raw", "unprivileged"])
@@ -29,12 +29,12 @@ def test_all_answer_with_exact_rtts(mode: str) -> None:
     net.responders["2001:db8::1"] = Responder(delay_s=0.004, ttl=60)
     report = engine.ping(["192.0.2.1", "2001:db8::1"], options(count=3), net, net.clock)
     v4, v6 = report.results
-    assert (v4.sent, v4.received, v4.loss_pct, v4.reachable, v4.reply_ttl) == (3, 3, 0.0, True, 61)
-    assert v4.rtt_ms is not None and (v4.rtt_ms.min_ms, v4.rtt_ms.avg_ms, v4.rtt_ms.max_ms, v4.rtt_ms.mdev_ms) == (2.0, 2.0, 2.0, 0.0)
-    assert v6.rtt_ms is not None and v6.rtt_ms.avg_ms == 4.0 and v6.reply_ttl == 60
-    assert (v4.family, v6.family) == ("ipv4", "ipv6")
+    assert (v4["sent"], v4["received"], v4["loss_pct"], v4["reachable"], v4["reply_ttl"]) == (3, 3, 0.0, True, 61)
+    assert v4["rtt_ms"] is not None and (v4["rtt_ms"]["min"], v4["rtt_ms"]["avg"], v4["rtt_ms"]["max"], v4["rtt_ms"]["mdev"]) == (2.0, 2.0, 2.0, 0.0)
+    assert v6["rtt_ms"] is not None and v6["rtt_ms"]["avg"] == 4.0 and v6["reply_ttl"] == 60
+    assert (v4["family"], v6["family"]) == ("ipv4", "ipv6")
     assert report.mode == {"ipv4": mode, "ipv6": mode}
-    assert report.summary == {"targets": 2, "reachable": 2, "unreachable": 0, "elapsed_ms": report.elapsed_ms}
+    assert report.summary == {"targets": 2, "reachable": 2, "unreachable": 0, "errors": 0, "elapsed_ms": report.elapsed_ms}
     # interval 0.1 s per target: the last probe leaves at 0.2 s, its answer 4 ms later
     assert report.elapsed_ms == pytest.approx(204.0)
     assert all(s.closed for s in net.sockets)
@@ -47,7 +47,7 @@ def test_one_socket_per_family_for_many_targets() -> None:
         net.responders[address] = Responder()
     report = engine.ping(targets, options(count=2, rate=0), net, net.clock)
     assert len(net.sockets) == 1
-    assert sum(r.received for r in report.results) == 400
+    assert sum(r["received"] for r in report.results) == 400
     assert len({p[4:8] for p, _addr in net.sockets[0].sent}) == 400  # unique ident+seq per probe
 
 
@@ -56,10 +56,10 @@ def test_loss_timeout_and_mdev() -> None:
     net.responders["192.0.2.1"] = Responder(drop={1}, late_s={2: 0.003, 3: 0.005})
     report = engine.ping(["192.0.2.1"], options(count=4, timeout_s=0.5), net, net.clock)
     result = report.results[0]
-    assert (result.sent, result.received, result.loss_pct) == (4, 3, 25.0)
-    assert result.rtt_ms is not None
-    assert (result.rtt_ms.min_ms, result.rtt_ms.avg_ms, result.rtt_ms.max_ms) == (1.0, 3.0, 5.0)
-    assert result.rtt_ms.mdev_ms == pytest.approx(1.633, abs=0.001)
+    assert (result["sent"], result["received"], result["loss_pct"]) == (4, 3, 25.0)
+    assert result["rtt_ms"] is not None
+    assert (result["rtt_ms"]["min"], result["rtt_ms"]["avg"], result["rtt_ms"]["max"]) == (1.0, 3.0, 5.0)
+    assert result["rtt_ms"]["mdev"] == pytest.approx(1.633, abs=0.001)
 
 
 def test_late_reply_is_counted_not_mixed_in() -> None:
@@ -67,15 +67,15 @@ def test_late_reply_is_counted_not_mixed_in() -> None:
     net.responders["192.0.2.1"] = Responder(late_s={0: 0.8})
     report = engine.ping(["192.0.2.1"], options(count=2, interval_s=1.0, timeout_s=0.5), net, net.clock)
     result = report.results[0]
-    assert (result.sent, result.received, result.late) == (2, 1, 1)
-    assert result.rtt_ms is not None and result.rtt_ms.max_ms == 1.0
+    assert (result["sent"], result["received"], result["late"]) == (2, 1, 1)
+    assert result["rtt_ms"] is not None and result["rtt_ms"]["max"] == 1.0
 
 
 def test_duplicates_are_counted_not_mixed_in() -> None:
     net = FakeNetwork()
     net.responders["192.0.2.1"] = Responder(duplicate={0, 1})
     result = engine.ping(["192.0.2.1"], options(count=2), net, net.clock).results[0]
-    assert (result.received, result.duplicates, result.loss_pct) == (2, 2, 0.0)
+    assert (result["received"], result["duplicates"], result["loss_pct"]) == (2, 2, 0.0)
 
 
 @pytest.mark.parametrize("mode", ["raw", "unprivileged"])
@@ -85,8 +85,8 @@ def test_icmp_errors_are_data(mode: str) -> None:
     net.responders["192.0.2.1"] = Responder()
     report = engine.ping(["192.0.2.9", "192.0.2.1"], options(count=2, timeout_s=5), net, net.clock)
     bad = by_target(report)["192.0.2.9"]
-    assert (bad.sent, bad.received, bad.reachable, bad.loss_pct) == (2, 0, False, 100.0)
-    assert [e.as_dict() for e in bad.errors] == [
+    assert (bad["sent"], bad["received"], bad["reachable"], bad["loss_pct"]) == (2, 0, False, 100.0)
+    assert bad["errors"] == [
         {"type": 3, "code": 1, "name": "host_unreachable", "address": "198.51.100.1", "count": 2}
     ]
     # the errors answer the probes: the run does not sit out the 5 s timeout
@@ -97,15 +97,20 @@ def test_ipv6_errors_through_quoted_datagram() -> None:
     net = FakeNetwork()
     net.responders["2001:db8::9"] = Responder(error=(2, 0, "2001:db8::1"))
     result = engine.ping(["2001:db8::9"], options(count=1), net, net.clock).results[0]
-    assert [(e.name, e.address) for e in result.errors] == [("packet_too_big", "2001:db8::1")]
+    assert [(e["name"], e["address"]) for e in result["errors"]] == [("packet_too_big", "2001:db8::1")]
 
 
-def test_foreign_and_spoofed_replies_are_not_taken() -> None:
+def test_foreign_replies_are_not_taken_but_ours_from_another_address_count() -> None:
     net = FakeNetwork()
     net.responders["192.0.2.1"] = Responder(foreign_token=True)
-    net.responders["192.0.2.2"] = Responder(reply_from="192.0.2.77")
-    report = engine.ping(["192.0.2.1", "192.0.2.2"], options(count=1, timeout_s=0.2), net, net.clock)
-    assert [r.received for r in report.results] == [0, 0]
+    net.responders["192.0.2.2"] = Responder(reply_from="192.0.2.77")  # a VIP or NAT answering
+    net.responders["192.0.2.3"] = Responder()
+    report = engine.ping(["192.0.2.1", "192.0.2.2", "192.0.2.3"], options(count=2, timeout_s=0.2), net, net.clock)
+    foreign, other_source, plain = report.results
+    assert (foreign["received"], foreign["status"], foreign["reply_address"]) == (0, "unreachable", None)
+    assert (other_source["received"], other_source["status"]) == (2, "reachable")
+    assert other_source["reply_address"] == "192.0.2.77"
+    assert plain["reply_address"] == "192.0.2.3"
 
 
 def test_unresolvable_name_is_a_per_target_error() -> None:
@@ -114,9 +119,9 @@ def test_unresolvable_name_is_a_per_target_error() -> None:
     net.responders["192.0.2.1"] = Responder()
     report = engine.ping(["nope.invalid", "gw.example"], options(count=1), net, net.clock)
     nope, good = report.results
-    assert (nope.address, nope.sent, nope.reachable, nope.rtt_ms) == (None, 0, False, None)
-    assert nope.error == "nope.invalid does not resolve: Name or service not known"
-    assert (good.address, good.received) == ("192.0.2.1", 1)
+    assert (nope["address"], nope["sent"], nope["reachable"], nope["rtt_ms"]) == (None, 0, False, None)
+    assert nope["error"] == "nope.invalid does not resolve: Name or service not known"
+    assert (good["address"], good["received"]) == ("192.0.2.1", 1)
 
 
 def test_local_send_error_is_recorded() -> None:
@@ -133,8 +138,8 @@ def test_local_send_error_is_recorded() -> None:
     net.responders["192.0.2.1"] = Responder()
     report = engine.ping(["192.0.2.5", "192.0.2.1"], options(count=1), net, net.clock)
     bad, good = report.results
-    assert (bad.sent, bad.received, [e.name for e in bad.errors]) == (1, 0, ["local_ehostunreach"])
-    assert good.received == 1
+    assert (bad["sent"], bad["received"], [e["name"] for e in bad["errors"]]) == (1, 0, ["local_ehostunreach"])
+    assert good["received"] == 1
 
 
 def test_rate_paces_all_targets() -> None:
@@ -143,7 +148,7 @@ def test_rate_paces_all_targets() -> None:
     for address in targets:
         net.responders[address] = Responder(delay_s=0.0)
     report = engine.ping(targets, options(count=1, rate=100), net, net.clock)
-    assert sum(r.received for r in report.results) == 10
+    assert sum(r["received"] for r in report.results) == 10
     assert report.elapsed_ms == pytest.approx(90.0)  # 10 packets at 100 pps: last leaves at 90 ms
 
 
@@ -152,8 +157,19 @@ def test_deadline_stops_the_run() -> None:
     net.responders["192.0.2.1"] = Responder()
     report = engine.ping(["192.0.2.1"], options(count=10, interval_s=1.0, deadline_s=2.5), net, net.clock)
     result = report.results[0]
-    assert (result.sent, result.received) == (3, 3)
+    assert (result["sent"], result["received"]) == (3, 3)
     assert report.elapsed_ms == pytest.approx(2500.0)
+
+
+def test_deadline_stops_an_unpaced_burst() -> None:
+    """With rate 0 every probe is due at once; the deadline still ends the sending."""
+    net = FakeNetwork()
+    net.send_cost_s = 0.001
+    targets = ["192.0.2.%d" % (1 + i % 250) for i in range(5000)]
+    report = engine.ping(targets, options(count=1, rate=0, deadline_s=2.0), net, net.clock)
+    sent = sum(r["sent"] for r in report.results)
+    assert 1900 <= sent <= 2000
+    assert report.elapsed_ms == pytest.approx(2000.0, abs=1.0)
 
 
 def test_permission_error_propagates() -> None:
@@ -193,3 +209,13 @@ def test_bad_options_fail_before_any_packet(kw: dict, option: str) -> None:
 
 def test_size_just_fits_ipv6() -> None:
     engine.validate(options(size=65527, family="ipv6"))
+
+
+def test_a_zone_that_is_no_interface_is_refused_before_sending() -> None:
+    net = FakeNetwork()
+    net.responders["fe80::1%eth0"] = Responder()
+    with pytest.raises(ParameterError, match=r"invalid targets 'fe80::1%eth9': the zone 'eth9' is not an interface"):
+        engine.ping(["fe80::1%eth0", "fe80::1%eth9"], options(count=1), net, net.clock)
+    assert net.sockets == []
+    report = engine.ping(["fe80::1%eth0", "fe80::2%2"], options(count=1), net, net.clock)
+    assert [r["address"] for r in report.results] == ["fe80::1%eth0", "fe80::2%2"]
