@@ -158,3 +158,15 @@ def _fragment_options(module: str) -> t.Dict[str, t.Any]:
                 if target == (variant.upper() or "DOCUMENTATION"):
                     merged.update((yaml.safe_load(node.value.value) or {}).get("options") or {})
     return merged
+
+
+def test_docsite_lists_the_guides() -> None:
+    extra = yaml.safe_load((ROOT / "docs" / "docsite" / "extra-docs.yml").read_text(encoding="utf-8"))
+    listed = [name for section in extra["sections"] for name in section["toctree"]]
+    for name in ("quickstart", "awx", "pipeline", "reports", "drills", "policy", "lab", "module_defaults"):
+        assert name in listed
+    for name in listed:
+        text = (ROOT / "docs" / "docsite" / "rst" / ("%s.rst" % name)).read_text(encoding="utf-8")
+        assert ".. _ansible_collections.netdevops.icmp.docsite.%s:" % name in text
+    links = yaml.safe_load((ROOT / "docs" / "docsite" / "links.yml").read_text(encoding="utf-8"))
+    assert links["edit_on_github"]["repository"] == "netdevops/netdevops.icmp"
