@@ -30,9 +30,12 @@ for core in "${cores[@]}"; do
   venv="$root/.build/compat-$core"
   if [ ! -f "$venv/.installed" ]; then
     echo "compat: installing ansible-core $core into $venv"
-    python3 -m venv "$venv" && "$venv/bin/python" -m pip install -q --disable-pip-version-check \
-      -r requirements-compat.txt "ansible-core==$core" && touch "$venv/.installed" \
-      || { failed+=("$core:install"); continue; }
+    if ! python3 -m venv "$venv" || ! "$venv/bin/python" -m pip install -q --disable-pip-version-check \
+        -r requirements-compat.txt "ansible-core==$core"; then
+      failed+=("$core:install")
+      continue
+    fi
+    touch "$venv/.installed"
   fi
   echo "=== ansible-core $core: unit ==="
   PYTHONPATH="$root" "$venv/bin/pytest" -q -n 2 -p tests.compat.core_shim tests/unit || failed+=("$core:unit")

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright (c) netdevops.icmp contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -95,7 +94,7 @@ def refresh(readme: Path, check: bool) -> bool:
     if wanted == text:
         return True
     if check:
-        print("%s: variable tables are stale; run python3 scripts/role_readme_tables.py" % readme, file=sys.stderr)
+        print("%s: variable tables are stale; run .venv/bin/python scripts/role_readme_tables.py" % readme, file=sys.stderr)
         return False
     readme.write_text(wanted, encoding="utf-8")
     return True

@@ -11,14 +11,13 @@ Loaded with ``-p tests.compat.core_shim`` by scripts/compat.sh.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import sys
 import types
 import typing as t
 
-try:
-    import ansible.module_utils.testing  # noqa: F401 - present from ansible-core 2.19 on
-except ImportError:
+if importlib.util.find_spec("ansible.module_utils.testing") is None:  # ansible-core 2.19 has it
     from ansible.module_utils import basic
     from ansible.module_utils.common.text.converters import to_bytes
 

@@ -147,7 +147,8 @@ def _fragment_options(module: str) -> t.Dict[str, t.Any]:
     doc = _plugin_doc(ROOT / "plugins" / "modules" / ("%s.py" % module))
     merged: t.Dict[str, t.Any] = {}
     for fragment in doc.get("extends_documentation_fragment") or []:
-        name, _, variant = str(fragment).rpartition(".")[2].partition(".")
+        parts = str(fragment).split(".")  # namespace.collection.fragment[.VARIANT]
+        name, variant = parts[2], (parts[3] if len(parts) > 3 else "")
         source = (ROOT / "plugins" / "doc_fragments" / ("%s.py" % name))
         if not source.is_file():
             continue
