@@ -1,6 +1,7 @@
 # netdevops.icmp — two commands on a fresh Debian 12 machine, as root:
 #   make demo   build a lab of network namespaces, run the collection's main job, tear it down
-#   make test   every test layer: unit, sanity, lint, integration (lab), molecule
+#   make test   every test layer: unit, sanity, lint, changelog, galaxy, docs, integration (lab),
+#               molecule, compat (oldest and newest ansible-core)
 # Both install what they need (apt-get packages, a pinned virtualenv) on the way.
 
 SHELL := /bin/bash
@@ -16,7 +17,7 @@ export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export ANSIBLE_NOCOLOR := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test unit vendor sanity lint changelog-lint integration molecule build install-check \
+.PHONY: demo test unit vendor sanity lint changelog galaxy docs compat release integration molecule build install-check \
         bench system venv link clean
 
 demo: system venv link
@@ -50,6 +51,29 @@ sanity: venv
 lint: venv link
 	$(BIN)/ansible-lint --offline --profile production
 	$(BIN)/antsibull-changelog lint
+
+# The fragments lint, and a dry 1.0.0 release in a temporary copy gives release notes without
+# internal entries (tests/galaxy/check_changelog.py).
+changelog: venv
+	bash scripts/release.sh --check
+
+# The release itself (the lead, after merging): changelogs/changelog.yaml and CHANGELOG.rst.
+release: venv link
+	bash scripts/release.sh
+
+# galaxy-importer, what Galaxy and Automation Hub run on upload, on the built tarball (own venv).
+galaxy: venv
+	bash scripts/galaxy-importer.sh
+
+# The docs site: generated guides current, antsibull-docs lint of plugin docs and extra docs.
+docs: venv link
+	$(BIN)/python scripts/docsite.py --check
+	PATH="$(BIN):$$PATH" $(BIN)/antsibull-docs lint-collection-docs --plugin-docs \
+	  $(BUILD)/collections/ansible_collections/netdevops/icmp
+
+# Unit tests and a smoke set of integration tests on the oldest and newest ansible-core we support.
+compat: venv link
+	bash scripts/compat.sh
 
 integration: venv link
 	$(BIN)/pytest -q tests/integration

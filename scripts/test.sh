@@ -4,7 +4,7 @@
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
-layers=(unit vendor sanity lint integration molecule)
+layers=(unit vendor sanity lint changelog galaxy docs integration molecule compat)
 failed=()
 passed=()
 started=$(date +%s)

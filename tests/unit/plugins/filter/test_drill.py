@@ -9,7 +9,10 @@ import typing as t
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.netdevops.icmp.plugins.filter.drill import FilterModule, drill_diagnosis, drill_report_hosts
+from ansible_collections.netdevops.icmp.plugins.filter import drill_diagnosis as diagnosis_plugin
+from ansible_collections.netdevops.icmp.plugins.filter import drill_report_hosts as report_hosts_plugin
+from ansible_collections.netdevops.icmp.plugins.filter.drill_diagnosis import drill_diagnosis
+from ansible_collections.netdevops.icmp.plugins.filter.drill_report_hosts import drill_report_hosts
 from ansible_collections.netdevops.icmp.plugins.plugin_utils._report import model
 
 TARGET = "203.0.113.10"
@@ -110,7 +113,8 @@ def test_report_hosts_refuse_bad_input() -> None:
 
 
 def test_filters_are_registered() -> None:
-    assert set(FilterModule().filters()) == {"drill_diagnosis", "drill_report_hosts"}
+    assert diagnosis_plugin.FilterModule().filters() == {"drill_diagnosis": drill_diagnosis}
+    assert report_hosts_plugin.FilterModule().filters() == {"drill_report_hosts": drill_report_hosts}
 
 
 def test_echo_lost_one_way_only_is_asymmetric_filtering() -> None:
