@@ -376,7 +376,7 @@ ARGUMENT_SPEC = {
         "rules": {"type": "list", "elements": "dict", "default": [], "options": RULE_SPEC},
         "sysctls": {"type": "dict"},
     }},
-    "backend": {"type": "str", "default": defaults.DEFAULT_BACKEND, 
+    "backend": {"type": "str", "default": defaults.DEFAULT_BACKEND,
                 "choices": ["auto", "nftables", "iptables", "cisco_ios", "aws_security_group", "aws_network_acl"]},
     "table": {"type": "str", "default": defaults.DEFAULT_TABLE},
     "chain_prefix": {"type": "str", "default": defaults.DEFAULT_CHAIN_PREFIX},

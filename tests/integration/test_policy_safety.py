@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import defaults
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.sysctl import SYSCTLS
 from ansible_collections.netdevops.icmp.tests.integration.test_policy import _children, _wait_for
 
@@ -36,7 +37,7 @@ NODE = "h2"
 DRIVER = r'''
 import json, sys
 sys.path.insert(0, %(collections)r)
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy import defaults, engine, model, profiles, sysctl
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import engine, model, profiles, sysctl
 from ansible_collections.netdevops.icmp.plugins.module_utils._runner import CommandError, CommandResult, SubprocessRunner
 
 

@@ -402,5 +402,3 @@ def _failed_apply(seams: Seams, backend: backends.Backend, restore: Restore, coo
     return {"applied": False, "rolled_back": True, "confirm": "failed",
             "msg": "the apply failed after it started writing (%s), so snapshot %d was restored (%s); nothing of the "
                    "new policy is in place. The error: %s" % (", ".join(journal), snapshot_id, done, err)}
-
-

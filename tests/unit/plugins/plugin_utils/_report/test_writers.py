@@ -12,7 +12,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from ansible_collections.netdevops.icmp.plugins.filter.drill_report_hosts import drill_report_hosts
-from ansible_collections.netdevops.icmp.plugins.plugin_utils._report import checks, compare, drift, html, model, writers
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._report import checks, compare, drift, model, writers
 from ansible_collections.netdevops.icmp.tests.unit.plugins.plugin_utils._report.fixtures import (
     DESIRED, PLAN, gathered, ping_item, ping_result, results, rule)
 
