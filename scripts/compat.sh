@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.." || exit 1
 root=$PWD
 floor=$(sed -n "s/^requires_ansible: '>=\([0-9.]*\)'.*/\1/p" meta/runtime.yml)
 # The floor's newest patch release, pinned; the newest release as the index has it today.
-floor_pin=2.16.19
+floor_pin=2.19.14  # 2.16.19: units pass, the report action fails (see docs/development.md)
 floor_minor=$(echo "$floor" | cut -d. -f1,2)
 case "$floor_pin" in "$floor_minor".*) ;; *)
   echo "compat: meta/runtime.yml requires ansible-core >=$floor but scripts/compat.sh tests $floor_pin"; exit 1;;
