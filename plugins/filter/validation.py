@@ -46,13 +46,18 @@ def compare_baseline(checks: t.Any, baseline: t.Any, tolerance: t.Any = None, fa
         raise AnsibleFilterError("netdevops.icmp.compare_baseline: %s" % err) from err
 
 
+# Linux hosts (gathered) and the device/cloud targets of the policy module (parsed running configuration).
+DRIFT_BACKENDS = ("nftables", "iptables", "cisco_ios", "aws_security_group", "aws_network_acl")
+
+
 def policy_drift(gathered: t.Any, desired: t.Any, backend: str = "nftables", other: t.Any = None,
                  plan: t.Any = None, sysctl_keys: t.Any = None) -> t.Dict[str, t.Any]:
     if not isinstance(desired, t.Mapping) or not isinstance(gathered, (t.Mapping, type(None))):
         raise AnsibleFilterError("netdevops.icmp.policy_drift: gathered and desired must be policies "
                                  "({rules, sysctls}), got %r and %r" % (gathered, desired))
-    if backend not in ("nftables", "iptables"):
-        raise AnsibleFilterError("netdevops.icmp.policy_drift: backend %r is not nftables or iptables" % (backend,))
+    if backend not in DRIFT_BACKENDS:
+        raise AnsibleFilterError("netdevops.icmp.policy_drift: backend %r is not one of: %s"
+                                 % (backend, ", ".join(DRIFT_BACKENDS)))
     return drift_mod.compare_policy(desired, gathered, backend=backend, other=other, plan=plan,
                                     sysctl_keys=None if sysctl_keys is None else list(sysctl_keys))
 

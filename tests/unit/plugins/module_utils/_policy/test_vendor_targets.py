@@ -261,3 +261,18 @@ def test_device_backends_render_and_parse_only(backend):
     assert result["rendered_data"] and result["after"]["rules"] == profiles.profile_policy("rfc4890-host").to_dict()["rules"]
     with pytest.raises(PolicyError, match="backend %s renders and parses only" % backend):
         _execute(state="merged", backend=backend, want=profiles.profile_policy("rfc4890-host"))
+
+
+def test_drift_between_a_router_and_the_policy_it_should_enforce():
+    from ansible_collections.netdevops.icmp.plugins.filter.validation import policy_drift
+    from ansible_collections.netdevops.icmp.plugins.module_utils._policy import offline
+
+    host = profiles.profile_policy("rfc4890-host")
+    desired = offline.render(host, "cisco_ios", "netdevops_icmp", PREFIX).effective.to_dict()
+    running = "\n".join(cisco_ios.running_config(host, PREFIX)).replace(" packet-too-big", " 3 4", 1)
+    live = offline.parse(running, "cisco_ios", "netdevops_icmp", PREFIX).policy.to_dict()
+    clean = policy_drift(offline.parse("\n".join(cisco_ios.running_config(host, PREFIX)), "cisco_ios",
+                                       "netdevops_icmp", PREFIX).policy.to_dict(), desired, backend="cisco_ios")
+    assert clean["drifted"] is False
+    drifted = policy_drift(live, desired, backend="cisco_ios")
+    assert drifted["drifted"] and any(f["kind"] == "rule_added" for f in drifted["findings"])
