@@ -54,13 +54,6 @@ class Frame:
 
 
 class PacketSource(t.Protocol):
-    def _drain(self) -> None:
-        while True:
-            try:
-                self._sock.recv(1, socket.MSG_DONTWAIT)
-            except BlockingIOError:
-                return
-
     def receive(self, timeout_s: float) -> t.List[Frame]: ...
 
     def statistics(self) -> t.Tuple[int, int]: ...
