@@ -238,7 +238,7 @@ def _path_text(path: t.Sequence[t.Optional[str]]) -> str:
 # --- pmtud ----------------------------------------------------------------------------------
 
 def pmtud_check(entry: t.Mapping[str, t.Any], result: t.Optional[t.Mapping[str, t.Any]]) -> t.Dict[str, t.Any]:
-    expect = {"min_mtu": entry.get("min_mtu"), "allow_black_hole": bool(entry.get("allow_black_hole", False))}
+    expect = {"min_mtu": entry.get("min_mtu"), "allow_black_hole": _flag(entry.get("allow_black_hole", False))}
     check = _check("pmtud", entry["target"], expect, result)
     if not result or "path_mtu" not in result:
         return _error(check, "no pmtud result for %s: %s" % (entry["target"], _why(result)))
@@ -293,3 +293,10 @@ def build_checks(plan: t.Mapping[str, t.Any], ping: t.Optional[t.Mapping[str, t.
     for index, entry in enumerate(normal["pmtud"]):
         checks.append(pmtud_check(entry, mtus[index] if index < len(mtus) else None))
     return checks
+
+
+def _flag(value: t.Any) -> bool:
+    """A check-plan boolean as AWX surveys and ``-e key=value`` pass it: the string ``false`` is false."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "yes", "on", "1")
+    return bool(value)

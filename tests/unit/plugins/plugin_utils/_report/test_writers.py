@@ -181,3 +181,11 @@ def test_prometheus_drill_phase_seconds() -> None:
     samples = {(s.labels["host"], s.labels["phase"]): s.value for s in families["netdevops_icmp_drill_phase_seconds"].samples}
     assert samples == {("drill_echo_blocked", "inject"): 0.66, ("drill_echo_blocked", "detect"): 4.58,
                        ("drill_echo_blocked", "recover"): 1.31, ("drill_policy_cutoff", "inject"): 0.0}
+
+
+@pytest.mark.parametrize("value,allowed", [("false", False), ("no", False), ("False", False), (False, False),
+                                           ("true", True), ("yes", True), (True, True)])
+def test_allow_black_hole_given_as_a_string_like_awx_surveys_pass_it(value: t.Any, allowed: bool) -> None:
+    result = {"target": "192.0.2.9", "mtu": 1400, "black_hole": True, "inferred": False}
+    check = checks.pmtud_check({"target": "192.0.2.9", "allow_black_hole": value}, result)
+    assert check["expect"]["allow_black_hole"] is allowed
