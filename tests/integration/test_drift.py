@@ -189,6 +189,8 @@ def runner_check(lab: t.Any, inventory: Path, tmp_path: Path) -> None:
     assert artifact["r7"]["findings"] == ["sysctl icmp_ratelimit is 500, desired 1000"]
     assert stats["failures"] == {"r7": 1}
     assert (private / "artifacts").is_dir()
-    assert (tmp_path / "state" / "reports" / "drift-check.junit.xml").is_file()
-    report = json.loads((tmp_path / "state" / "reports" / "drift-check.json").read_text())
+    # A --limit run names its files after the limit, so slices and limited runs never overwrite each other.
+    junit = list((tmp_path / "state" / "reports").glob("drift-check.limit-*.junit.xml"))
+    assert len(junit) == 1, sorted(p.name for p in (tmp_path / "state" / "reports").iterdir())
+    report = json.loads(junit[0].with_name(junit[0].name.replace(".junit.xml", ".json")).read_text())
     assert report["run_id"] == "4242"  # the AWX job id names the run

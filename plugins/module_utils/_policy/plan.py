@@ -124,7 +124,7 @@ def make_plan(
     before = with_sysctls(live.rules, current_sysctls)
     after = with_sysctls(target, after_sysctls)
     plan = Plan(state, before, after, backend.steps(live, target), writes)
-    plan.warnings = forced + coexist.warnings_for(target, live.foreign)
+    plan.warnings = forced + coexist.warnings_for(target, live.foreign) + _drift_warnings(live)
     plan.diff_before = _diff_text(backend, before)
     plan.diff_after = _diff_text(backend, after)
     return plan
@@ -162,3 +162,8 @@ class Raw:
 def _diff_text(backend: Backend, policy: Policy) -> str:
     text = backend.render_text(policy)
     return text + "".join("sysctl %s = %d\n" % item for item in policy.sysctls)
+
+
+def _drift_warnings(live: Live) -> t.List[str]:
+    """Our own rules edited by hand (reordered or duplicated): said, then rewritten in canonical order."""
+    return ["%s in our table/chains: the policy is rewritten in canonical order" % item for item in live.drift]
