@@ -195,6 +195,8 @@ def watch(cookie: Cookie, timeout_s: float, restore: t.Callable[[], str], clock:
             break
         if applied_at is None and now >= start + APPLY_LIMIT_S:
             break
+        if state == "applying" and cookie.owner_pid > 0 and not _alive(cookie.owner_pid):
+            break  # the module died halfway through its writes: restore now, not at the stuck-apply limit
         clock.sleep(poll_s)
     if not cookie.expire():
         return "confirmed"
