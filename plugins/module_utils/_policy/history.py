@@ -88,7 +88,12 @@ class History:
         statefiles.ensure_dir(self.directory)
         taken = self._names()
         snapshot_id = (taken[-1][0] + 1) if taken else 1
-        while not statefiles.create_new(self._claim(snapshot_id), "%d\n" % os.getpid()):
+        while True:
+            if statefiles.create_new(self._claim(snapshot_id), "%d\n" % os.getpid()):
+                if not os.path.lexists(self.path(snapshot_id)):
+                    break
+                # another writer claimed, wrote and released this id after we listed: never overwrite it
+                statefiles.remove(self._claim(snapshot_id))
             snapshot_id += 1
         try:
             snap = Snapshot(snapshot_id, backend, present, policy, self.wall(), dict(raw or {}), self.scope)
