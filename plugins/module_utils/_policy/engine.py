@@ -21,7 +21,6 @@ module leaves a cookie behind and the watchdog restores the snapshot.
 """
 from __future__ import annotations
 
-import inspect
 import os
 import secrets
 import typing as t
@@ -145,7 +144,7 @@ def _change(request: Request, seams: Seams, backend: backends.Backend, result: t
         return result
     raw = dict(backend.capture(live))
     raw.update(_sysctl_raw(seams.sysctls, the_plan.sysctls))
-    snap = _save_snapshot(history, backend.name, live.policy is not None, the_plan.before, raw)
+    snap = history.save(backend.name, live.policy is not None, the_plan.before, raw=raw)
     result["snapshot"] = snap.snapshot_id
     result.update(_commit(request, seams, backend, the_plan, Restore(snap, raw, True), result["warnings"], lock))
     return result
@@ -176,19 +175,9 @@ def _plan(request: Request, backend: backends.Backend, history: confirm.History,
 
 
 def _restore_of(snap: confirm.Snapshot) -> Restore:
-    """A stored snapshot; raw text only in snapshots taken since ``Snapshot.raw`` exists."""
-    raw: t.Mapping[str, str] = getattr(snap, "raw", None) or {}
-    has_rules = any(not key.startswith(SYSCTL_RAW) for key in raw)
-    return Restore(snap, raw, has_rules or (not snap.present and getattr(snap, "raw", None) is not None))
-
-
-def _save_snapshot(history: confirm.History, backend: str, present: bool, policy: Policy,
-                   raw: t.Dict[str, str]) -> confirm.Snapshot:
-    # History.save(..., raw=) persists the raw text (policy-state); older History keeps only the model,
-    # and the restores of this run use the raw text held in memory either way.
-    if "raw" in inspect.signature(history.save).parameters:
-        return history.save(backend, present, policy, raw=raw)  # type: ignore[call-arg]
-    return history.save(backend, present, policy)
+    """A stored snapshot: restored by its raw text when it has ours, or when our table/chains were absent."""
+    has_rules = any(not key.startswith(SYSCTL_RAW) for key in snap.raw)
+    return Restore(snap, snap.raw, has_rules or not snap.present)
 
 
 def _owned(backend: backends.Backend) -> str:
