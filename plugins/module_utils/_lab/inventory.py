@@ -159,6 +159,9 @@ def _ssh_host(node: Node, address: str, origin: t.Optional[Node], facts: t.Dict[
         "ansible_port": 22,
         "ansible_ssh_private_key_file": paths.key,
         "ansible_ssh_common_args": " ".join(options),
+        # One ssh master per lab: a master left from another lab that had the same address
+        # (its namespace gone, its TCP connection dead) would take the session and hang it.
+        "ansible_control_path": "%(directory)s/" + lab + "-%%C",
         "ansible_python_interpreter": python,
         "lab_name": lab,
         "lab_node": node.name,

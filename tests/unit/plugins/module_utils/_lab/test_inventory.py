@@ -72,6 +72,8 @@ def test_fleet_hosts_are_reached_directly_from_the_controller() -> None:
     assert h2["lab_ssh_from"] is None
     assert "ProxyCommand" not in h2["ansible_ssh_common_args"]
     assert "StrictHostKeyChecking=no" in h2["ansible_ssh_common_args"]
+    # Another lab on the same addresses (the default lab's h1 is a fleet's h9) never shares its ssh master.
+    assert h2["ansible_control_path"] == "%(directory)s/f1-%%C"
     segment = data["all"]["vars"]["lab_segments"][0]
     assert segment["controller"] == {"ipv4": "198.51.100.1", "ipv6": "2001:db8:100::1"}
     assert segment["controller_ifname"] == "nl-f1"
