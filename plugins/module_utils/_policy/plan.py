@@ -16,7 +16,7 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass, field
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy import coexist
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import coexist, sysctl
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.backends import Backend, Live, Step
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import Policy, PolicyError, check_safe
 
@@ -76,7 +76,7 @@ def sysctl_writes(state: str, want: Policy, current: t.Mapping[str, t.Optional[i
     """Sysctls to write; ``deleted`` never writes (the earlier values are in the snapshot)."""
     if state == "deleted":
         return {}
-    return {key: value for key, value in want.sysctls if current.get(key) != value}
+    return {key: value for key, value in want.sysctls if not sysctl.holds(key, value, current.get(key))}
 
 
 @dataclass
@@ -138,7 +138,7 @@ def restore_plan(snapshot: Policy, live: Live, current_sysctls: t.Mapping[str, t
     table/chains byte for byte, foreign content a forced change replaced included.
     """
     forced = check_owned(live, backend, force)
-    writes = {k: v for k, v in snapshot.sysctls if current_sysctls.get(k) != v}
+    writes = {k: v for k, v in snapshot.sysctls if not sysctl.holds(k, v, current_sysctls.get(k))}
     after_sysctls = dict(current_sysctls)
     after_sysctls.update(writes)
     before = with_sysctls(live.rules, current_sysctls)

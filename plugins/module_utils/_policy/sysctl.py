@@ -51,6 +51,31 @@ RANGES: t.Dict[str, t.Tuple[int, int]] = {
 }
 
 
+# The ticks Linux is built with (CONFIG_HZ). A ratelimit is written as milliseconds, stored as
+# jiffies rounded up (msecs_to_jiffies) and read back truncated (jiffies_to_msecs): 1001 ms reads
+# back as 1004 on HZ=250.
+_KERNEL_HZ = (100, 250, 300, 1000)
+_MS_IN_JIFFIES = frozenset(("icmp_ratelimit", "ipv6_icmp_ratelimit"))
+
+
+def _kernel_ms(ms: int, hz: int) -> int:
+    jiffies = -(-ms * hz // 1000)
+    return jiffies * 1000 // hz
+
+
+def holds(key: str, want: int, have: t.Optional[int]) -> bool:
+    """Whether a value read back as ``have`` is what the kernel keeps after writing ``want``.
+
+    Only the ratelimits differ from what was written (tick rounding); comparing them
+    exactly would report a change on every run for a value that is not a whole number of ticks.
+    """
+    if have == want:
+        return True
+    if have is None or key not in _MS_IN_JIFFIES:
+        return False
+    return any(_kernel_ms(want, hz) == have for hz in _KERNEL_HZ)
+
+
 def value_range(key: str) -> t.Tuple[int, int]:
     """The values ``validate`` accepts for ``key``."""
     return RANGES.get(key, _BOOLEAN)

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import typing as t
 
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import sysctl
+
 KINDS = ("table_missing", "other_backend", "rule_missing", "rule_added", "action_changed", "rate_changed",
          "rule_changed", "rules_reordered", "table_modified", "sysctl_changed")
 _RuleKey = t.Tuple[str, str, str, str]
@@ -87,10 +89,17 @@ def _rate(rule: t.Mapping[str, t.Any]) -> str:
     return "%s burst %s" % (rule["rate"], rule.get("burst")) if rule.get("rate") else "no limit"
 
 
+def _sysctl_holds(key: str, want: t.Any, have: t.Any) -> bool:
+    """Equal, or what the kernel reads back for ``want`` (ratelimits are kept in ticks)."""
+    if isinstance(want, int) and isinstance(have, int) and not isinstance(want, bool):
+        return sysctl.holds(key, want, have)
+    return bool(have == want)
+
+
 def compare_sysctls(desired: t.Mapping[str, t.Any], live: t.Mapping[str, t.Any]) -> t.List[t.Dict[str, t.Any]]:
     findings = []
     for key in sorted(desired):
-        if live.get(key) != desired[key]:
+        if not _sysctl_holds(key, desired[key], live.get(key)):
             findings.append(_finding("sysctl_changed", "sysctl %s is %s, desired %s" % (key, live.get(key), desired[key]),
                                      None, desired[key], live.get(key)))
     return findings

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy import sysctl
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import PolicyError
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import plan, sysctl
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import Policy, PolicyError
 
 BOOLEANS = sorted(set(sysctl.SYSCTLS) - set(sysctl.RANGES))
 
@@ -62,3 +62,26 @@ def test_every_key_has_a_range():
     for key in sysctl.SYSCTLS:
         lowest, highest = sysctl.value_range(key)
         assert 0 <= lowest < highest <= 2147483647
+
+
+@pytest.mark.parametrize("want, have", [(1001, 1004), (1001, 1010), (1001, 1003), (1, 4), (1, 10), (1000, 1000), (0, 0)])
+def test_a_ratelimit_read_back_in_kernel_ticks_holds(want, have):
+    # HZ=250: 1001 ms -> 251 jiffies -> 1004 ms; HZ=100 -> 1010; HZ=300 -> 301 jiffies -> 1003.
+    assert sysctl.holds("icmp_ratelimit", want, have)
+    assert sysctl.holds("ipv6_icmp_ratelimit", want, have)
+
+
+@pytest.mark.parametrize("want, have", [(1001, 1000), (1000, 1004), (1001, 1008), (1000, None), (5, 0)])
+def test_a_ratelimit_that_no_tick_explains_is_a_change(want, have):
+    assert not sysctl.holds("icmp_ratelimit", want, have)
+
+
+def test_other_sysctls_compare_exactly():
+    assert sysctl.holds("accept_redirects", 0, 0)
+    assert not sysctl.holds("accept_redirects", 0, 1)
+    assert not sysctl.holds("icmp_ratemask", 6168, 6169)
+
+
+def test_a_plan_does_not_rewrite_a_ratelimit_the_kernel_rounded():
+    want = Policy.build([], sysctls={"icmp_ratelimit": 1001, "accept_redirects": 0})
+    assert plan.sysctl_writes("merged", want, {"icmp_ratelimit": 1004, "accept_redirects": 1}) == {"accept_redirects": 0}

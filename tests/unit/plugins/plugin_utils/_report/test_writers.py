@@ -189,3 +189,10 @@ def test_allow_black_hole_given_as_a_string_like_awx_surveys_pass_it(value: t.An
     result = {"target": "192.0.2.9", "mtu": 1400, "black_hole": True, "inferred": False}
     check = checks.pmtud_check({"target": "192.0.2.9", "allow_black_hole": value}, result)
     assert check["expect"]["allow_black_hole"] is allowed
+
+
+def test_drift_takes_a_ratelimit_the_kernel_rounded_to_its_tick_as_no_drift() -> None:
+    assert drift.compare_sysctls({"icmp_ratelimit": 1001}, {"icmp_ratelimit": 1004}) == []
+    found = drift.compare_sysctls({"icmp_ratelimit": 1001, "accept_redirects": 0},
+                                  {"icmp_ratelimit": 1000, "accept_redirects": 0})
+    assert [f["kind"] for f in found] == ["sysctl_changed"]
