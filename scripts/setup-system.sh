@@ -9,6 +9,8 @@ PACKAGES=(
   chromium shellcheck git make
   # promtool (rules tests) and node_exporter (textfile test, started by the test on 127.0.0.1)
   prometheus prometheus-node-exporter
+  # the capture tests compare with tcpdump; FRR (zebra, bgpd) runs the lab's BGP routers
+  tcpdump frr
 )
 
 missing=()
