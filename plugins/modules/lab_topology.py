@@ -40,7 +40,10 @@ options:
         C(sshd) (bool), C(ssh_from) (node whose namespace the controller's SSH sessions start
         from), C(sysctls) (mapping of per-namespace keys under C(net.); others are refused),
         C(ping_group_range) (default C("0 2147483647")) and C(count) (the entry stands for nodes
-        C(<name>1) to C(<name><count>)).
+        C(<name>1) to C(<name><count>)), and for routers C(frr) (run FRR's bgpd in the node, with
+        C(asn), C(neighbors) (items C(node), optional C(address), C(asn), C(multihop), C(timers)),
+        optional C(router_id), C(timers), C(networks) and C(announce) (C({pool, prefixlen, count})
+        generated prefixes)); see the lab guide.
       - C(segments) items have C(name), C(members) (node names, the name of a counted entry for
         all of its nodes, or mappings C({node, ipv4, ipv6})), C(mtu), C(ipv4) and C(ipv6) (as for
         links; an allocated IPv4 prefix is sized to the members) and C(controller) (V(true) or
@@ -83,7 +86,9 @@ options:
       - Where to write the inventory (YAML) of the lab built. Not written when unset.
       - Hosts are the nodes (groups C(lab_hosts), C(lab_routers)), with C(ansible_connection)
         C(netdevops.icmp.netns), C(ansible_host) the namespace, and host variables C(lab_name),
-        C(lab_node), C(lab_role), C(lab_netns), C(lab_addresses) and C(lab_interfaces);
+        C(lab_node), C(lab_role), C(lab_netns), C(lab_addresses) and C(lab_interfaces)
+        (and for a BGP router C(lab_frr), with C(asn), C(router_id), C(neighbors), C(networks),
+        C(vty_socket) and C(vtysh), the command that reads its state);
         C(lab_links) is a group variable of C(all).
       - A node with C(sshd) also appears as C(<node>_ssh) in group C(lab_ssh). It is reached over SSH
         directly from the controller when it is on a segment with C(controller) and has no

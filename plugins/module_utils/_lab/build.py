@@ -17,7 +17,7 @@ import time
 import typing as t
 from dataclasses import dataclass
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._lab import names, neigh, sshd, state
+from ansible_collections.netdevops.icmp.plugins.module_utils._lab import frr, names, neigh, sshd, state
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab.errors import LabError
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab.model import Topology
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab.plan import (
@@ -91,6 +91,7 @@ class LabEngine:
         self.files = files or Files()
         self.state_dir = state_dir
         self.wait_timeout_s = 15.0
+        self.bgpd = frr.BGPD  # checked before a lab with BGP routers is built
 
     def paths(self, lab: str) -> sshd.LabPaths:
         return sshd.LabPaths(self.state_dir, lab)
@@ -122,12 +123,13 @@ class LabEngine:
         live = state.LiveState(netns=self.list_netns())
         prefix = names.lab_netns_prefix(topo.name)
         wanted = {node.netns: node for node in topo.nodes}
+        bgp = {router.node for router in topo.bgp}
         bridges = {segment.netns for segment in topo.segments}
         for netns in live.netns:
             if netns in wanted:
                 node = wanted[netns]
                 keys = [key for key, _value in node.sysctls]
-                live.detail[netns] = self.read_namespace(netns, keys, pids=node.sshd)
+                live.detail[netns] = self.read_namespace(netns, keys, pids=node.sshd or node.name in bgp)
             elif netns in bridges:
                 live.detail[netns] = state.NamespaceState(
                     netns, state.parse_addr_show(self._out("ip", "-n", netns, "-j", "addr", "show")),
@@ -146,6 +148,9 @@ class LabEngine:
                     paths.node_dir(node.name), paths.host_key(node.name), paths.sshd_config(node.name),
                     paths.pid_file(node.name),
                 ]
+        for router in topo.bgp:
+            node_dir = paths.node_dir(router.node)
+            watched += [paths.lab_dir, node_dir, frr.directory(node_dir), frr.config_path(node_dir), frr.pid_path(node_dir)]
         live.files = {path: self.files.read_text(path) for path in watched}
         return live
 
@@ -167,6 +172,9 @@ class LabEngine:
         return limits
 
     def up(self, topo: Topology, check_mode: bool = False) -> Outcome:
+        if topo.bgp and not os.access(self.bgpd, os.X_OK):
+            raise LabError("the topology has BGP routers (%s) but %s is missing: install FRR (apt-get install frr; "
+                           "make demo and make test do)" % (", ".join(r.node for r in topo.bgp), self.bgpd))
         warnings = neigh.check_budget(topo, self.neighbour_limits())
         steps = plan_up(topo, self.read(topo), self.paths(topo.name))
         outcome = self._finish(steps, check_mode)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import shlex
 import typing as t
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._lab import sshd
+from ansible_collections.netdevops.icmp.plugins.module_utils._lab import frr, sshd
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab.model import Endpoint, Node, Segment, Topology
 
 CONNECTION = "netdevops.icmp.netns"
@@ -122,6 +122,9 @@ def build_inventory(topo: Topology, paths: sshd.LabPaths, python: str) -> t.Dict
             "lab_addresses": facts["addresses"],
             "lab_interfaces": facts["interfaces"],
         }
+        for router in topo.bgp:
+            if router.node == node.name:
+                host["lab_frr"] = frr.facts(router, paths.node_dir(node.name))
         groups["lab_hosts" if node.role == "host" else "lab_routers"][node.name] = host
         if not node.sshd or not facts["addresses"]["ipv4"] + facts["addresses"]["ipv6"]:
             continue

@@ -139,6 +139,8 @@ class Topology:
     links: t.Tuple[Link, ...]
     routes: t.Tuple[Route, ...]
     segments: t.Tuple[Segment, ...] = ()
+    # BGP routers (frr.Router): bgpd runs in these nodes' namespaces.
+    bgp: t.Tuple[t.Any, ...] = ()
 
     def node(self, name: str) -> Node:
         for node in self.nodes:

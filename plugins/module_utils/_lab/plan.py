@@ -22,7 +22,7 @@ import shlex
 import typing as t
 from dataclasses import dataclass
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._lab import names, sshd
+from ansible_collections.netdevops.icmp.plugins.module_utils._lab import frr, names, sshd
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab.errors import LabError
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab.model import (
     EARLY_SYSCTLS,
@@ -104,6 +104,7 @@ def plan_up(topo: Topology, state: LiveState, paths: sshd.LabPaths) -> t.List[St
     steps += _plan_addresses(topo, state)
     steps += _plan_routes(topo, state)
     steps += _plan_sshd(topo, state, paths)
+    steps += _plan_frr(topo, state, paths, steps)
     return steps
 
 
@@ -321,11 +322,41 @@ def _plan_sshd(topo: Topology, state: LiveState, paths: sshd.LabPaths) -> t.List
 
 def _sshd_pid(state: LiveState, paths: sshd.LabPaths, node: Node) -> t.Optional[int]:
     """The pid of the node's sshd when it runs inside the node's namespace."""
-    text = (state.files.get(paths.pid_file(node.name)) or "").strip()
+    return _daemon_pid(state, paths.pid_file(node.name), node.netns)
+
+
+def _daemon_pid(state: LiveState, pid_file: str, netns: str) -> t.Optional[int]:
+    """The pid in ``pid_file`` when that process runs inside ``netns``."""
+    text = (state.files.get(pid_file) or "").strip()
     if not text.isdigit():
         return None
     pid = int(text)
-    return pid if pid in _ns(state, node.netns).pids else None
+    return pid if pid in _ns(state, netns).pids else None
+
+
+def _plan_frr(topo: Topology, state: LiveState, paths: sshd.LabPaths, planned: t.Sequence[Step]) -> t.List[Step]:
+    """bgpd per BGP router: its directory, its config, and the daemon (restarted when the config changes)."""
+    steps: t.List[Step] = []
+    made = {step.path for step in planned if step.kind == "mkdir"}
+    for router in topo.bgp:
+        node = topo.node(router.node)
+        node_dir = paths.node_dir(node.name)
+        for directory in (paths.lab_dir, node_dir, frr.directory(node_dir)):
+            if state.files.get(directory) is None and directory not in made:
+                steps.append(Step("mkdir", path=directory, mode=0o700))
+                made.add(directory)
+        config = frr.render_config(router, node_dir)
+        pid = _daemon_pid(state, frr.pid_path(node_dir), node.netns)
+        if state.files.get(frr.config_path(node_dir)) != config:
+            steps.append(Step("write", path=frr.config_path(node_dir), content=config, mode=0o600))
+            if pid is not None:
+                steps.append(run("kill", "-TERM", str(pid), check=False))
+                pid = None
+        if pid is None:
+            steps.append(run("rm", "-f", frr.pid_path(node_dir)))  # a dead bgpd's pid file would end the wait at once
+            steps.append(run(*frr.bgpd_argv(node.netns, node_dir)))
+            steps.append(Step("wait", path=frr.pid_path(node_dir)))
+    return steps
 
 
 def remove_netns(live: NamespaceState) -> t.List[Step]:

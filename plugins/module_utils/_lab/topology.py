@@ -11,10 +11,11 @@ says what to do; nothing is ever half-parsed.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 import typing as t
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._lab import names
+from ansible_collections.netdevops.icmp.plugins.module_utils._lab import frr, names
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab.errors import TopologyError
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab.links import parse_links
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab.model import (
@@ -34,7 +35,7 @@ from ansible_collections.netdevops.icmp.plugins.module_utils._lab.routing import
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab.segments import SegmentParser
 
 _TOP_KEYS = ("name", "nodes", "links", "segments", "routes", "auto_routes", "description")
-_NODE_KEYS = ("name", "role", "sshd", "ssh_from", "sysctls", "ping_group_range", "count")
+_NODE_KEYS = ("name", "role", "sshd", "ssh_from", "sysctls", "ping_group_range", "count", "frr")
 MAX_COUNT = 1000
 # Per-namespace sysctls only: everything outside net.* is host-wide (kernel.*, vm.*,
 # fs.*), and so are the neighbour-table limits, which only the init namespace has.
@@ -63,7 +64,8 @@ def parse_topology(data: t.Any, name: t.Optional[str] = None, fleet_size: t.Opti
     auto = compute_routes(topo) if auto_routes else []
     overridden = {(route.node, route.destination) for route in static}
     routes = [route for route in auto if (route.node, route.destination) not in overridden]
-    return Topology(lab, tuple(nodes), tuple(links), tuple(routes + static), tuple(built))
+    topo = Topology(lab, tuple(nodes), tuple(links), tuple(routes + static), tuple(built))
+    return dataclasses.replace(topo, bgp=frr.parse_routers(data["nodes"], topo))
 
 
 def _parse_lab_name(value: t.Any) -> str:
