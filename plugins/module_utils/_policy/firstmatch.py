@@ -87,6 +87,10 @@ def refuse_extras(rule: Rule, what: str) -> None:
         raise PolicyError(
             "%s cannot express rule '%s': it has no log prefix. Remove log_prefix from this rule for this target"
             % (what, rule.text()))
+    if rule.addressed:
+        raise PolicyError(
+            "%s cannot express rule '%s' yet: source and destination prefixes are rendered for nftables and "
+            "iptables only. Remove source/destination from this rule for this target" % (what, rule.text()))
 
 
 def as_policy(rules: t.Iterable[Rule]) -> Policy:
