@@ -27,6 +27,7 @@ _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _V4_RE = re.compile(r"%s(?:\.%s){3}(?:/(?:3[0-2]|[12]?[0-9]))?" % (_OCTET, _OCTET))
 # the characters of the IPv6 text forms (RFC 4291 2.2, embedded IPv4 included); ipaddress checks the rest
 _V6_RE = re.compile(r"[0-9A-Fa-f:.]{2,45}(?:/(?:12[0-8]|1[01][0-9]|[1-9]?[0-9]))?")
+_PATTERN = {IPV4: _V4_RE, IPV6: _V6_RE}
 _VERSION = {IPV4: 4, IPV6: 6}
 Network = t.Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 
@@ -35,13 +36,13 @@ def network(family: str, text: t.Any, what: str = "prefix") -> Network:
     """One prefix in the family's standard text form; host bits set is refused, naming both fixes."""
     if not isinstance(text, str):
         raise PolicyError("%s %r is not text: write a prefix such as %s" % (what, text, _example(family)))
-    pattern = _V4_RE if family == IPV4 else _V6_RE
-    if pattern.fullmatch(text) is None:
-        other = IPV6 if family == IPV4 else IPV4
-        hint = (" (it is an %s prefix; this rule is %s)" % (other, family)
-                if (_V6_RE if family == IPV4 else _V4_RE).fullmatch(text) else "")
-        raise PolicyError("%s %r is not an %s prefix%s: write an address or address/length such as %s"
-                          % (what, text, family, hint, _example(family)))
+    other = IPV6 if family == IPV4 else IPV4
+    if _PATTERN[other].fullmatch(text) is not None and (other == IPV4 or ":" in text):
+        raise PolicyError("%s %r is not an %s prefix (it is an %s prefix; this rule is %s): write an address or "
+                          "address/length such as %s" % (what, text, family, other, family, _example(family)))
+    if _PATTERN[family].fullmatch(text) is None:
+        raise PolicyError("%s %r is not an %s prefix: write an address or address/length such as %s"
+                          % (what, text, family, _example(family)))
     try:
         parsed = ipaddress.ip_network(text, strict=True)
     except ValueError as err:
