@@ -106,14 +106,16 @@ options:
                 without a length is a single host. Left out, the rule matches every source.
               - A prefix with host bits set (V(192.0.2.5/24)) is refused; overlapping and adjacent
                 prefixes are merged. At most 32 prefixes.
-              - A rule with prefixes decides only for those addresses: rules with prefixes go before
+              - A rule with prefixes decides only for those addresses; rules with prefixes go before
                 rules without for the same type, longer prefixes first. An accept of packet-too-big or
                 neighbour discovery from some prefixes does not satisfy the safety check, and a drop
                 from some prefixes is reported as dropping from them.
               - nftables matches a list with one anonymous set; iptables writes one rule per source and
                 destination pair. A rate limit allows one source and one destination prefix at most.
-              - Backends V(cisco_ios), V(aws_security_group) and V(aws_network_acl) refuse rules with
-                prefixes for now.
+              - V(cisco_ios) and V(aws_network_acl) take one source and one destination prefix per rule (an
+                entry has one address each). AWS has only the remote side, O(config.rules[].source) on input
+                (ingress) and O(config.rules[].destination) on output (egress); a security group takes a list
+                but cannot drop from some prefixes what it allows.
             type: list
             elements: str
             version_added: 1.1.0

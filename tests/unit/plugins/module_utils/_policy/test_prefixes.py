@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy import firstmatch, iptables, model, nft, prefixes
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import aws, cisco_ios, iptables, model, nft, prefixes
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.names import PolicyError
 from ansible_collections.netdevops.icmp.plugins.plugin_utils._report import drift
 
@@ -195,10 +195,18 @@ def test_foreign_rules_with_addresses_are_conditional():
     assert chain.rules[0].conditional is True
 
 
-def test_device_targets_refuse_prefixed_rules_for_now():
-    policy = model.Policy.build([rule(source="192.0.2.0/24")])
-    with pytest.raises(PolicyError, match="cannot express rule 'ipv4 input type echo-request from 192.0.2.0/24 accept'"):
-        firstmatch.ordered(policy, "ipv4", "input", "backend cisco_ios")
+def test_device_targets_take_one_prefix_per_entry_and_aws_only_the_remote_side():
+    lists = model.Policy.build([rule(source=["192.0.2.0/24", "198.51.100.0/24"]), rule(type="any", action="drop")])
+    with pytest.raises(PolicyError, match="an entry takes one source prefix. Write one rule per prefix"):
+        cisco_ios.render(lists, "X")
+    with pytest.raises(PolicyError, match="an entry takes one source prefix"):
+        aws.render_network_acl(lists)
+    permissions = aws.render_security_group(lists)["IpPermissions"]
+    assert [[r["CidrIp"] for r in p["IpRanges"]] for p in permissions if "IpRanges" in p] == [
+        ["192.0.2.0/24", "198.51.100.0/24"]]
+    wrong_side = model.Policy.build([rule(destination="192.0.2.1"), rule(type="any", action="drop")])
+    with pytest.raises(PolicyError, match="the remote side .* Remove destination from this rule"):
+        aws.render_security_group(wrong_side)
 
 
 def test_drift_compares_prefixes():
@@ -210,3 +218,60 @@ def test_drift_compares_prefixes():
         ("rule_added", "rule added by hand: ipv4 input type echo-request from 198.51.100.0/24 accept")]
     flipped = drift.compare_rules(desired, [rule(source="192.0.2.0/24", action="drop").to_dict()] + desired[1:])
     assert flipped[0]["message"] == "action flipped on ipv4 input type echo-request from 192.0.2.0/24: accept -> drop"
+
+
+DEVICE_POLICY = model.Policy.build(model.rule_from_dict(raw) for raw in [
+    {"family": "ipv4", "type": "echo-request", "action": "accept", "source": "192.0.2.0/24"},
+    {"family": "ipv4", "type": "echo-request", "action": "drop", "source": "198.51.100.7"},
+    {"family": "ipv4", "type": 3, "code": 4, "action": "accept"},
+    {"family": "ipv4", "type": "any", "action": "drop"},
+    {"family": "ipv6", "type": "echo-request", "action": "accept", "source": "2001:db8::/32"},
+    {"family": "ipv6", "type": "packet-too-big", "action": "accept"},
+    {"family": "ipv6", "type": "any", "action": "drop"},
+    {"family": "ipv4", "direction": "output", "type": "any", "action": "accept", "destination": "203.0.113.0/24"},
+    {"family": "ipv4", "direction": "output", "type": "any", "action": "drop"},
+])
+
+
+@pytest.mark.parametrize("form", [cisco_ios.render, cisco_ios.running_config])
+def test_ios_round_trip_with_prefixes(form):
+    lines = form(DEVICE_POLICY, "X")
+    assert " 20 deny icmp host 198.51.100.7 any echo" in [" " + line.strip() for line in lines]
+    assert any(line.strip() == "30 permit icmp 192.0.2.0 0.0.0.255 any echo" for line in lines)
+    assert any("permit icmp 2001:db8::/32 any echo-request" in line for line in lines)
+    assert any(line.strip() == "10 permit icmp any 203.0.113.0 0.0.0.255" for line in lines)
+    back, notes = cisco_ios.parse("\n".join(lines), "X")
+    assert notes == [] and back == DEVICE_POLICY
+    config = cisco_ios.ios_acls_config(model.Policy.build(r for r in DEVICE_POLICY.rules if r.family == "ipv4"), "X")
+    aces = config[0]["acls"][0]["aces"]
+    assert aces[1]["source"] == {"host": "198.51.100.7"}
+    assert aces[2]["source"] == {"address": "192.0.2.0", "wildcard_bits": "0.0.0.255"}
+
+
+def test_ios_first_match_keeps_a_broad_entry_after_a_narrow_one_and_drops_the_shadowed():
+    text = ("ip access-list extended X-IN\n 10 permit icmp 192.0.2.0 0.0.0.255 any echo\n"
+            " 20 deny icmp host 192.0.2.9 any echo\n 30 deny icmp any any echo\n 40 permit icmp any any\n")
+    policy, notes = cisco_ios.parse(text, "X")
+    assert notes == ["access list X-IN sequence 20 never matches: access list X-IN sequence 10 matches every "
+                     "packet it would"]
+    assert [r.text() for r in policy.rules] == ["ipv4 input type echo-request from 192.0.2.0/24 accept",
+                                                "ipv4 input type echo-request drop", "ipv4 input type any accept"]
+
+
+def test_aws_round_trips_with_prefixes():
+    nacl = aws.render_network_acl(DEVICE_POLICY)
+    assert {"RuleNumber": 110, "Protocol": "1", "RuleAction": "deny", "Egress": False,
+            "IcmpTypeCode": {"Type": 8, "Code": -1}, "CidrBlock": "198.51.100.7/32"} in nacl["entries"]
+    back, notes = aws.parse_network_acls(json.dumps({"NetworkAcls": [{"Entries": nacl["entries"]}]}))
+    assert notes == [] and back == DEVICE_POLICY
+    allow_only = model.Policy.build(r for r in DEVICE_POLICY.rules if r.action == "accept" or not r.addressed)
+    sg = aws.render_security_group(allow_only)
+    assert "ingress allow icmp type 8 code -1 from 192.0.2.0/24" in aws.security_group_lines(sg)
+    assert sg["rules"][1]["cidr_ip"] == "192.0.2.0/24" or sg["rules"][0]["cidr_ip"] == "192.0.2.0/24"
+    described = {"SecurityGroups": [{"IpPermissions": sg["IpPermissions"],
+                                     "IpPermissionsEgress": sg["IpPermissionsEgress"]}]}
+    back, notes = aws.parse_security_groups(json.dumps(described))
+    assert notes == [] and [r for r in back.rules if r.family == "ipv4"] == [
+        r for r in allow_only.rules if r.family == "ipv4"]
+    with pytest.raises(PolicyError, match="cannot drop from some addresses what it allows"):
+        aws.render_security_group(DEVICE_POLICY)
