@@ -96,7 +96,12 @@ def _allowed(policy: Policy, family: str, direction: str) -> t.List[Rule]:
     return accepts
 
 
-def _permission(rule: Rule) -> t.Dict[str, t.Any]:
+def _permissions(rule: Rule) -> t.List[t.Dict[str, t.Any]]:
+    """One permission per CIDR, as amazon.aws.ec2_security_group sends a rule with a CIDR list."""
+    return [_permission(rule, cidr) for cidr in _remote(rule)]
+
+
+def _permission(rule: Rule, cidr: str) -> t.Dict[str, t.Any]:
     permission: t.Dict[str, t.Any] = {
         "IpProtocol": PROTOCOL[rule.family],
         "FromPort": -1 if rule.icmp_type is None else rule.icmp_type,
@@ -104,9 +109,9 @@ def _permission(rule: Rule) -> t.Dict[str, t.Any]:
     }
     description = "netdevops.icmp: %s" % rule.text()
     if rule.family == IPV4:
-        permission["IpRanges"] = [{"CidrIp": cidr, "Description": description} for cidr in _remote(rule)]
+        permission["IpRanges"] = [{"CidrIp": cidr, "Description": description}]
     else:
-        permission["Ipv6Ranges"] = [{"CidrIpv6": cidr, "Description": description} for cidr in _remote(rule)]
+        permission["Ipv6Ranges"] = [{"CidrIpv6": cidr, "Description": description}]
     return permission
 
 
@@ -134,7 +139,7 @@ def render_security_group(policy: Policy) -> t.Dict[str, t.Any]:
         if not any(rule.direction == direction for rule in policy.rules):
             continue  # the group's existing rules for that direction stay as they are
         allowed = [rule for family in FAMILIES for rule in _allowed(policy, family, direction)]
-        result["IpPermissionsEgress" if egress else "IpPermissions"] = [_permission(rule) for rule in allowed]
+        result["IpPermissionsEgress" if egress else "IpPermissions"] = [p for rule in allowed for p in _permissions(rule)]
         result["rules_egress" if egress else "rules"] = [_ansible_rule(rule) for rule in allowed]
     return result
 

@@ -203,7 +203,7 @@ def test_device_targets_take_one_prefix_per_entry_and_aws_only_the_remote_side()
         aws.render_network_acl(lists)
     permissions = aws.render_security_group(lists)["IpPermissions"]
     assert [[r["CidrIp"] for r in p["IpRanges"]] for p in permissions if "IpRanges" in p] == [
-        ["192.0.2.0/24", "198.51.100.0/24"]]
+        ["192.0.2.0/24"], ["198.51.100.0/24"]]
     wrong_side = model.Policy.build([rule(destination="192.0.2.1"), rule(type="any", action="drop")])
     with pytest.raises(PolicyError, match="the remote side .* Remove destination from this rule"):
         aws.render_security_group(wrong_side)
