@@ -118,13 +118,13 @@ class Rule:
 
 RuleKey = t.Tuple[str, str, int, int, prefixes.Prefixes, prefixes.Prefixes]
 FAMILY_ORDER = {IPV4: 0, IPV6: 1}
+DIRECTION_ORDER = {name: index for index, name in enumerate(DIRECTIONS)}
 
 
 def address_words(rule: Rule) -> t.List[str]:
     """``from A,B`` / ``to C`` for a rule with addresses; nothing for every address."""
     words = ["from", prefixes.words(rule.source)] if rule.source else []
     return words + (["to", prefixes.words(rule.destination)] if rule.destination else [])
-DIRECTION_ORDER = {name: index for index, name in enumerate(DIRECTIONS)}
 
 
 def _num(value: t.Optional[int]) -> int:
