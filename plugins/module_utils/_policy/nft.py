@@ -182,7 +182,7 @@ def _parse_match(match: t.Any, state: t.Dict[str, t.Any]) -> bool:
     left, right = _get(match, "left"), _get(match, "right")
     if _get(match, "op") not in ("==", "in", None):
         return False
-    if _get(_get(left, "payload"), "field") in _ADDRESS_FIELD:
+    if _get(_get(left, "payload"), "field") in ("saddr", "daddr"):  # a tuple: any JSON value can be looked up
         return _parse_address(_get(left, "payload"), right, state)
     if not _scalar(right):
         return False

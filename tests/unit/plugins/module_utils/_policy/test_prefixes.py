@@ -149,6 +149,8 @@ def test_nft_reads_addresses_prefixes_ranges_and_sets(expr, source):
     _saddr("ip", "@blocked"),  # a named set
     _saddr("ip", {"set": ["192.0.2.1", {"payload": {"protocol": "ip", "field": "daddr"}}]}),
     _saddr("ip", {"range": ["192.0.2.9", "192.0.2.1"]}),
+    {"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": ["saddr"]}}, "right": "192.0.2.1"}},
+    {"match": {"op": "==", "left": {"payload": {"protocol": "ether", "field": "saddr"}}, "right": "02:00:00:00:00:01"}},
 ])
 def test_nft_address_matches_we_do_not_write_are_foreign(expr):
     own = nft.read_table(_nft_rule(expr))
