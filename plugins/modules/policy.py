@@ -99,6 +99,33 @@ options:
           log_prefix:
             description: Log dropped packets with this prefix (up to 29 characters).
             type: str
+          source:
+            description:
+              - Match only packets from these prefixes (one prefix or a list), of the rule's
+                O(config.rules[].family), for example V(192.0.2.0/24), V(2001:db8::/32); an address
+                without a length is a single host. Left out, the rule matches every source.
+              - A prefix with host bits set (V(192.0.2.5/24)) is refused; overlapping and adjacent
+                prefixes are merged. At most 32 prefixes.
+              - A rule with prefixes decides only for those addresses; rules with prefixes go before
+                rules without for the same type, longer prefixes first. An accept of packet-too-big or
+                neighbour discovery from some prefixes does not satisfy the safety check, and a drop
+                from some prefixes is reported as dropping from them.
+              - nftables matches a list with one anonymous set; iptables writes one rule per source and
+                destination pair. A rate limit allows one source and one destination prefix at most.
+              - V(cisco_ios) and V(aws_network_acl) take one source and one destination prefix per rule (an
+                entry has one address each). AWS has only the remote side, O(config.rules[].source) on input
+                (ingress) and O(config.rules[].destination) on output (egress); a security group takes a list
+                but cannot drop from some prefixes what it allows.
+            type: list
+            elements: str
+            version_added: 1.1.0
+          destination:
+            description:
+              - Match only packets to these prefixes, as O(config.rules[].source) for the destination
+                address. Left out, the rule matches every destination.
+            type: list
+            elements: str
+            version_added: 1.1.0
       sysctls:
         description:
           - ICMP sysctls to set, for example C(icmp_ratelimit), C(icmp_echo_ignore_broadcasts),
@@ -244,6 +271,16 @@ EXAMPLES = r"""
       rules:
         - {family: ipv4, type: timestamp-request, action: drop, log_prefix: "icmp-ts: "}
 
+- name: Answer echo only from the monitoring prefixes; drop it from everywhere else
+  netdevops.icmp.policy:
+    state: merged
+    config:
+      rules:
+        - {family: ipv4, type: echo-request, action: accept, source: [192.0.2.0/24, 198.51.100.7]}
+        - {family: ipv4, type: echo-request, action: drop}
+        - {family: ipv6, type: echo-request, action: accept, source: "2001:db8:100::/48"}
+        - {family: ipv6, type: echo-request, action: drop}
+
 - name: Render iptables-restore input offline
   netdevops.icmp.policy:
     state: rendered
@@ -263,7 +300,8 @@ before:
   returned: always
   type: dict
   sample: {"rules": [{"family": "ipv6", "direction": "input", "type": "packet-too-big", "code": null,
-           "action": "accept", "rate": null, "burst": null, "log_prefix": null}], "sysctls": {"icmp_ratelimit": 1000}}
+           "action": "accept", "rate": null, "burst": null, "log_prefix": null,
+           "source": null, "destination": null}], "sysctls": {"icmp_ratelimit": 1000}}
 after:
   description: Our rules and the ICMP sysctls after the run (what check mode would produce).
   returned: always
@@ -367,6 +405,8 @@ RULE_SPEC = {
     "rate": {"type": "str"},
     "burst": {"type": "int"},
     "log_prefix": {"type": "str"},
+    "source": {"type": "list", "elements": "str"},
+    "destination": {"type": "list", "elements": "str"},
 }
 ARGUMENT_SPEC = {
     "state": {"type": "str", "default": defaults.DEFAULT_STATE,

@@ -310,3 +310,33 @@ def _read(lab: t.Any, backend: str) -> t.Optional[model.Policy]:
     if backend == "nftables":
         return nft.parse_table(lab.run("r1", ["nft", "-j", "list", "ruleset"]).stdout)[0]
     return iptables.parse_save(lab.run("r1", ["iptables-save"]).stdout, "ipv4")[0]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_echo_allowed_only_from_one_prefix(lab_default, driver, tmp_path, backend):
+    """h2 answers echo from h1's prefix only: h1's pings pass, r1's (another prefix) are dropped."""
+    node, state_dir = "h2", str(tmp_path / "state")
+    common = dict(state="overridden", backend=backend, state_dir=state_dir, rules=[
+        {"family": "ipv4", "type": "echo-request", "action": "accept", "source": ["198.51.100.0/24", "192.0.2.1"]},
+        {"family": "ipv4", "type": "echo-request", "action": "drop"},
+        {"family": "ipv6", "type": "echo-request", "action": "accept", "source": "2001:db8:1::/64"},
+        {"family": "ipv6", "type": "echo-request", "action": "drop"}])
+
+    def pings(source: str, family: int) -> bool:
+        argv = ["ping", "-%d" % family, "-c", "2", "-i", "0.2", "-W", "1", lab_default.address(node, family)]
+        return lab_default.run(source, argv, check=False).returncode == 0
+
+    try:
+        for family in (4, 6):
+            assert pings("h1", family) and pings("r1", family), "both reach h2 before the policy"
+        applied = run_policy(lab_default, node, driver, **common)
+        assert applied["changed"] and applied["applied"], applied
+        gathered = run_policy(lab_default, node, driver, state="gathered", backend=backend)["gathered"]
+        assert gathered["rules"] == applied["after"]["rules"]
+        assert gathered["rules"][0]["source"] == ["192.0.2.1/32", "198.51.100.0/24"]
+        assert not run_policy(lab_default, node, driver, check_mode=True, **common)["changed"]
+        for family in (4, 6):
+            assert pings("h1", family), "echo from the allowed prefix (IPv%d) must pass" % family
+            assert not pings("r1", family), "echo from another prefix (IPv%d) must be dropped" % family
+    finally:
+        run_policy(lab_default, node, driver, state="deleted", backend=backend, state_dir=state_dir)

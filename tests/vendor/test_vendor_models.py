@@ -44,10 +44,32 @@ NUMERIC = _policy(
     {"family": "ipv6", "type": 143, "action": "accept"},
     {"family": "ipv6", "type": "any", "action": "drop"},
 )
+# source/destination prefixes: IOS host, wildcard and any addresses; AWS CIDR lists of the remote side
+PREFIXED_IOS = _policy(
+    {"family": "ipv4", "type": "echo-request", "action": "accept", "source": "192.0.2.0/24",
+     "destination": "203.0.113.10"},
+    {"family": "ipv4", "type": "echo-request", "action": "drop", "source": "198.51.100.7"},
+    {"family": "ipv4", "type": "destination-unreachable", "code": 4, "action": "accept"},
+    {"family": "ipv4", "type": "any", "action": "accept", "source": "198.51.100.0/24"},
+    {"family": "ipv4", "direction": "output", "type": "echo-reply", "action": "accept", "destination": "192.0.2.0/25"},
+    {"family": "ipv4", "type": "any", "action": "drop"},
+)
+PREFIXED_AWS = _policy(
+    {"family": "ipv4", "type": "echo-request", "action": "accept", "source": ["192.0.2.0/24", "198.51.100.7"]},
+    {"family": "ipv4", "type": "destination-unreachable", "code": 4, "action": "accept"},
+    {"family": "ipv4", "type": "any", "action": "drop"},
+    {"family": "ipv6", "type": "echo-request", "action": "accept", "source": "2001:db8::/32"},
+    {"family": "ipv6", "type": "packet-too-big", "action": "accept"},
+    {"family": "ipv6", "type": "any", "action": "drop"},
+    {"family": "ipv4", "direction": "output", "type": "any", "action": "accept", "destination": "203.0.113.0/24"},
+    {"family": "ipv4", "direction": "output", "type": "any", "action": "drop"},
+)
+PREFIXED_NACL = _policy(*[dict(rule.to_dict(), source=rule.source[:1] or None) for rule in PREFIXED_AWS.rules])
 HOST = profiles.profile_policy("rfc4890-host")
 ROUTER = profiles.profile_policy("rfc4890-router")
-IOS_CASES = [HOST, ROUTER, KEYWORDS_ONLY, NUMERIC]
-AWS_CASES = [HOST, KEYWORDS_ONLY, NUMERIC]
+IOS_CASES = [HOST, ROUTER, KEYWORDS_ONLY, NUMERIC, PREFIXED_IOS]
+AWS_CASES = [HOST, KEYWORDS_ONLY, NUMERIC, PREFIXED_AWS]
+NACL_CASES = [HOST, KEYWORDS_ONLY, NUMERIC, PREFIXED_NACL]
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +78,7 @@ def vendor():
     if not python:
         pytest.fail("NETDEVOPS_VENDOR_PYTHON is not set: run these tests with 'make vendor'")
     sgs = [aws.render_security_group(policy) for policy in AWS_CASES]
-    nacls = [aws.render_network_acl(policy) for policy in AWS_CASES]
+    nacls = [aws.render_network_acl(policy) for policy in NACL_CASES]
     calls = []
     for sg in sgs:
         calls.append(("AuthorizeSecurityGroupIngress", {"GroupId": GROUP_ID, "IpPermissions": sg["IpPermissions"]}))
@@ -123,6 +145,8 @@ def test_every_aws_rendering_passes_botocores_validator(vendor):
     errors = [error for error in vendor["answer"]["botocore"] if error]
     assert errors == []
     assert len(vendor["answer"]["botocore"]) > len(AWS_CASES)
+    cidrs = [r["CidrIp"] for sg in vendor["sgs"] for p in sg["IpPermissions"] for r in p.get("IpRanges", [])]
+    assert "198.51.100.7/32" in cidrs, "the prefixed case reached botocore"
 
 
 @pytest.mark.parametrize("index", range(len(AWS_CASES)))
@@ -134,7 +158,7 @@ def test_amazon_aws_turns_our_sg_rules_into_our_permissions(vendor, index):
         assert _sorted(theirs.get(key)) == _sorted(ours.get(key))
 
 
-@pytest.mark.parametrize("index", range(len(AWS_CASES)))
+@pytest.mark.parametrize("index", range(len(NACL_CASES)))
 def test_amazon_aws_turns_our_nacl_lists_into_our_entries(vendor, index):
     theirs = vendor["answer"]["nacl"][index]
     assert theirs["errors"] == []

@@ -18,10 +18,14 @@ list is not allowed. A chain with no rules accepts everything in the model, so i
 becomes "all ICMP"; a chain that accepts by default but drops some types cannot
 be written as an allow list and is refused, as is an accept that has a drop for
 one of its codes inside. Several groups on one interface allow the union of
-their rules, which is how ``parse_security_groups`` reads them. Permissions for
-some addresses only (a VPC range, another group) are left out with a note: the
-model has no addresses yet, and an allow from some routers does not let Path MTU
-Discovery messages in from the others.
+their rules, which is how ``parse_security_groups`` reads them.
+
+Prefixes: an AWS entry has one CIDR, the remote side (``source`` of an ingress
+rule, ``destination`` of an egress rule), so the other field is refused. A
+permission holds a list of CIDRs; a network ACL entry one. Permissions for another
+group or a managed prefix list are left out with a note: the model cannot hold them.
+An allow from some prefixes does not let Path MTU Discovery messages in from the
+others (the guard says so).
 
 Network ACLs are first-match lists, numbered: our entries take numbers from
 ``start`` in steps of ``step``, both families in one sequence per direction, and
@@ -32,7 +36,7 @@ from __future__ import annotations
 import json
 import typing as t
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy import firstmatch
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import firstmatch, prefixes
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.icmp_types import FAMILIES, IPV4, IPV6
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import Policy, PolicyError, Rule
 
@@ -45,6 +49,10 @@ _FAMILY_OF_PROTOCOL = {"icmp": IPV4, "1": IPV4, "icmpv6": IPV6, "58": IPV6}
 _NACL_PROTOCOL = {IPV4: "icmp", IPV6: "ipv6-icmp"}  # amazon.aws.ec2_vpc_nacl's names
 _DIRECTIONS = (("input", False), ("output", True))  # (direction, egress)
 MAX_NACL_RULE = 32766
+# The one address an AWS entry matches: the other side is the instance (or subnet) itself.
+REMOTE = {"input": "source", "output": "destination"}
+_REMOTE_REASON = ("an AWS entry has one CIDR, the remote side (the source of ingress, the destination of "
+                  "egress); the other side is the instance or subnet itself")
 
 
 def _refuse_forward(policy: Policy, what: str) -> None:
@@ -63,8 +71,9 @@ def _allowed(policy: Policy, family: str, direction: str) -> t.List[Rule]:
     rules = list(policy.chain(family, direction))
     for rule in rules:
         firstmatch.refuse_extras(rule, SG)
-    final = next((rule for rule in rules if rule.icmp_type is None), None)
-    drops = [rule for rule in rules if rule.action == "drop" and rule.icmp_type is not None]
+        firstmatch.refuse_prefixes(rule, SG, (REMOTE[direction],), _REMOTE_REASON, lists=True)
+    final = next((rule for rule in rules if rule.icmp_type is None and not rule.addressed), None)
+    drops = [rule for rule in rules if rule.action == "drop" and (rule.icmp_type is not None or rule.addressed)]
     if final is None or final.action == "accept":
         if drops:
             raise PolicyError(
@@ -73,6 +82,12 @@ def _allowed(policy: Policy, family: str, direction: str) -> t.List[Rule]:
                 "profiles do, or use backend aws_network_acl" % (SG, family, direction, drops[0].text()))
         return [Rule(family, direction, None, None, "accept")]
     accepts = [rule for rule in rules if rule.action == "accept"]
+    for drop in (drop for drop in drops if drop.addressed):
+        overlapping = [a for a in accepts if a.icmp_type is None or drop.icmp_type in (None, a.icmp_type)]
+        if overlapping:
+            raise PolicyError("%s cannot express '%s' together with '%s': a security group can only allow, so it "
+                              "cannot drop from some addresses what it allows. Use backend aws_network_acl"
+                              % (SG, drop.text(), overlapping[0].text()))
     for accept in accepts:
         inner = [drop for drop in drops if drop.icmp_type == accept.icmp_type and accept.code is None]
         if inner:
@@ -81,7 +96,12 @@ def _allowed(policy: Policy, family: str, direction: str) -> t.List[Rule]:
     return accepts
 
 
-def _permission(rule: Rule) -> t.Dict[str, t.Any]:
+def _permissions(rule: Rule) -> t.List[t.Dict[str, t.Any]]:
+    """One permission per CIDR, as amazon.aws.ec2_security_group sends a rule with a CIDR list."""
+    return [_permission(rule, cidr) for cidr in _remote(rule)]
+
+
+def _permission(rule: Rule, cidr: str) -> t.Dict[str, t.Any]:
     permission: t.Dict[str, t.Any] = {
         "IpProtocol": PROTOCOL[rule.family],
         "FromPort": -1 if rule.icmp_type is None else rule.icmp_type,
@@ -89,10 +109,15 @@ def _permission(rule: Rule) -> t.Dict[str, t.Any]:
     }
     description = "netdevops.icmp: %s" % rule.text()
     if rule.family == IPV4:
-        permission["IpRanges"] = [{"CidrIp": ANYWHERE[IPV4], "Description": description}]
+        permission["IpRanges"] = [{"CidrIp": cidr, "Description": description}]
     else:
-        permission["Ipv6Ranges"] = [{"CidrIpv6": ANYWHERE[IPV6], "Description": description}]
+        permission["Ipv6Ranges"] = [{"CidrIpv6": cidr, "Description": description}]
     return permission
+
+
+def _remote(rule: Rule) -> t.List[str]:
+    """The CIDRs of the remote side: the rule's prefixes, or the whole family."""
+    return list(getattr(rule, REMOTE[rule.direction])) or [ANYWHERE[rule.family]]
 
 
 def _ansible_rule(rule: Rule) -> t.Dict[str, t.Any]:
@@ -101,7 +126,8 @@ def _ansible_rule(rule: Rule) -> t.Dict[str, t.Any]:
                                  "from_port": -1 if rule.icmp_type is None else rule.icmp_type,
                                  "to_port": -1 if rule.code is None else rule.code,
                                  "rule_desc": "netdevops.icmp: %s" % rule.text()}
-    entry["cidr_ip" if rule.family == IPV4 else "cidr_ipv6"] = ANYWHERE[rule.family]
+    cidrs = _remote(rule)
+    entry["cidr_ip" if rule.family == IPV4 else "cidr_ipv6"] = cidrs[0] if len(cidrs) == 1 else cidrs
     return entry
 
 
@@ -113,7 +139,7 @@ def render_security_group(policy: Policy) -> t.Dict[str, t.Any]:
         if not any(rule.direction == direction for rule in policy.rules):
             continue  # the group's existing rules for that direction stay as they are
         allowed = [rule for family in FAMILIES for rule in _allowed(policy, family, direction)]
-        result["IpPermissionsEgress" if egress else "IpPermissions"] = [_permission(rule) for rule in allowed]
+        result["IpPermissionsEgress" if egress else "IpPermissions"] = [p for rule in allowed for p in _permissions(rule)]
         result["rules_egress" if egress else "rules"] = [_ansible_rule(rule) for rule in allowed]
     return result
 
@@ -124,9 +150,10 @@ def security_group_lines(rendered: t.Mapping[str, t.Any]) -> t.List[str]:
     for key, word in (("IpPermissions", "ingress"), ("IpPermissionsEgress", "egress")):
         for perm in rendered.get(key, []):
             ranges = perm.get("IpRanges") or perm.get("Ipv6Ranges")
-            cidr = ranges[0].get("CidrIp") or ranges[0].get("CidrIpv6")
-            lines.append("%s allow %s type %s code %s from %s" % (
-                word, perm["IpProtocol"], perm["FromPort"], perm["ToPort"], cidr))
+            cidrs = ",".join(r.get("CidrIp") or r.get("CidrIpv6") for r in ranges)
+            lines.append("%s allow %s type %s code %s %s %s" % (
+                word, perm["IpProtocol"], perm["FromPort"], perm["ToPort"], "from" if word == "ingress" else "to",
+                cidrs))
     return lines
 
 
@@ -152,17 +179,22 @@ def _permission_rules(perm: t.Mapping[str, t.Any], direction: str, notes: t.List
     for family in families:
         cidrs = [r.get("CidrIp") for r in perm.get("IpRanges") or []] if family == IPV4 else \
             [r.get("CidrIpv6") for r in perm.get("Ipv6Ranges") or []]
-        others = [c for c in cidrs if c != ANYWHERE[family]]
-        others += ["group %s" % g.get("GroupId") for g in perm.get("UserIdGroupPairs") or []]
+        others = ["group %s" % g.get("GroupId") for g in perm.get("UserIdGroupPairs") or []]
         others += ["prefix list %s" % p.get("PrefixListId") for p in perm.get("PrefixListIds") or []]
         if others:
-            notes.append("left out %s %s allow of %s for %s only: the model has no addresses yet"
+            notes.append("left out %s %s allow of %s for %s only: the model has no groups or prefix lists"
                          % (direction, family, proto, ", ".join(str(o) for o in others)))
-        if ANYWHERE[family] not in cidrs:
+        if not cidrs:
             continue
         icmp_type, code = _ports(perm, proto == "-1")
-        rules.append(Rule(family, direction, icmp_type, code, "accept"))
+        networks = () if ANYWHERE[family] in cidrs else _cidrs(family, cidrs)
+        addresses = {REMOTE[direction]: networks}
+        rules.append(Rule(family, direction, icmp_type, code, "accept", **addresses))
     return rules
+
+
+def _cidrs(family: str, cidrs: t.Sequence[t.Any]) -> prefixes.Prefixes:
+    return prefixes.canonical(prefixes.network(family, cidr, "CIDR") for cidr in cidrs)
 
 
 def _ports(perm: t.Mapping[str, t.Any], all_traffic: bool) -> t.Tuple[t.Optional[int], t.Optional[int]]:
@@ -192,8 +224,8 @@ def parse_security_groups(text: t.Any) -> t.Tuple[Policy, t.List[str]]:
     rules: t.List[Rule] = []
     for direction in sorted(seen):
         for family in FAMILIES:
-            chain = allowed.get((family, direction), [])
-            if any(rule.icmp_type is None for rule in chain):
+            chain = _merged(allowed.get((family, direction), []))
+            if any(rule.icmp_type is None and not rule.addressed for rule in chain):
                 rules.append(Rule(family, direction, None, None, "accept"))
                 continue
             rules.extend(_widest(chain))
@@ -201,9 +233,26 @@ def parse_security_groups(text: t.Any) -> t.Tuple[Policy, t.List[str]]:
     return Policy.build(rules), notes
 
 
+def _merged(chain: t.Sequence[Rule]) -> t.List[Rule]:
+    """One allow per type and code: the CIDRs of every permission for it together (any address wins)."""
+    by_match: t.Dict[t.Tuple[t.Optional[int], t.Optional[int]], t.List[Rule]] = {}
+    for rule in chain:
+        by_match.setdefault((rule.icmp_type, rule.code), []).append(rule)
+    merged = []
+    for group in by_match.values():
+        first, field = group[0], REMOTE[group[0].direction]
+        networks: prefixes.Prefixes = ()
+        if all(getattr(rule, field) for rule in group):
+            networks = prefixes.canonical(prefixes.network(first.family, net) for rule in group
+                                          for net in getattr(rule, field))
+        merged.append(Rule(first.family, first.direction, first.icmp_type, first.code, "accept",
+                           **{field: networks}))
+    return merged
+
+
 def _widest(chain: t.Sequence[Rule]) -> t.List[Rule]:
-    """Allows of one chain without those a type-wide allow already covers."""
-    whole_types = {rule.icmp_type for rule in chain if rule.code is None}
+    """Allows of one chain without those a type-wide allow for every address already covers."""
+    whole_types = {rule.icmp_type for rule in chain if rule.code is None and not rule.addressed}
     return [rule for rule in chain if rule.code is None or rule.icmp_type not in whole_types]
 
 
@@ -219,7 +268,7 @@ def render_network_acl(policy: Policy, start: int = 100, step: int = 10) -> t.Di
         for family in FAMILIES:
             if not policy.chain(family, direction):
                 continue
-            for rule in firstmatch.ordered(policy, family, direction, NACL):
+            for rule in firstmatch.ordered(policy, family, direction, NACL, (REMOTE[direction],), _REMOTE_REASON):
                 if number > MAX_NACL_RULE:
                     raise PolicyError("%s: rule numbers from %d in steps of %d pass %d; use a smaller start or step"
                                       % (NACL, start, step, MAX_NACL_RULE))
@@ -237,14 +286,14 @@ def _nacl_entry(rule: Rule, number: int, egress: bool) -> t.Dict[str, t.Any]:
     entry: t.Dict[str, t.Any] = {"RuleNumber": number, "Protocol": PROTOCOL_NUMBER[rule.family],
                                  "RuleAction": "allow" if rule.action == "accept" else "deny", "Egress": egress,
                                  "IcmpTypeCode": _icmp_type_code(rule)}
-    entry["CidrBlock" if rule.family == IPV4 else "Ipv6CidrBlock"] = ANYWHERE[rule.family]
+    entry["CidrBlock" if rule.family == IPV4 else "Ipv6CidrBlock"] = _remote(rule)[0]
     return entry
 
 
 def _nacl_list(rule: Rule, number: int) -> t.List[t.Any]:
     code = _icmp_type_code(rule)
     return [number, _NACL_PROTOCOL[rule.family], "allow" if rule.action == "accept" else "deny",
-            ANYWHERE[rule.family], code["Type"], code["Code"]]
+            _remote(rule)[0], code["Type"], code["Code"]]
 
 
 def network_acl_lines(rendered: t.Mapping[str, t.Any]) -> t.List[str]:
@@ -286,9 +335,10 @@ def _nacl_entries(entry: t.Mapping[str, t.Any]) -> t.List[firstmatch.Entry]:
     cidr = entry.get("Ipv6CidrBlock") or entry.get("CidrBlock")
     implicit = number > MAX_NACL_RULE  # the ACL's own final deny: 32767 (IPv4), 32768 (IPv6), shown as "*"
     label = "rule %s" % ("*" if implicit else number)
-    if cidr != ANYWHERE[family]:
-        raise PolicyError("network ACL %s applies to %s only; the ICMP policy model has no addresses yet, so it "
-                          "cannot be compared" % (label, cidr))
+    try:
+        networks = () if cidr == ANYWHERE[family] else _cidrs(family, [cidr])
+    except PolicyError as err:
+        raise PolicyError("network ACL %s: %s" % (label, err)) from err
     if protocol != "-1" and PROTOCOL_NUMBER[family] != protocol:
         raise PolicyError("network ACL %s: protocol %s with a %s range is not ICMP of that family"
                           % (label, protocol, family))
@@ -300,4 +350,5 @@ def _nacl_entries(entry: t.Mapping[str, t.Any]) -> t.List[firstmatch.Entry]:
     if protocol != "-1":
         type_code = entry.get("IcmpTypeCode") or {}
         icmp_type, code = _ports({"FromPort": type_code.get("Type", -1), "ToPort": type_code.get("Code", -1)}, False)
-    return [firstmatch.Entry(family, direction, icmp_type, code, action, label, implicit)]
+    addresses = {REMOTE[direction]: networks}
+    return [firstmatch.Entry(family, direction, icmp_type, code, action, label, implicit, **addresses)]

@@ -18,17 +18,21 @@ has no numeric ICMP type/code and no IPv6 neighbour-discovery keywords, and its
 parser turns such entries into "every ICMP type" (checked in the tests), so a
 policy with them is only given as text.
 
+Source and destination prefixes are IOS addresses: ``any``, ``host A``, ``A WILDCARD``
+(IPv4) or ``P/LEN`` (IPv6), one per entry, so a rule takes one prefix per field here.
+
 Parsing reads only our lists. IOS's implicit end (IPv6: permit nd-na and nd-ns,
 then deny everything) becomes explicit rules, remarks and non-ICMP entries are
-skipped, and an entry limited to some addresses is refused: the model has no
-addresses yet.
+skipped, and an entry with an object group or a non-contiguous wildcard is
+refused: the model cannot hold it.
 """
 from __future__ import annotations
 
+import ipaddress
 import re
 import typing as t
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy import firstmatch
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import firstmatch, prefixes
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.icmp_types import FAMILIES, IPV4, IPV6
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import DIRECTIONS, Policy, PolicyError, Rule
 
@@ -95,8 +99,20 @@ def _icmp_words(rule: Rule) -> str:
     return " %d %d" % (rule.icmp_type, rule.code)
 
 
+def _address_words(rule: Rule, networks: prefixes.Prefixes) -> str:
+    """IOS's words for one prefix (or every address)."""
+    if not networks:
+        return "any"
+    address, length = prefixes.host_or_network(networks[0])
+    net = ipaddress.ip_network(networks[0])
+    if length == net.max_prefixlen:
+        return "host %s" % address
+    return networks[0] if rule.family == IPV6 else "%s %s" % (address, net.hostmask)
+
+
 def _entry_line(rule: Rule, sequence: int) -> str:
-    body = "%s icmp any any%s" % ("permit" if rule.action == "accept" else "deny", _icmp_words(rule))
+    body = "%s icmp %s %s%s" % ("permit" if rule.action == "accept" else "deny", _address_words(rule, rule.source),
+                                _address_words(rule, rule.destination), _icmp_words(rule))
     if rule.family == IPV4:
         return "%d %s" % (sequence, body)
     return "%s sequence %d" % (body, sequence)
@@ -104,7 +120,7 @@ def _entry_line(rule: Rule, sequence: int) -> str:
 
 def lists(policy: Policy) -> t.List[t.Tuple[str, str, t.List[Rule]]]:
     """(family, direction, rules in order) for every chain the policy has."""
-    return [(family, direction, firstmatch.ordered(policy, family, direction, WHAT))
+    return [(family, direction, firstmatch.ordered(policy, family, direction, WHAT, ("source", "destination")))
             for direction in DIRECTIONS for family in FAMILIES if policy.chain(family, direction)]
 
 
@@ -143,9 +159,20 @@ def not_in_ios_acls(policy: Policy) -> t.List[str]:
     return missing
 
 
+def _ace_address(rule: Rule, networks: prefixes.Prefixes) -> t.Dict[str, t.Any]:
+    """An address in ``cisco.ios.ios_acls``'s data model."""
+    words = _address_words(rule, networks).split()
+    if words == ["any"]:
+        return {"any": True}
+    if words[0] == "host":
+        return {"host": words[1]}
+    return {"address": words[0], "wildcard_bits": words[1]} if len(words) == 2 else {"address": words[0]}
+
+
 def _ace(rule: Rule, sequence: int) -> t.Dict[str, t.Any]:
     ace: t.Dict[str, t.Any] = {"sequence": sequence, "grant": "permit" if rule.action == "accept" else "deny",
-                               "protocol": "icmp", "source": {"any": True}, "destination": {"any": True}}
+                               "protocol": "icmp", "source": _ace_address(rule, rule.source),
+                               "destination": _ace_address(rule, rule.destination)}
     if rule.icmp_type is not None:
         keyword = KEYWORDS[rule.family][(rule.icmp_type, rule.code)]
         ace["protocol_options"] = {"icmp": {keyword.replace("-", "_"): True}}
@@ -236,13 +263,29 @@ def _entry(line: str, family: str, direction: str, name: str) -> t.Optional[firs
     words = _strip_trailers(match.group("rest")).split()
     source, index = _address(words, 0, where)
     destination, index = _address(words, index, where)
-    if (source, destination) != ("any", "any"):
-        raise PolicyError("%s (%r) matches only some addresses (%s to %s); the ICMP policy model has no addresses "
-                          "yet, so it cannot be compared. Keep address-specific entries in another access list"
-                          % (where, line, source, destination))
     icmp_type, code = (None, None) if proto == all_protocols else _icmp_match(family, " ".join(words[index:]), where)
     action = "accept" if match.group("grant") == "permit" else "drop"
-    return firstmatch.Entry(family, direction, icmp_type, code, action, where)
+    return firstmatch.Entry(family, direction, icmp_type, code, action, where, False,
+                            _prefix(family, source, where, line), _prefix(family, destination, where, line))
+
+
+def _prefix(family: str, words: str, where: str, line: str) -> prefixes.Prefixes:
+    """An IOS address as model prefixes; what the model cannot hold is refused, quoting the entry."""
+    parts = words.split()
+    try:
+        if parts == ["any"]:
+            return ()
+        if parts[0] == "host" and len(parts) == 2:
+            return prefixes.canonical([prefixes.network(family, parts[1])])
+        if family == IPV4 and len(parts) == 2 and parts[0] != "object-group":
+            length = ipaddress.IPv4Network("0.0.0.0/%s" % parts[1]).prefixlen  # a wildcard is a hostmask
+            return prefixes.canonical([prefixes.network(family, "%s/%d" % (parts[0], length))])
+        if family == IPV6 and len(parts) == 1:
+            return prefixes.canonical([prefixes.network(family, parts[0])])
+    except (PolicyError, ValueError) as err:
+        raise PolicyError("%s (%r): cannot read the address %r as a prefix (%s)" % (where, line, words, err)) from err
+    raise PolicyError("%s (%r): the address %r is not a host, a prefix or any (object groups are not supported); "
+                      "keep such entries in another access list" % (where, line, words))
 
 
 def parse(text: str, prefix: str) -> t.Tuple[Policy, t.List[str]]:

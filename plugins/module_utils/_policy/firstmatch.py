@@ -20,6 +20,7 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass
 
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import prefixes
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import Policy, PolicyError, Rule
 
 
@@ -34,11 +35,15 @@ class Entry:
     action: str  # accept | drop
     label: str  # how the device names it, for messages ("sequence 30", "rule 110")
     implicit: bool = False  # the device's own end of list: shadowing it is normal, not worth a note
+    source: prefixes.Prefixes = ()  # (): every address
+    destination: prefixes.Prefixes = ()
 
 
 def covers(first: Entry, later: Entry) -> bool:
     """True when every packet ``later`` matches is matched by ``first`` already."""
     if (first.family, first.direction) != (later.family, later.direction):
+        return False
+    if not (prefixes.covers(first.source, later.source) and prefixes.covers(first.destination, later.destination)):
         return False
     if first.icmp_type is None:
         return True
@@ -57,21 +62,25 @@ def to_rules(entries: t.Sequence[Entry]) -> t.Tuple[t.List[Rule], t.List[str]]:
             notes.append("%s never matches: %s matches every packet it would" % (entry.label, shadow.label))
         if shadow is None:
             kept.append(entry)
-    rules = [Rule(e.family, e.direction, e.icmp_type, e.code, e.action) for e in kept]
+    rules = [Rule(e.family, e.direction, e.icmp_type, e.code, e.action, None, None, e.source, e.destination)
+             for e in kept]
     return rules, notes
 
 
-def ordered(policy: Policy, family: str, direction: str, what: str) -> t.List[Rule]:
+def ordered(policy: Policy, family: str, direction: str, what: str,
+            fields: t.Sequence[str] = ("source", "destination"), reason: str = "") -> t.List[Rule]:
     """The chain's rules in evaluation order plus a final rule for every other packet.
 
     The model accepts what no rule matches; a device list denies it, so a chain
     without an ``any`` rule ends with an explicit ``any`` accept. ``what`` names the
-    target in messages about what it cannot express (rates, log prefixes).
+    target in messages about what it cannot express (rates, log prefixes, prefix lists, and prefixes
+    outside ``fields``, explained by ``reason``).
     """
     rules = list(policy.chain(family, direction))
     for rule in rules:
         refuse_extras(rule, what)
-    if not any(rule.icmp_type is None for rule in rules):
+        refuse_prefixes(rule, what, fields, reason)
+    if not any(rule.icmp_type is None and not rule.addressed for rule in rules):
         rules.append(Rule(family, direction, None, None, "accept"))
     return rules
 
@@ -87,6 +96,18 @@ def refuse_extras(rule: Rule, what: str) -> None:
         raise PolicyError(
             "%s cannot express rule '%s': it has no log prefix. Remove log_prefix from this rule for this target"
             % (what, rule.text()))
+
+
+def refuse_prefixes(rule: Rule, what: str, fields: t.Sequence[str], reason: str, lists: bool = False) -> None:
+    """A target whose entries take one prefix per field (unless ``lists``), and maybe not every field."""
+    for field in ("source", "destination"):
+        networks = getattr(rule, field)
+        if networks and field not in fields:
+            raise PolicyError("%s cannot express rule '%s': %s. Remove %s from this rule for this target"
+                              % (what, rule.text(), reason, field))
+        if len(networks) > 1 and not lists:
+            raise PolicyError("%s cannot express rule '%s': an entry takes one %s prefix. Write one rule per "
+                              "prefix for this target" % (what, rule.text(), field))
 
 
 def as_policy(rules: t.Iterable[Rule]) -> Policy:

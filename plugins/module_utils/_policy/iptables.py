@@ -16,14 +16,20 @@ only when it is missing; an existing jump is never moved.
 The LOG target needs its own rule, so a logged drop is ``-j LOG`` + ``-j DROP``
 with the same match, and a rate-limited accept is ``-m limit ... -j ACCEPT``
 followed by the overflow drop; the parser folds these back into one model rule.
+
+A rule with several source or destination prefixes becomes one line per source x
+destination (no ipset), each marked ``-m comment --comment "netdevops-icmp <hash>"``
+with a hash of its prefixes, so the parser puts exactly those lines back together and
+never merges two rules that merely sit next to each other.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 import shlex
 import typing as t
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy import icmp_types, names
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import icmp_types, names, prefixes
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.coexist import (
     ForeignChain,
     ForeignRule,
@@ -46,6 +52,7 @@ _UNIT_IN = {"sec": "second", "second": "second", "min": "minute", "minute": "min
 _PROTO = {IPV4: "icmp", IPV6: "ipv6-icmp"}
 _PROTO_IN = {"icmp": IPV4, "1": IPV4, "ipv6-icmp": IPV6, "icmpv6": IPV6, "58": IPV6}
 _COUNTERS = re.compile(r"\[\d+:\d+\]")
+_GROUP_RE = re.compile(r"netdevops-icmp [0-9a-f]{8}")
 
 
 class IptablesParseError(PolicyError):
@@ -58,8 +65,23 @@ def chain_name(direction: str, prefix: str = DEFAULT_PREFIX) -> str:
 
 # --- render -------------------------------------------------------------------------------
 
-def _match(rule: Rule) -> str:
+def _address_matches(rule: Rule) -> t.List[str]:
+    """``-s S -d D `` for every source x destination (one empty string for a rule without addresses)."""
+    sources = ["-s %s " % net for net in rule.source] or [""]
+    destinations = ["-d %s " % net for net in rule.destination] or [""]
+    return [source + destination for source in sources for destination in destinations]
+
+
+def group_comment(rule: Rule) -> str:
+    """The mark of the lines of one rule with several prefixes: a hash of those prefixes."""
+    text = "%s|%s" % (" ".join(rule.source), " ".join(rule.destination))
+    return "netdevops-icmp %s" % hashlib.sha256(text.encode("ascii")).hexdigest()[:8]
+
+
+def _match(rule: Rule, grouped: bool = False) -> str:
     text = "-p %s" % _PROTO[rule.family]
+    if grouped:  # where iptables-save prints it: after -p, before the icmp match
+        text += ' -m comment --comment "%s"' % group_comment(rule)
     if rule.icmp_type is not None:
         value = str(rule.icmp_type) if rule.code is None else "%d/%d" % (rule.icmp_type, rule.code)
         text += " -m icmp --icmp-type %s" % value if rule.family == IPV4 else " -m icmp6 --icmpv6-type %s" % value
@@ -67,7 +89,13 @@ def _match(rule: Rule) -> str:
 
 
 def render_rule(rule: Rule, chain: str) -> t.List[str]:
-    match = "-A %s %s" % (names.check_chain(chain), _match(rule))
+    names.check_chain(chain)
+    addresses = _address_matches(rule)
+    return [line for address in addresses for line in _render_one(rule, chain, address, len(addresses) > 1)]
+
+
+def _render_one(rule: Rule, chain: str, address: str, grouped: bool) -> t.List[str]:
+    match = "-A %s %s%s" % (chain, address, _match(rule, grouped))
     lines = []
     if rule.rate is not None:
         limit = "-m limit --limit %d/%s" % (rule.rate.rate, _UNIT_OUT[rule.rate.per])
@@ -135,9 +163,14 @@ class _Line(t.NamedTuple):
     other: bool  # a match or option we do not write
     problem: t.Optional[str]  # why the line cannot be read at all
     any_type: bool = False  # ``--icmp-type any``: every type, but not a match we write
+    source: prefixes.Prefixes = ()
+    destination: prefixes.Prefixes = ()
+    group: t.Optional[str] = None  # our comment on the lines of a rule with several prefixes
 
 
-_VALUE_OPTIONS = ("-A", "-p", "-m", "--icmp-type", "--icmpv6-type", "--limit", "--limit-burst", "-j", "--log-prefix")
+_VALUE_OPTIONS = ("-A", "-p", "-m", "--icmp-type", "--icmpv6-type", "--limit", "--limit-burst", "-j", "--log-prefix",
+                  "-s", "-d", "--comment")
+_ADDRESS_OPTIONS = {"-s": "source", "-d": "destination"}
 _LIMIT_RE = re.compile(r"([0-9]{1,12})/(sec|second|min|minute|hour)")
 _TYPE_OPTION = {IPV4: "--icmp-type", IPV6: "--icmpv6-type"}
 
@@ -172,8 +205,12 @@ def _option(word: str, value: str, state: t.Dict[str, t.Any]) -> None:
         state["chain"] = value
     elif word == "-p" and value in _PROTO_IN:
         state["family"] = _PROTO_IN[value]
-    elif word == "-m" and value in ("icmp", "icmp6", "limit"):
+    elif word == "-m" and value in ("icmp", "icmp6", "limit", "comment"):
         return
+    elif word in _ADDRESS_OPTIONS and _ADDRESS_OPTIONS[word] not in state:
+        state[_ADDRESS_OPTIONS[word]] = value
+    elif word == "--comment" and _GROUP_RE.fullmatch(value) and "group" not in state:
+        state["group"] = value
     elif word == _TYPE_OPTION.get(state.get("family", "")) and value == "any":
         state["any_type"] = True  # what iptables prints for an IPv4 type-255 match (the kernel's wildcard)
     elif word == _TYPE_OPTION.get(state.get("family", "")):
@@ -223,9 +260,24 @@ def _parse_line(line: str) -> _Line:
             index += 2
     if state.get("log_prefix") is not None and not _log_prefix_ok(state["log_prefix"]):
         state["other"] = True
+    addresses = {field: _prefix(state.get("family"), state.get(field), state) for field in ("source", "destination")}
     return _Line(line, state["chain"], state.get("family"), state.get("icmp_type"), state.get("code"),
                  state["target"], state.get("rate"), state.get("log_prefix"), state["other"], state.get("problem"),
-                 state.get("any_type", False))
+                 state.get("any_type", False), addresses["source"], addresses["destination"], state.get("group"))
+
+
+def _prefix(family: t.Optional[str], value: t.Optional[str], state: t.Dict[str, t.Any]) -> prefixes.Prefixes:
+    """``-s``/``-d`` as iptables-save prints it (``A/LEN``); anything else makes the line not ours."""
+    if value is None:
+        return ()
+    try:
+        network = prefixes.network(t.cast(str, family), value) if family else None
+    except PolicyError:
+        network = None
+    if network is None or network.prefixlen == 0:
+        state["other"] = True  # not an address of the rule's family, or -s 0.0.0.0/0 (we never write it)
+        return ()
+    return (str(network),)
 
 
 def _log_prefix_ok(value: str) -> bool:
@@ -237,12 +289,51 @@ def _log_prefix_ok(value: str) -> bool:
 
 
 def _same_match(a: _Line, b: _Line) -> bool:
-    return (a.family, a.icmp_type, a.code) == (b.family, b.icmp_type, b.code)
+    return (a.family, a.icmp_type, a.code, a.source, a.destination, a.group) == \
+        (b.family, b.icmp_type, b.code, b.source, b.destination, b.group)
 
 
 def _fold(lines: t.List[_Line], direction: str) -> t.Tuple[t.List[Rule], t.List[str]]:
-    """Fold ``limit ACCEPT`` [+ ``LOG``] + ``DROP`` and ``LOG`` + ``DROP`` back into one rule each."""
+    """Our rules from the lines of one chain: each group of lines folded, then the groups of rules with
+    several prefixes put back together."""
+    folded, unknown = _fold_lines(lines, direction)
     rules: t.List[Rule] = []
+    index = 0
+    while index < len(folded):
+        rule, group, first = folded[index]
+        members = [rule]
+        while group is not None and index + len(members) < len(folded) and folded[index + len(members)][1] == group:
+            members.append(folded[index + len(members)][0])
+        joined = _join(members, group, direction)
+        if joined is None:
+            unknown.extend("rule %r (we did not write it)" % line.text for _r, _g, line in folded[index:index + len(members)])
+        else:
+            rules.append(joined)
+        index += len(members)
+    return rules, unknown
+
+
+def _join(members: t.List[Rule], group: t.Optional[str], direction: str) -> t.Optional[Rule]:
+    """One rule from the one-prefix rules of its lines, if re-rendering it gives exactly those lines."""
+    first = members[0]
+    if group is None:
+        return first
+    source = prefixes.canonical(prefixes.network(first.family, net) for rule in members for net in rule.source)
+    destination = prefixes.canonical(prefixes.network(first.family, net) for rule in members
+                                     for net in rule.destination)
+    joined = Rule(first.family, direction, first.icmp_type, first.code, first.action, first.rate, first.log_prefix,
+                  source, destination)
+    pieces = [Rule(joined.family, direction, joined.icmp_type, joined.code, joined.action, joined.rate,
+                   joined.log_prefix, (s,) if s else (), (d,) if d else ())
+              for s in joined.source or ("",) for d in joined.destination or ("",)]
+    if pieces != members or group_comment(joined) != group or len(pieces) < 2:
+        return None
+    return joined
+
+
+def _fold_lines(lines: t.List[_Line], direction: str) -> t.Tuple[t.List[t.Tuple[Rule, t.Optional[str], _Line]], t.List[str]]:
+    """Fold ``limit ACCEPT`` [+ ``LOG``] + ``DROP`` and ``LOG`` + ``DROP`` back into one rule each."""
+    rules: t.List[t.Tuple[Rule, t.Optional[str], _Line]] = []
     unknown: t.List[str] = []
     index = 0
     while index < len(lines):
@@ -260,7 +351,7 @@ def _fold(lines: t.List[_Line], direction: str) -> t.Tuple[t.List[Rule], t.List[
             unknown.append("rule %r (we did not write it)" % line.text)
             index += 1
             continue
-        rules.append(rule)
+        rules.append((rule, line.group, line))
         index += len(group)
     return rules, unknown
 
@@ -271,14 +362,15 @@ def _rule_of(group: t.List[_Line], direction: str) -> t.Optional[Rule]:
     if any(g.other or g.any_type or g.family is None for g in group) or (first.code is not None and first.icmp_type is None):
         return None
     log_prefix = next((g.log_prefix for g in group if g.target == "LOG"), None)
+    addresses = (first.source, first.destination)
     if first.rate is not None and targets in (["ACCEPT", "DROP"], ["ACCEPT", "LOG", "DROP"]):
-        return Rule(first.family, direction, first.icmp_type, first.code, "accept", first.rate, log_prefix)
+        return Rule(first.family, direction, first.icmp_type, first.code, "accept", first.rate, log_prefix, *addresses)
     if any(g.rate is not None for g in group):
         return None
     if targets == ["LOG", "DROP"] and log_prefix:
-        return Rule(first.family, direction, first.icmp_type, first.code, "drop", None, log_prefix)
+        return Rule(first.family, direction, first.icmp_type, first.code, "drop", None, log_prefix, *addresses)
     if targets in (["ACCEPT"], ["DROP"]):
-        return Rule(first.family, direction, first.icmp_type, first.code, first.target.lower())
+        return Rule(first.family, direction, first.icmp_type, first.code, first.target.lower(), None, None, *addresses)
     return None
 
 
@@ -365,8 +457,9 @@ def foreign_chains(text: str, family: str, prefix: str = DEFAULT_PREFIX) -> t.Li
                 jumped = True
                 break
             verdict = {"ACCEPT": "accept", "DROP": "drop", "REJECT": "drop"}.get(parsed.target, "other")
+            conditional = parsed.other or parsed.rate is not None or parsed.problem is not None
             rules.append(ForeignRule(parsed.family, parsed.icmp_type, parsed.code, verdict,
-                                     parsed.other or parsed.rate is not None or parsed.problem is not None))
+                                     conditional or bool(parsed.source or parsed.destination)))
         if not jumped:
             continue  # the apply inserts our jump at position 1: nothing foreign runs before it
         # after our jump, our ACCEPT is final for what we accept: the chain policy never sees it

@@ -19,7 +19,7 @@ import re
 import typing as t
 from dataclasses import dataclass, field
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy import icmp_types, names
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import icmp_types, names, prefixes
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.icmp_types import IPV4, IPV6
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.names import PolicyError
 
@@ -62,15 +62,26 @@ class Rule:
     action: str
     rate: t.Optional[RateLimit] = None
     log_prefix: t.Optional[str] = None
+    source: prefixes.Prefixes = ()  # (): every address
+    destination: prefixes.Prefixes = ()
 
     @property
-    def key(self) -> t.Tuple[str, str, int, int]:
-        return (self.family, self.direction, _num(self.icmp_type), _num(self.code))
+    def key(self) -> "RuleKey":
+        return (self.family, self.direction, _num(self.icmp_type), _num(self.code), self.source, self.destination)
 
-    def sort_key(self) -> t.Tuple[int, int, int, int, int]:
+    @property
+    def addressed(self) -> bool:
+        """The rule matches only some source or destination addresses."""
+        return bool(self.source or self.destination)
+
+    def sort_key(self) -> t.Tuple[t.Any, ...]:
+        """Most specific first: by type and code, then a rule with addresses before one without,
+        longer prefixes before shorter ones (so a /32 exception goes before its /24)."""
         specificity = 2 if self.icmp_type is None else (1 if self.code is None else 0)
         return (DIRECTION_ORDER[self.direction], FAMILY_ORDER[self.family], specificity,
-                _num(self.icmp_type), _num(self.code))
+                _num(self.icmp_type), _num(self.code), 0 if self.addressed else 1,
+                -prefixes.specificity(self.source), -prefixes.specificity(self.destination),
+                prefixes.sort_key(self.source), prefixes.sort_key(self.destination))
 
     def matches(self, icmp_type: int, code: int) -> bool:
         if self.icmp_type is None:
@@ -87,6 +98,8 @@ class Rule:
             "rate": ("%d/%s" % (self.rate.rate, self.rate.per)) if self.rate else None,
             "burst": self.rate.burst if self.rate else None,
             "log_prefix": self.log_prefix,
+            "source": list(self.source) or None,
+            "destination": list(self.destination) or None,
         }
 
     def text(self) -> str:
@@ -94,6 +107,7 @@ class Rule:
         words = [self.family, self.direction, "type", str(icmp_types.type_label(self.family, self.icmp_type))]
         if self.code is not None:
             words += ["code", str(self.code)]
+        words += address_words(self)
         if self.rate:
             words += ["limit", self.rate.text()]
         if self.log_prefix:
@@ -102,8 +116,15 @@ class Rule:
         return " ".join(words)
 
 
+RuleKey = t.Tuple[str, str, int, int, prefixes.Prefixes, prefixes.Prefixes]
 FAMILY_ORDER = {IPV4: 0, IPV6: 1}
 DIRECTION_ORDER = {name: index for index, name in enumerate(DIRECTIONS)}
+
+
+def address_words(rule: Rule) -> t.List[str]:
+    """``from A,B`` / ``to C`` for a rule with addresses; nothing for every address."""
+    words = ["from", prefixes.words(rule.source)] if rule.source else []
+    return words + (["to", prefixes.words(rule.destination)] if rule.destination else [])
 
 
 def _num(value: t.Optional[int]) -> int:
@@ -118,7 +139,7 @@ class Policy:
     @classmethod
     def build(cls, rules: t.Iterable[Rule], sysctls: t.Optional[t.Mapping[str, int]] = None) -> "Policy":
         """Canonical policy: one rule per key (the last one given wins), sorted."""
-        by_key: t.Dict[t.Tuple[str, str, int, int], Rule] = {}
+        by_key: t.Dict[RuleKey, Rule] = {}
         for rule in rules:
             by_key[rule.key] = rule
         ordered = tuple(sorted(by_key.values(), key=Rule.sort_key))
@@ -153,7 +174,7 @@ def fold_duplicates(rules: t.Sequence[Rule]) -> t.List[Rule]:
     or log prefix are refused naming both: which one the user meant cannot be guessed.
     (A user rule overriding a profile's rule is a feature; see ``profiles.extend``.)
     """
-    seen: t.Dict[t.Tuple[str, str, int, int], t.Tuple[int, Rule]] = {}
+    seen: t.Dict[RuleKey, t.Tuple[int, Rule]] = {}
     folded: t.List[Rule] = []
     for number, rule in enumerate(rules, 1):
         if rule.key not in seen:
@@ -170,15 +191,27 @@ def fold_duplicates(rules: t.Sequence[Rule]) -> t.List[Rule]:
 
 def _match_text(rule: Rule) -> str:
     text = "%s %s type %s" % (rule.family, rule.direction, icmp_types.type_label(rule.family, rule.icmp_type))
-    return text if rule.code is None else "%s code %d" % (text, rule.code)
+    text = text if rule.code is None else "%s code %d" % (text, rule.code)
+    return " ".join([text] + address_words(rule))
 
 
 def effective_action(rules: t.Sequence[Rule], icmp_type: int, code: int) -> t.Optional[Rule]:
-    """The first rule of a canonical chain that decides ``(type, code)``; None: falls through."""
+    """The first rule of a canonical chain that decides ``(type, code)`` for every address; None: falls
+    through (rules limited to some addresses decide only for those, see ``deciding_rules``)."""
+    deciding = deciding_rules(rules, icmp_type, code)
+    return deciding[-1] if deciding and not deciding[-1].addressed else None
+
+
+def deciding_rules(rules: t.Sequence[Rule], icmp_type: int, code: int) -> t.List[Rule]:
+    """The rules ``(type, code)`` meets in order: those limited to some addresses (each decides for its
+    addresses only), up to the first one for every address, which decides for all the rest."""
+    met = []
     for rule in rules:
         if rule.matches(icmp_type, code):
-            return rule
-    return None
+            met.append(rule)
+            if not rule.addressed:
+                break
+    return met
 
 
 def parse_rate(value: t.Any, burst: t.Any = None) -> RateLimit:
@@ -232,7 +265,8 @@ def iptables_rate(rate: int, per: str) -> t.Tuple[int, str]:
     return _XT_LIMIT_SCALE * seconds // period, name
 
 
-_RULE_KEYS = {"family", "direction", "type", "icmp_type", "code", "action", "rate", "burst", "log_prefix"}
+_RULE_KEYS = {"family", "direction", "type", "icmp_type", "code", "action", "rate", "burst", "log_prefix", "source",
+              "destination"}
 
 
 def rule_from_dict(raw: t.Mapping[str, t.Any], where: str = "rule") -> Rule:
@@ -271,7 +305,12 @@ def _rule_from_dict(raw: t.Mapping[str, t.Any]) -> Rule:
     log_prefix = raw.get("log_prefix")
     if log_prefix is not None:
         log_prefix = _check_log_prefix(log_prefix, action, rate)
-    return Rule(family, direction, icmp_type, code, action, rate, log_prefix)
+    source = prefixes.parse(family, raw.get("source"), "source")
+    destination = prefixes.parse(family, raw.get("destination"), "destination")
+    if rate is not None and max(len(source), 1) * max(len(destination), 1) > 1:
+        raise PolicyError("a rate limit needs one source and one destination prefix at most (iptables would give "
+                          "each prefix its own limit, nftables one shared limit): write one rule per prefix")
+    return Rule(family, direction, icmp_type, code, action, rate, log_prefix, source, destination)
 
 
 def _check_log_prefix(value: t.Any, action: str, rate: t.Optional[RateLimit]) -> str:
@@ -322,29 +361,40 @@ def unsafe_findings(policy: Policy) -> t.List[str]:
     """Why this policy would cause an outage: one sentence per must-pass packet it drops.
 
     A rate-limited accept below the floor drops all but a trickle, so it counts as a drop.
+    A rule limited to some addresses decides only for them: an accept from one prefix leaves the
+    others to the next rule, and a drop from one prefix is reported as dropping from that prefix.
     """
     findings = []
     for family, icmp_type, code, directions, why in MUST_PASS:
         for direction in directions:
-            rule = effective_action(policy.chain(family, direction), icmp_type, code)
-            if rule is None:
-                continue
-            what = "%s type %d code %d" % (family, icmp_type, code)
-            if rule.action == "drop":
-                findings.append("drops %s (%s %s rule '%s'). %s" % (what, family, direction, rule.text(), why))
-            elif below_floor(rule.rate):
-                findings.append(
-                    "rate-limits %s below the floor of %d/second, which drops the rest (%s %s rule '%s'). %s"
-                    % (what, MUST_PASS_FLOOR_PER_SECOND, family, direction, rule.text(), why))
+            for rule in deciding_rules(policy.chain(family, direction), icmp_type, code):
+                what = "%s type %d code %d" % (family, icmp_type, code)
+                where = _where(rule, policy.chain(family, direction), icmp_type, code)
+                if rule.action == "drop":
+                    findings.append("drops %s%s (%s %s rule '%s'). %s"
+                                    % (what, where, family, direction, rule.text(), why))
+                elif below_floor(rule.rate):
+                    findings.append(
+                        "rate-limits %s%s below the floor of %d/second, which drops the rest (%s %s rule '%s'). %s"
+                        % (what, where, MUST_PASS_FLOOR_PER_SECOND, family, direction, rule.text(), why))
     return findings
 
 
+def _where(rule: Rule, chain: t.Sequence[Rule], icmp_type: int, code: int) -> str:
+    """Which packets the rule decides for: its addresses, or all those earlier rules left to it."""
+    if rule.addressed:
+        return " " + " ".join(address_words(rule))
+    earlier = [r for r in deciding_rules(chain, icmp_type, code) if r.addressed]
+    return " from every other address" if earlier else ""
+
+
 def pmtud_blocked(policy: Policy) -> t.List[str]:
-    """Families whose Path MTU Discovery messages (frag-needed, packet-too-big) the policy drops on input."""
+    """Families whose Path MTU Discovery messages (frag-needed, packet-too-big) the policy drops on input,
+    from every address or from some."""
     families = []
     for family, icmp_type, code, _directions, _why in PMTUD_MUST_PASS:
-        rule = effective_action(policy.chain(family, "input"), icmp_type, code)
-        if rule is not None and rule.action == "drop":
+        deciding = deciding_rules(policy.chain(family, "input"), icmp_type, code)
+        if any(rule.action == "drop" for rule in deciding):
             families.append(family)
     return families
 

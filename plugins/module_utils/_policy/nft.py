@@ -18,10 +18,11 @@ A rate-limited accept is two rules: ``<match> limit rate ... accept`` and
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import typing as t
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy import icmp_types, names
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import icmp_types, names, prefixes
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.coexist import (
     ForeignChain,
     ForeignRule,
@@ -41,6 +42,9 @@ _PROTO = {IPV4: "icmp", IPV6: "icmpv6"}
 _L4PROTO = {IPV4: "icmp", IPV6: "ipv6-icmp"}
 _FAMILY_OF_PROTO = {"icmp": IPV4, "icmpv6": IPV6}
 _FAMILY_OF_L4 = {"icmp": IPV4, 1: IPV4, "ipv6-icmp": IPV6, "icmpv6": IPV6, 58: IPV6}
+_IP = {IPV4: "ip", IPV6: "ip6"}
+_FAMILY_OF_IP = {"ip": IPV4, "ip6": IPV6}
+_ADDRESS_FIELD = {"saddr": "source", "daddr": "destination"}
 
 
 class NftParseError(PolicyError):
@@ -49,7 +53,21 @@ class NftParseError(PolicyError):
 
 # --- render -------------------------------------------------------------------------------
 
+def _address_match(rule: Rule) -> str:
+    """``ip saddr X ip daddr { Y, Z } `` (with the trailing space) for a rule with addresses."""
+    text = ""
+    for field, networks in (("saddr", rule.source), ("daddr", rule.destination)):
+        if networks:
+            value = networks[0] if len(networks) == 1 else "{ %s }" % ", ".join(networks)
+            text += "%s %s %s " % (_IP[rule.family], field, value)
+    return text
+
+
 def _match(rule: Rule) -> str:
+    return _address_match(rule) + _icmp_match(rule)
+
+
+def _icmp_match(rule: Rule) -> str:
     if rule.icmp_type is None:
         return "meta l4proto %s" % _L4PROTO[rule.family]
     text = "%s type %s" % (_PROTO[rule.family], icmp_types.type_label(rule.family, rule.icmp_type))
@@ -155,12 +173,18 @@ class _Parsed(t.NamedTuple):
     log_prefix: t.Optional[str]
     other: bool  # an expression we do not write ourselves
     problem: t.Optional[str]  # why the rule cannot be read at all
+    source: prefixes.Prefixes = ()
+    destination: prefixes.Prefixes = ()
 
 
 def _parse_match(match: t.Any, state: t.Dict[str, t.Any]) -> bool:
     """Record an ICMP type/code or l4proto match; False for any other match."""
     left, right = _get(match, "left"), _get(match, "right")
-    if _get(match, "op") not in ("==", "in", None) or not _scalar(right):
+    if _get(match, "op") not in ("==", "in", None):
+        return False
+    if _get(_get(left, "payload"), "field") in ("saddr", "daddr"):  # a tuple: any JSON value can be looked up
+        return _parse_address(_get(left, "payload"), right, state)
+    if not _scalar(right):
         return False
     if _get(_get(left, "meta"), "key") == "l4proto" and right in _FAMILY_OF_L4:
         state["family"] = _FAMILY_OF_L4[right]
@@ -179,6 +203,39 @@ def _parse_match(match: t.Any, state: t.Dict[str, t.Any]) -> bool:
     except icmp_types.IcmpValueError:
         return False
     return True
+
+
+def _parse_address(payload: t.Any, right: t.Any, state: t.Dict[str, t.Any]) -> bool:
+    """``ip saddr`` / ``ip6 daddr`` with a prefix, an address, a range or an anonymous set of them."""
+    family = _FAMILY_OF_IP.get(payload.get("protocol")) if _scalar(payload.get("protocol")) else None
+    field = _ADDRESS_FIELD[payload["field"]]
+    elements = _get(right, "set") if isinstance(_get(right, "set"), list) else [right]
+    networks: t.List[prefixes.Network] = []
+    for element in elements:
+        found = _networks(family, element) if family is not None else None
+        if found is None:
+            return False
+        networks.extend(found)
+    if field in state or state.get("address_family", family) != family:
+        return False
+    state["address_family"], state[field] = family, prefixes.canonical(networks)
+    return True
+
+
+def _networks(family: str, element: t.Any) -> t.Optional[t.List[prefixes.Network]]:
+    """One set element as networks (nft merges adjacent prefixes into ranges); None: not an address."""
+    try:
+        if isinstance(element, str):
+            return [prefixes.network(family, element)]
+        prefix, bounds = _get(element, "prefix"), _get(element, "range")
+        if isinstance(prefix, dict) and isinstance(prefix.get("len"), int) and not isinstance(prefix["len"], bool):
+            return [prefixes.network(family, "%s/%d" % (prefix.get("addr"), prefix["len"]))]
+        if isinstance(bounds, list) and len(bounds) == 2:
+            low, high = (prefixes.network(family, bound).network_address for bound in bounds)
+            return list(ipaddress.summarize_address_range(low, high))  # type: ignore[type-var]
+    except (PolicyError, ValueError, TypeError):
+        return None
+    return None
 
 
 def _parse_limit(body: t.Any) -> t.Optional[RateLimit]:
@@ -233,8 +290,11 @@ def _parse_exprs(exprs: t.Any, own: bool = True) -> _Parsed:
         _parse_expr(kind, body, state)
     if state.get("counter") and own:
         state["other"] = True
+    if state.get("address_family") not in (None, state.get("family")):
+        state["other"] = True  # an IPv4 address with an ICMPv6 match never matches: not a rule we write
     return _Parsed(state.get("family"), state.get("icmp_type"), state.get("code"), state.get("verdict"),
-                   state.get("rate"), state.get("log_prefix"), state["other"], state.get("problem"))
+                   state.get("rate"), state.get("log_prefix"), state["other"], state.get("problem"),
+                   state.get("source", ()), state.get("destination", ()))
 
 
 def _own_rule(parsed: _Parsed, direction: str) -> t.Optional[Rule]:
@@ -247,7 +307,7 @@ def _own_rule(parsed: _Parsed, direction: str) -> t.Optional[Rule]:
     if parsed.log_prefix is not None and parsed.verdict != "drop":
         return None
     return Rule(parsed.family, direction, parsed.icmp_type, parsed.code, t.cast(str, parsed.verdict), parsed.rate,
-                parsed.log_prefix)
+                parsed.log_prefix, parsed.source, parsed.destination)
 
 
 def _fold(rules: t.List[t.Tuple[t.Optional[Rule], str]]) -> t.Tuple[t.List[Rule], t.List[str]]:
@@ -262,7 +322,7 @@ def _fold(rules: t.List[t.Tuple[t.Optional[Rule], str]]) -> t.Tuple[t.List[Rule]
         if (last is not None and last.rate is not None and rule.action == "drop" and rule.rate is None
                 and last.key == rule.key and last.log_prefix is None):
             result[-1] = Rule(last.family, last.direction, last.icmp_type, last.code, "accept", last.rate,
-                              rule.log_prefix)
+                              rule.log_prefix, last.source, last.destination)
             continue
         result.append(rule)
     return result, foreign
@@ -358,8 +418,9 @@ def foreign_chains(text: str, table: str = DEFAULT_TABLE) -> t.List[ForeignChain
         if kind == "rule" and all(isinstance(k, str) for k in key) and key in chains:
             parsed = _parse_exprs(body.get("expr"), own=False)
             verdict = {"reject": "drop", None: "other"}.get(parsed.verdict, parsed.verdict)
+            conditional = parsed.other or parsed.problem is not None or bool(parsed.source or parsed.destination)
             chains[key][2].append(ForeignRule(parsed.family, parsed.icmp_type, parsed.code, t.cast(str, verdict),
-                                              parsed.other or parsed.problem is not None))
+                                              conditional))
     families = {"ip": (IPV4,), "ip6": (IPV6,), "inet": (IPV4, IPV6)}
     return [ForeignChain("nftables table %s %s chain %s" % key, hook, families[key[0]], policy, tuple(rules))
             for key, (hook, policy, rules) in sorted(chains.items())]

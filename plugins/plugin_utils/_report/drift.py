@@ -7,7 +7,7 @@
 """Policy drift: the desired ICMP policy against what a host really has.
 
 Inputs are in the ``netdevops.icmp.policy`` module's shapes (rules with
-``family, direction, type, code, action, rate, burst, log_prefix`` and a
+``family, direction, type, code, action, rate, burst, log_prefix, source, destination`` and a
 ``sysctls`` mapping):
 
 - ``desired``: the expanded desired policy (profile + rules + sysctls), which is
@@ -18,8 +18,9 @@ Inputs are in the ``netdevops.icmp.policy`` module's shapes (rules with
   what the canonical ``gathered`` shape cannot show: rules reordered or edited in
   place in our table, a missing jump from a built-in chain.
 
-Rules are compared by key ``(family, direction, type, code)``, so every finding
-names one rule and says what differs.
+Rules are compared by key ``(family, direction, type, code, source, destination)``, so every
+finding names one rule and says what differs (a rule whose prefixes changed shows as one
+rule missing and one added).
 """
 from __future__ import annotations
 
@@ -29,19 +30,29 @@ from ansible_collections.netdevops.icmp.plugins.module_utils._policy import sysc
 
 KINDS = ("table_missing", "other_backend", "rule_missing", "rule_added", "action_changed", "rate_changed",
          "rule_changed", "rules_reordered", "table_modified", "sysctl_changed")
-_RuleKey = t.Tuple[str, str, str, str]
+_RuleKey = t.Tuple[str, str, str, str, str, str]
 
 
 def _key(rule: t.Mapping[str, t.Any]) -> _RuleKey:
     code = rule.get("code")
     return (str(rule.get("family")), str(rule.get("direction") or "input"), str(rule.get("type")),
-            "" if code is None else str(code))
+            "" if code is None else str(code), _prefixes(rule.get("source")), _prefixes(rule.get("destination")))
+
+
+def _prefixes(value: t.Any) -> str:
+    """The module's canonical prefix list (None: every address) as one comparable word."""
+    if not value:
+        return ""
+    return ",".join(str(item) for item in (value if isinstance(value, (list, tuple)) else [value]))
 
 
 def rule_text(rule: t.Mapping[str, t.Any]) -> str:
     words = [str(rule.get("family")), str(rule.get("direction") or "input"), "type", str(rule.get("type"))]
     if rule.get("code") is not None:
         words += ["code", str(rule["code"])]
+    for field, word in (("source", "from"), ("destination", "to")):
+        if rule.get(field):
+            words += [word, _prefixes(rule[field])]
     if rule.get("rate"):
         words += ["limit", "%s burst %s" % (rule["rate"], rule.get("burst"))]
     if rule.get("log_prefix"):
@@ -70,12 +81,12 @@ def compare_rules(desired: t.Sequence[t.Mapping[str, t.Any]], live: t.Sequence[t
         if got is None:
             findings.append(_finding("rule_missing", "rule deleted: %s" % rule_text(rule), rule, rule_text(rule), None))
         elif got.get("action") != rule.get("action"):
-            findings.append(_finding("action_changed", "action flipped on %s %s type %s: %s -> %s"
-                                     % (key[0], key[1], key[2], rule.get("action"), got.get("action")),
+            findings.append(_finding("action_changed", "action flipped on %s: %s -> %s"
+                                     % (_match(key), rule.get("action"), got.get("action")),
                                      rule, rule.get("action"), got.get("action")))
         elif (got.get("rate"), got.get("burst")) != (rule.get("rate"), rule.get("burst")):
-            findings.append(_finding("rate_changed", "rate limit changed on %s %s type %s: %s -> %s"
-                                     % (key[0], key[1], key[2], _rate(rule), _rate(got)), rule, _rate(rule), _rate(got)))
+            findings.append(_finding("rate_changed", "rate limit changed on %s: %s -> %s"
+                                     % (_match(key), _rate(rule), _rate(got)), rule, _rate(rule), _rate(got)))
         elif got.get("log_prefix") != rule.get("log_prefix"):
             findings.append(_finding("rule_changed", "rule changed: %s -> %s" % (rule_text(rule), rule_text(got)),
                                      rule, rule_text(rule), rule_text(got)))
@@ -83,6 +94,12 @@ def compare_rules(desired: t.Sequence[t.Mapping[str, t.Any]], live: t.Sequence[t
         if key not in want:
             findings.append(_finding("rule_added", "rule added by hand: %s" % rule_text(rule), rule, None, rule_text(rule)))
     return findings
+
+
+def _match(key: _RuleKey) -> str:
+    words = ["%s %s type %s" % key[:3]]
+    words += ["from %s" % key[4]] if key[4] else []
+    return " ".join(words + (["to %s" % key[5]] if key[5] else []))
 
 
 def _rate(rule: t.Mapping[str, t.Any]) -> str:

@@ -48,7 +48,7 @@ def test_parsed(capsys, backend, golden):
                                  "running_config": (GOLDEN / golden).read_text()})
     rules = result["parsed"]["rules"]
     assert {"family": "ipv6", "direction": "input", "type": "nd-neighbor-solicit", "code": None, "action": "accept",
-            "rate": None, "burst": None, "log_prefix": None} in rules
+            "rate": None, "burst": None, "log_prefix": None, "source": None, "destination": None} in rules
     assert rules[-1]["type"] == "any" and rules[-1]["action"] == "drop"
 
 
@@ -60,11 +60,31 @@ def test_parsed(capsys, backend, golden):
     ([{"family": "ipv4", "type": 8, "action": "accept", "rate": "lots"}], "rate 'lots' does not parse"),
     ([{"family": "ipv4", "type": 8}], "action None is not one of"),
     ([{"family": "ipv4", "type": 3, "code": 4, "action": "drop"}], "refusing an unsafe ICMP policy"),
+    ([{"family": "ipv4", "type": 8, "action": "accept", "source": "192.0.2.5/24"}],
+     "source '192.0.2.5/24' has host bits set: write 192.0.2.0/24 for the network or 192.0.2.5/32"),
+    ([{"family": "ipv6", "type": 128, "action": "accept", "destination": ["2001:db8::/32", "192.0.2.1"]}],
+     "destination '192.0.2.1' is not an ipv6 prefix (it is an ipv4 prefix; this rule is ipv6)"),
+    ([{"family": "ipv6", "type": "packet-too-big", "action": "accept", "source": "2001:db8::/32"},
+      {"family": "ipv6", "type": "any", "action": "drop"}],
+     "drops ipv6 type 2 code 0 from every other address"),
 ])
 def test_bad_input_is_a_clear_error(capsys, rules, message):
     result = run_module(capsys, {"state": "rendered", "config": {"rules": rules}})
     assert result["failed"] is True and result["changed"] is False
     assert message in result["msg"]
+
+
+@pytest.mark.parametrize("backend,expected", [
+    ("nftables", "\t\tip saddr { 192.0.2.0/24, 198.51.100.7/32 } icmp type echo-request accept"),
+    ("iptables", '-A NETDEVOPS-ICMP-IN -s 198.51.100.7/32 -p icmp -m comment --comment "netdevops-icmp aecb683e" '
+                 '-m icmp --icmp-type 8 -j ACCEPT'),
+])
+def test_rendered_with_source_prefixes(capsys, backend, expected):
+    result = run_module(capsys, {"state": "rendered", "backend": backend, "config": {"rules": [
+        {"family": "ipv4", "type": "echo-request", "action": "accept", "source": ["198.51.100.7", "192.0.2.0/24"]},
+        {"family": "ipv4", "type": "echo-request", "action": "drop"}]}})
+    assert expected in result["rendered"]
+    assert result["after"]["rules"][0]["source"] == ["192.0.2.0/24", "198.51.100.7/32"]
 
 
 def test_unsafe_is_allowed_when_asked_in_rendered(capsys):

@@ -9,6 +9,7 @@ the pure logic: first-match semantics, implicit ends, what each target refuses.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -23,12 +24,13 @@ PREFIX = "NETDEVOPS-ICMP"
 
 
 def _rows(policy):
-    return [[r.family, r.direction, r.icmp_type, r.code, r.action] for r in policy.rules]
+    return [[r.family, r.direction, r.icmp_type, r.code, r.action] + ([list(r.source)] if r.source else [])
+            for r in policy.rules]
 
 
 def _expected(name):
     data = json.loads((HERE / name).read_text())
-    rules = Policy.build(Rule(f, d, ty, c, a) for f, d, ty, c, a in data["rules"])
+    rules = Policy.build(Rule(*row[:5], source=tuple(row[5]) if len(row) > 5 else ()) for row in data["rules"])
     return _rows(rules), data["notes"]
 
 
@@ -140,9 +142,14 @@ def test_security_group_refuses_an_accepted_type_with_a_dropped_code():
         aws.render_security_group(policy)
 
 
-def test_ios_entry_for_some_addresses_is_a_clear_error():
-    text = "ip access-list extended NETDEVOPS-ICMP-IN\n 10 deny icmp host 192.0.2.7 any echo\n"
-    with pytest.raises(PolicyError, match=r"sequence 10 .* matches only some addresses \(host 192.0.2.7 to any\)"):
+@pytest.mark.parametrize("address,message", [
+    ("object-group PEERS", "the address 'object-group PEERS' is not a host, a prefix or any"),
+    ("192.0.2.0 0.0.255.0", "cannot read the address '192.0.2.0 0.0.255.0' as a prefix"),  # not contiguous
+    ("192.0.2.7 0.0.0.255", "has host bits set"),
+])
+def test_ios_entry_with_an_address_the_model_cannot_hold_is_a_clear_error(address, message):
+    text = "ip access-list extended NETDEVOPS-ICMP-IN\n 10 deny icmp %s any echo\n" % address
+    with pytest.raises(PolicyError, match="sequence 10 .*" + re.escape(message)):
         cisco_ios.parse(text, PREFIX)
 
 
@@ -190,7 +197,7 @@ def test_bad_describe_security_groups_input(text, message):
 @pytest.mark.parametrize("data,message", [
     ({"NetworkAcls": []}, "holds 0 network ACLs"),
     ({"NetworkAcls": [{"Entries": [{"RuleNumber": 5, "Protocol": "1", "RuleAction": "allow",
-                                    "CidrBlock": "10.0.0.0/8"}]}]}, "applies to 10.0.0.0/8 only"),
+                                    "CidrBlock": "10.0.0.1/8"}]}]}, "CIDR '10.0.0.1/8' has host bits set"),
     ({"NetworkAcls": [{"Entries": [{"RuleNumber": "x"}]}]}, "no numeric RuleNumber"),
     ({"NetworkAcls": [{"Entries": [{"RuleNumber": 5, "Protocol": "1", "RuleAction": "maybe",
                                     "CidrBlock": "0.0.0.0/0"}]}]}, "RuleAction 'maybe'"),
