@@ -72,7 +72,7 @@ class Hop:
     probes: t.Tuple[ProbeResult, ...]
     address: t.Optional[str]  # the address that answered most often, None when silent
     addresses: t.Tuple[str, ...]  # every distinct address (ECMP or per-packet balancing)
-    status: str  # "ok", "partial", "rate_limited", "silent", "destination"
+    status: str  # "ok", "partial", "rate_limited", "filtered", "silent", "destination", "unreachable"
 
     def as_dict(self) -> t.Dict[str, t.Any]:
         return {
