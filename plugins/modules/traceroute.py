@@ -19,7 +19,7 @@ description:
   - Many TTLs are probed at once, but the probes of a hop are spread over time and silent
     probes are retried once, late, so routers' ICMP rate limits (Linux, a burst of about 6,
     then one per second) do not show up as loss. Loss at a hop whose successors answer is
-    never a break (the path forwards): partial loss there is V(rate_limited); a hop that
+    never a break (the path forwards); partial loss there is V(rate_limited); a hop that
     answers no probe at all is V(filtered) (it drops or never sends time-exceeded, since a
     rate limiter always lets its first burst through).
   - An unresponsive tail ends the trace after O(max_silent_hops) consecutive silent hops
@@ -174,7 +174,7 @@ hops:
     - One entry per TTL from O(first_ttl) to the last hop reported.
     - C(status) is V(ok) (every probe answered), V(destination), V(unreachable) (an ICMP
       unreachable or no route ended the trace here), V(rate_limited) (some probes lost while
-      later hops answered), V(filtered) (every probe lost while later hops answered: the router
+      later hops answered), V(filtered) (every probe lost while later hops answered; the router
       drops or never sends its time-exceeded), V(partial) (some probes lost, nothing answered after), or
       V(silent).
   returned: always
