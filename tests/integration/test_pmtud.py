@@ -153,8 +153,8 @@ def vxlan_overlay(lab: t.Any, df: str) -> None:
 
 @pytest.mark.parametrize("df", ["set", "unset"])
 @pytest.mark.parametrize("user", [None, NOBODY])
-def test_vxlan_with_too_high_an_mtu_is_a_local_limit_not_a_black_hole(make_lab: t.Any, df: str,
-                                                                        user: t.Optional[int]) -> None:
+def test_vxlan_with_too_high_an_mtu_is_a_local_limit_not_a_black_hole(
+        make_lab: t.Any, df: str, user: t.Optional[int]) -> None:
     lab = make_lab(PAIR)
     vxlan_overlay(lab, df)
     args = {"target": OVERLAY["h2"], "privileged": "unprivileged" if user else "auto"}

@@ -414,6 +414,7 @@ def measure(request: PmtuRequest) -> PmtuReport:
         family, request.method, address, mode=request.privileged, port=request.port, source=request.source,
         interface=request.interface, df_probe=True, clock_ns=time.monotonic_ns,
     )
+
     def local_check() -> t.Optional[LocalLimit]:
         return kernel_local_limit(family, address, request.source, request.interface, local_mtu)
 

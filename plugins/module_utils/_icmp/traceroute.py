@@ -317,7 +317,6 @@ class Trace:
             status = "partial" if answered else "silent"
         return Hop(ttl, tuple(results), address, tuple(dict.fromkeys(addresses)), status)
 
-
     def _lost_kind(self, ttl: int, later_answered: bool) -> str:
         """What a lost probe at ``ttl`` is called: ``timeout`` unless later hops answered; then
         ``filtered`` when the hop answered nothing at all, ``rate_limited`` when it answered some."""

@@ -89,6 +89,6 @@ ROUTE6 = (
     (6, ROUTE6, "2001:db8:9::5", None),  # only a reject route
     (4, "garbage\n", "192.0.2.2", None),
 ])
-def test_route_device_is_the_longest_usable_prefix(family: int, table: str, destination: str,
-                                                     device: t.Optional[str]) -> None:
+def test_route_device_is_the_longest_usable_prefix(
+        family: int, table: str, destination: str, device: t.Optional[str]) -> None:
     assert pick_route_device(table, family, destination) == device
