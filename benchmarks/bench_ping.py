@@ -16,8 +16,9 @@ its load; the targets below are what we aim for, and misses are reported as such
     sudo .venv/bin/python benchmarks/bench_ping.py [--runs 5]
     sudo .venv/bin/python benchmarks/bench_ping.py --only 100000   # one scenario; the others kept
 
-fping 5.1 keeps at most 65,535 pings outstanding (its sequence map), so a single fping over
-100,000 targets at -i0 gets no reply at all: the 100,000 scenario runs it as two fping
+fping 5.1 maps ICMP sequence numbers through a table of 65,535 entries that expire after 10 s
+(seqmap.c); a single fping sending 100,000 pings within 10 s stops with "not enough sequence
+numbers available" and reports no reply at all. So the 100,000 scenario runs it as two fping
 processes of 50,000 targets each, one after the other, in one timed shell (wall time is
 the sum, peak RSS the larger of the two).
     (icmplib comes from requirements-bench.txt)
