@@ -192,7 +192,8 @@ def markdown(results: t.Dict[str, t.Any]) -> str:
              "host; *engine* is `benchmarks/ping_cli.py` without Ansible."
              % (results["date"], results["kernel"], results["python"], results["cpus"], results["load"]), ""]
     for item in results["scenarios"]:
-        lines += ["## %s (%d runs per tool)" % (item["scenario"], item["runs"]), "",
+        kept = ", measured %s" % item["measured_at"] if item.get("measured_at") else ""
+        lines += ["## %s (%d runs per tool%s)" % (item["scenario"], item["runs"], kept), "",
                   "| tool | median wall (s) | runs (s) | x fping | peak RSS (MiB) | false loss (worst run) |",
                   "|---|---|---|---|---|---|"]
         for tool, row in item["tools"].items():
@@ -241,7 +242,9 @@ def run_scenarios(args: argparse.Namespace) -> t.List[t.Dict[str, t.Any]]:
     previous: t.Dict[str, t.Any] = {}
     saved = Path(args.out) / "ping.json"
     if args.only and saved.is_file():
-        previous = {item["scenario"]: item for item in json.loads(saved.read_text())["scenarios"]}
+        data = json.loads(saved.read_text())
+        previous = {item["scenario"]: dict(item, measured_at=item.get("measured_at") or data["date"])
+                    for item in data["scenarios"]}
     return [bench(s, args.runs) if not args.only or s.targets == args.only or s.name not in previous
             else previous[s.name] for s in scenarios()]
 
