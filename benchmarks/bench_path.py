@@ -19,6 +19,7 @@ script waits ``--settle`` seconds between tools: otherwise each tool would pay f
 tokens the previous one spent. Slow tools run once, capped with ``timeout``.
 
     sudo .venv/bin/python benchmarks/bench_path.py [--runs 3]   # writes results/path.{json,md}
+    sudo .venv/bin/python benchmarks/bench_path.py --only pmtud  # PMTUD scenarios; keeps the others
 
 Not a test: numbers depend on the machine. Sends packets only inside the lab it builds.
 """
@@ -216,10 +217,29 @@ def markdown(results: t.Dict[str, t.Any]) -> str:
     return "\n".join(lines)
 
 
+def run_scenarios(lab: Lab, args: argparse.Namespace, ours: t.List[str], scenarios: t.Dict[str, t.Any]) -> None:
+    trace, pmtu = args.only in ("all", "trace"), args.only in ("all", "pmtud")
+    if trace:
+        scenarios["Trace to h2 (7 hops)"] = run_trace_tools(lab, args, ours, tail=False)
+    if pmtu:
+        scenarios["PMTUD, normal path (PMTU 1280)"] = run_pmtud_tools(lab, args, ours, hole=False)
+        lab.sh("r4", ["nft", "-f", "-"], stdin=BLACK_HOLE)
+        scenarios["PMTUD, black hole at r4 (PMTU 1280, frag-needed dropped)"] = run_pmtud_tools(
+            lab, args, ours, hole=True)
+        lab.sh("r4", ["nft", "delete", "table", "inet", "bench_black_hole"])
+    if trace:
+        prefix = str(link_facts(lab.topology)[-1]["ipv4"])
+        lab.sh("r4", ["ip", "route", "replace", "blackhole", prefix])
+        scenarios["Unresponsive tail (blackhole route at r4): time to give up"] = run_trace_tools(
+            lab, args, ours, tail=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--settle", type=float, default=6.0, help="seconds between runs (router token refill)")
+    parser.add_argument("--only", choices=["all", "trace", "pmtud"], default="all",
+                        help="run only these scenarios; the others keep their rows from results/path.json")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("needs root: it builds network namespaces", file=sys.stderr)
@@ -230,21 +250,13 @@ def main() -> int:
     results: t.Dict[str, t.Any] = {"settle_s": args.settle, "machine": platform.machine(),
                                    "kernel": platform.release(), "python": platform.python_version(),
                                    "scenarios": {}}
+    out = HERE / "results"
+    if args.only != "all" and (out / "path.json").is_file():
+        results["scenarios"] = json.loads((out / "path.json").read_text())["scenarios"]
     try:
-        scenarios = results["scenarios"]
-        scenarios["Trace to h2 (7 hops)"] = run_trace_tools(lab, args, ours, tail=False)
-        scenarios["PMTUD, normal path (PMTU 1280)"] = run_pmtud_tools(lab, args, ours, hole=False)
-        lab.sh("r4", ["nft", "-f", "-"], stdin=BLACK_HOLE)
-        scenarios["PMTUD, black hole at r4 (PMTU 1280, frag-needed dropped)"] = run_pmtud_tools(
-            lab, args, ours, hole=True)
-        lab.sh("r4", ["nft", "delete", "table", "inet", "bench_black_hole"])
-        prefix = str(link_facts(lab.topology)[-1]["ipv4"])
-        lab.sh("r4", ["ip", "route", "replace", "blackhole", prefix])
-        scenarios["Unresponsive tail (blackhole route at r4): time to give up"] = run_trace_tools(
-            lab, args, ours, tail=True)
+        run_scenarios(lab, args, ours, results["scenarios"])
     finally:
         lab.down()
-    out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "path.json").write_text(json.dumps(results, indent=2) + "\n")
     (out / "path.md").write_text(markdown(results) + "\n")

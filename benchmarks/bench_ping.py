@@ -14,6 +14,13 @@ results/ping.json and results/ping.md. Not a test: numbers vary with the machine
 its load; the targets below are what we aim for, and misses are reported as such.
 
     sudo .venv/bin/python benchmarks/bench_ping.py [--runs 5]
+    sudo .venv/bin/python benchmarks/bench_ping.py --only 100000   # one scenario; the others kept
+
+fping 5.1 maps ICMP sequence numbers through a table of 65,535 entries that expire after 10 s
+(seqmap.c); a single fping sending 100,000 pings within 10 s stops with "not enough sequence
+numbers available" and reports no reply at all. So the 100,000 scenario runs it as two fping
+processes of 50,000 targets each, one after the other, in one timed shell (wall time is
+the sum, peak RSS the larger of the two).
     (icmplib comes from requirements-bench.txt)
 """
 from __future__ import annotations
@@ -63,6 +70,10 @@ class Scenario(t.NamedTuple):
     commands: t.Dict[str, t.List[str]]  # tool -> argv, with {file} for the target file, {payload} for the module
 
 
+FPING_HALVES = ["sh", "-c", 'fping -q -c 1 -i 0 -t 1000 -f "$1"; fping -q -c 1 -i 0 -t 1000 -f "$2"',
+                "fping-halves", "{file1}", "{file2}"]
+
+
 def scenarios() -> t.List[Scenario]:
     engine = [PYTHON, str(HERE / "ping_cli.py"), "-p", "raw", "-f", "{file}"]
     icmplib = [PYTHON, str(HERE / "icmplib_run.py"), "{file}"]
@@ -79,7 +90,7 @@ def scenarios() -> t.List[Scenario]:
         }),
         Scenario("10000 targets x 1 probe, unpaced", 10000, 1, 0.0, 0, dict(sweep, icmplib=icmplib + [
             "--count", "1", "--interval", "0", "--tasks", "50"])),
-        Scenario("100000 targets x 1 probe, unpaced", 100000, 1, 0.0, 3, dict(sweep)),
+        Scenario("100000 targets x 1 probe, unpaced", 100000, 1, 0.0, 3, dict(sweep, fping=FPING_HALVES)),
     ]
 
 
@@ -133,14 +144,20 @@ def bench(scenario: Scenario, runs: int) -> t.Dict[str, t.Any]:
     runs = scenario.runs or runs
     workdir = tempfile.mkdtemp(prefix="bench_ping_")
     target_file = os.path.join(workdir, "targets.txt")
+    targets = loopback(scenario.targets)
     with open(target_file, "w") as handle:
-        handle.write("\n".join(loopback(scenario.targets)) + "\n")
+        handle.write("\n".join(targets) + "\n")
+    half = len(targets) // 2
+    for name, part in (("1", targets[:half]), ("2", targets[half:])):
+        with open(target_file + name, "w") as handle:
+            handle.write("\n".join(part) + "\n")
     samples: t.Dict[str, t.List[t.Tuple[float, int, int]]] = {tool: [] for tool in scenario.commands}
     try:
         payload = module_payload(target_file, workdir) if MODULE in scenario.commands else ""
         for _run in range(runs):
             for tool, template in scenario.commands.items():  # interleaved: same conditions for all
-                argv = [word.replace("{file}", target_file).replace("{payload}", payload) for word in template]
+                argv = [word.replace("{file1}", target_file + "1").replace("{file2}", target_file + "2")
+                        .replace("{file}", target_file).replace("{payload}", payload) for word in template]
                 wall, rss, stdout, stderr = run_once(argv)
                 try:
                     received = received_from(tool, stdout, stderr)
@@ -175,7 +192,8 @@ def markdown(results: t.Dict[str, t.Any]) -> str:
              "host; *engine* is `benchmarks/ping_cli.py` without Ansible."
              % (results["date"], results["kernel"], results["python"], results["cpus"], results["load"]), ""]
     for item in results["scenarios"]:
-        lines += ["## %s (%d runs per tool)" % (item["scenario"], item["runs"]), "",
+        kept = ", measured %s" % item["measured_at"] if item.get("measured_at") else ""
+        lines += ["## %s (%d runs per tool%s)" % (item["scenario"], item["runs"], kept), "",
                   "| tool | median wall (s) | runs (s) | x fping | peak RSS (MiB) | false loss (worst run) |",
                   "|---|---|---|---|---|---|"]
         for tool, row in item["tools"].items():
@@ -220,10 +238,23 @@ def verdicts(results: t.Dict[str, t.Any]) -> t.List[str]:
     return out
 
 
+def run_scenarios(args: argparse.Namespace) -> t.List[t.Dict[str, t.Any]]:
+    previous: t.Dict[str, t.Any] = {}
+    saved = Path(args.out) / "ping.json"
+    if args.only and saved.is_file():
+        data = json.loads(saved.read_text())
+        previous = {item["scenario"]: dict(item, measured_at=item.get("measured_at") or data["date"])
+                    for item in data["scenarios"]}
+    return [bench(s, args.runs) if not args.only or s.targets == args.only or s.name not in previous
+            else previous[s.name] for s in scenarios()]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--out", default=str(HERE / "results"))
+    parser.add_argument("--only", type=int, choices=[s.targets for s in scenarios()],
+                        help="run only the scenario with this many targets; keep the others from ping.json")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root: the comparison uses raw sockets for every tool")
@@ -232,7 +263,7 @@ def main() -> int:
         "kernel": platform.release(), "python": platform.python_version(), "cpus": os.cpu_count(),
         "runs": args.runs, "load": "%.2f" % os.getloadavg()[0],
         "fping": subprocess.run(["fping", "-v"], capture_output=True, text=True, check=False).stdout.strip(),
-        "scenarios": [bench(s, args.runs) for s in scenarios()],
+        "scenarios": run_scenarios(args),
     }
     results["verdicts"] = verdicts(results)
     out = Path(args.out)

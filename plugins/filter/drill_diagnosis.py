@@ -36,7 +36,7 @@ def _hop_name(hop: t.Mapping[str, t.Any]) -> str:
 def _rate_limited_hops(trace: t.Any) -> t.List[str]:
     if not isinstance(trace, t.Mapping):
         return []
-    return [_hop_name(hop) for hop in trace.get("hops") or [] if hop.get("status") == "rate_limited"]
+    return [_hop_name(hop) for hop in trace.get("hops") or [] if hop.get("status") in ("rate_limited", "filtered")]
 
 
 def _broken_hops(trace: t.Any) -> t.List[t.Any]:

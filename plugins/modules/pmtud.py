@@ -21,6 +21,16 @@ description:
     parallel probes over a size table, keeps small confirmation probes flowing, and returns
     RV(black_hole=true) and RV(inferred=true) with a message saying that ICMP
     "fragmentation needed" / "packet too big" is being dropped on the path.
+  - In a black hole it also says where reports stop. One probe just over the path MTU and one
+    small probe go out at every TTL; RV(last_full_size_hop) is the last hop that answered the
+    large one (time exceeded), RV(first_vanishing_hop) the first hop where it vanished while the
+    small one was answered. The router at RV(last_full_size_hop) forwards onto the too-small
+    link and its ICMP error is lost.
+  - When the host itself limits packets below its interface MTU, as a tunnel (VXLAN, GRE) whose
+    MTU is set higher than its underlay carries does, the kernel lowers the route's MTU
+    locally with no ICMP on the wire. The module reads it (C(IP_MTU) / C(IPV6_MTU)) after every
+    round and returns it as RV(local_limit) with the interface, caps RV(path_mtu) at it, and
+    does not call it a black hole.
   - Works as root (raw sockets) and without privileges (ICMP datagram sockets or UDP sockets
     and the socket error queue, C(IP_RECVERR) / C(IPV6_RECVERR)).
 author:
@@ -187,6 +197,29 @@ elapsed_ms:
   returned: always
   type: float
   sample: 1.92
+last_full_size_hop:
+  description:
+    - In a black hole, the last hop (C(ttl), C(address)) that answered a probe one byte over
+      RV(path_mtu); the router whose ICMP error never arrives. Null otherwise.
+  returned: always
+  type: dict
+  sample: {"ttl": 3, "address": "192.0.2.6"}
+first_vanishing_hop:
+  description:
+    - In a black hole, the first hop (C(ttl), C(address) of whoever answered the small probe there)
+      from which probes one byte over RV(path_mtu) vanish. Null otherwise.
+  returned: always
+  type: dict
+  sample: {"ttl": 4, "address": "192.0.2.9"}
+local_limit:
+  description:
+    - Set when the host itself limits packets to the target below the interface MTU and no
+      router's ICMP explains it (typically a tunnel whose MTU is set too high); null otherwise.
+    - C(mtu) is the route's MTU the kernel enforces, C(interface) the route's outgoing interface
+      (null when unknown), C(interface_mtu) that interface's configured MTU.
+  returned: always
+  type: dict
+  sample: {"mtu": 1450, "interface": "vxt0", "interface_mtu": 1500}
 message:
   description: One sentence that explains the result (and the black hole when there is one).
   returned: always

@@ -19,7 +19,9 @@ description:
   - Many TTLs are probed at once, but the probes of a hop are spread over time and silent
     probes are retried once, late, so routers' ICMP rate limits (Linux, a burst of about 6,
     then one per second) do not show up as loss. Loss at a hop whose successors answer is
-    labelled V(rate_limited) (the router rate-limits or ignores probes; the path forwards).
+    never a break (the path forwards); partial loss there is V(rate_limited); a hop that
+    answers no probe at all is V(filtered) (it drops or never sends time-exceeded, since a
+    rate limiter always lets its first burst through).
   - An unresponsive tail ends the trace after O(max_silent_hops) consecutive silent hops
     (about 1.5 seconds), not after O(max_hops) times O(timeout).
   - MPLS label stacks that routers attach to time-exceeded messages (RFC 4884 / RFC 4950) are
@@ -171,8 +173,9 @@ hops:
   description:
     - One entry per TTL from O(first_ttl) to the last hop reported.
     - C(status) is V(ok) (every probe answered), V(destination), V(unreachable) (an ICMP
-      unreachable or no route ended the trace here), V(rate_limited) (some or all probes lost
-      while later hops answered), V(partial) (some probes lost, nothing answered after), or
+      unreachable or no route ended the trace here), V(rate_limited) (some probes lost while
+      later hops answered), V(filtered) (every probe lost while later hops answered; the router
+      drops or never sends its time-exceeded), V(partial) (some probes lost, nothing answered after), or
       V(silent).
   returned: always
   type: list
@@ -215,7 +218,9 @@ hops:
         kind:
           description:
             - V(ttl_exceeded), V(reply), V(unreachable), V(too_big), V(local_error),
-              V(rate_limited) (lost, later hops answered) or V(timeout) (lost).
+              V(rate_limited) (lost, the hop answered other probes and later hops answered),
+              V(filtered) (lost, the hop answered nothing and later hops answered) or
+              V(timeout) (lost).
           type: str
         mpls:
           description: RFC 4950 label stack entries (C(label), C(tc), C(bottom_of_stack), C(ttl)).

@@ -88,6 +88,12 @@ def test_black_hole_is_flagged_and_mtu_still_right(make_lab: t.Any, family: int,
     assert "being dropped" in result["message"]
     # r2 still reports 1400 honestly; the silence starts at r4.
     assert router_facing(lab, result["reported_by"], family) == "r2"
+    # Where reports stop: r4 (TTL 4) still expires a 1281-byte probe; past it, such probes vanish.
+    assert result["last_full_size_hop"]["ttl"] == 4
+    assert router_facing(lab, result["last_full_size_hop"]["address"], family) == "r4"
+    assert result["first_vanishing_hop"]["ttl"] == 5
+    assert router_facing(lab, result["first_vanishing_hop"]["address"], family) == "r5"
+    assert "reports stop after hop 4" in result["message"]
 
 
 def test_cached_pmtu_does_not_fool_the_measurement(lab_chain: t.Any) -> None:
@@ -127,3 +133,35 @@ def test_udp_over_loopback_without_privileges(lab_chain: t.Any) -> None:
     assert result["path_mtu"] == 9000
     assert result["black_hole"] is False and result["reachable"] is True
     assert result["mode"] == "unprivileged"
+
+
+PAIR = {"name": "vxlan", "nodes": [{"name": "h1"}, {"name": "h2"}], "links": [{"a": "h1", "b": "h2"}]}
+OVERLAY = {"h1": "203.0.113.201", "h2": "203.0.113.202"}
+
+
+def vxlan_overlay(lab: t.Any, df: str) -> None:
+    """A VXLAN between h1 and h2 over their 1500-byte link, its MTU left at 1500 (too high:
+    VXLAN over IPv4 adds 50 bytes, so 1450 is what fits)."""
+    underlay = {node: lab.address(node) for node in OVERLAY}
+    for node, peer in (("h1", "h2"), ("h2", "h1")):
+        lab.run(node, ["ip", "link", "add", "vxt0", "type", "vxlan", "id", "42", "local", underlay[node],
+                       "remote", underlay[peer], "dstport", "4789", "df", df])
+        lab.run(node, ["ip", "link", "set", "vxt0", "mtu", "1500", "up"])
+        lab.run(node, ["ip", "address", "add", OVERLAY[node] + "/24", "dev", "vxt0"])
+    assert smallest_link_mtu(lab) == 1500
+
+
+@pytest.mark.parametrize("df", ["set", "unset"])
+@pytest.mark.parametrize("user", [None, NOBODY])
+def test_vxlan_with_too_high_an_mtu_is_a_local_limit_not_a_black_hole(
+        make_lab: t.Any, df: str, user: t.Optional[int]) -> None:
+    lab = make_lab(PAIR)
+    vxlan_overlay(lab, df)
+    args = {"target": OVERLAY["h2"], "privileged": "unprivileged" if user else "auto"}
+    for _run in range(2):  # the second run meets the route MTU the kernel learnt in the first
+        result = run_module(lab, "h1", args, user=user)
+        assert result["path_mtu"] == 1450, result["message"]
+        assert result["local_limit"] == {"mtu": 1450, "interface": "vxt0", "interface_mtu": 1500}
+        assert result["black_hole"] is False and result["reported_by"] is None
+        assert result["local_mtu"] == 1500
+        assert "limited locally by interface vxt0" in result["message"]

@@ -104,7 +104,7 @@ def test_default_rate_limits_report_no_false_loss(make_lab: t.Any, family: int) 
         assert all_answered(result), [hop["status"] for hop in result["hops"]]
 
 
-def test_silent_router_is_labelled_rate_limited_not_broken(make_lab: t.Any) -> None:
+def test_router_dropping_its_time_exceeded_is_labelled_filtered_not_broken(make_lab: t.Any) -> None:
     lab = make_lab("chain")
     lab.nft("r3", """
 table inet quiet {
@@ -116,8 +116,9 @@ table inet quiet {
 """)
     result = run_module(lab, "h1", {"target": lab.address("h2")})
     assert result["reached"] is True
-    assert result["hops"][2]["status"] == "rate_limited"
-    assert {p["kind"] for p in result["hops"][2]["probes"]} == {"rate_limited"}
+    assert result["hops"][2]["status"] == "filtered"
+    assert {p["kind"] for p in result["hops"][2]["probes"]} == {"filtered"}
+    assert [hop["status"] for hop in result["hops"] if hop["ttl"] != 3].count("filtered") == 0
     assert result["path"][2] is None and result["path"][3] == expected_path(lab, 4)[3]
 
 

@@ -72,7 +72,7 @@ class Hop:
     probes: t.Tuple[ProbeResult, ...]
     address: t.Optional[str]  # the address that answered most often, None when silent
     addresses: t.Tuple[str, ...]  # every distinct address (ECMP or per-packet balancing)
-    status: str  # "ok", "partial", "rate_limited", "silent", "destination"
+    status: str  # "ok", "partial", "rate_limited", "filtered", "silent", "destination", "unreachable"
 
     def as_dict(self) -> t.Dict[str, t.Any]:
         return {
@@ -116,6 +116,31 @@ class TraceReport:
 
 
 @dataclass(frozen=True)
+class HopRef:
+    """A hop of the path by its TTL and the address that answered there (None: silent)."""
+
+    ttl: int
+    address: t.Optional[str]
+
+    def as_dict(self) -> t.Dict[str, t.Any]:
+        return {"ttl": self.ttl, "address": self.address}
+
+
+@dataclass(frozen=True)
+class LocalLimit:
+    """The host itself caps packets to the destination below its interface MTU: the route's
+    MTU was lowered locally (a tunnel such as VXLAN whose MTU is set above what its underlay
+    carries), not by a router's ICMP."""
+
+    mtu: int  # the route's MTU the kernel enforces (IP_MTU / IPV6_MTU)
+    interface: t.Optional[str]  # the route's outgoing interface
+    interface_mtu: t.Optional[int]  # that interface's configured MTU
+
+    def as_dict(self) -> t.Dict[str, t.Any]:
+        return {"mtu": self.mtu, "interface": self.interface, "interface_mtu": self.interface_mtu}
+
+
+@dataclass(frozen=True)
 class PmtuReport:
     destination: str
     family: int
@@ -130,6 +155,9 @@ class PmtuReport:
     probes_sent: int
     elapsed_ms: float
     message: str
+    local_limit: t.Optional[LocalLimit] = None
+    last_full_size_hop: t.Optional[HopRef] = None  # black hole: the last hop that answered full size
+    first_vanishing_hop: t.Optional[HopRef] = None  # black hole: the first hop where larger probes vanish
 
     def as_dict(self) -> t.Dict[str, t.Any]:
         return {
@@ -146,4 +174,7 @@ class PmtuReport:
             "probes_sent": self.probes_sent,
             "elapsed_ms": self.elapsed_ms,
             "message": self.message,
+            "local_limit": self.local_limit.as_dict() if self.local_limit else None,
+            "last_full_size_hop": self.last_full_size_hop.as_dict() if self.last_full_size_hop else None,
+            "first_vanishing_hop": self.first_vanishing_hop.as_dict() if self.first_vanishing_hop else None,
         }

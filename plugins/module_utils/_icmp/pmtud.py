@@ -17,6 +17,14 @@
    each, so one random loss does not pass for a too-small MTU), keeping a small probe in
    every round to confirm the destination still answers. Each round shrinks the gap about
    17-fold, so 576..1500 takes three rounds.
+4. After every round, ask the kernel what the route to the destination allows now (the
+   ``local_check`` seam: ``IP_MTU`` / ``IPV6_MTU``). A tunnel whose MTU is set above what its
+   underlay carries (VXLAN at 1500 over a 1500 link) lowers that route MTU itself when our
+   probe does not fit, with no ICMP on the wire: PROBE-mode probes ignore it, so a too-big
+   probe is either fragmented outside the tunnel (and answered) or dropped (and looks like a
+   black hole). A route MTU below the interface MTU that no router's ICMP explains is a local
+   limit: the path MTU is capped at it and it is reported with the interface, not as a
+   black hole.
 """
 from __future__ import annotations
 
@@ -24,12 +32,13 @@ import time
 import typing as t
 from dataclasses import dataclass
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._icmp import probes
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp import blackhole, probes, transport
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.errors import ParameterError, ResolveError
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.resolve import resolve_targets
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.scheduler import Clock, SystemClock
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.transport import lookup, zone_index
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.pathmodels import (
+    LocalLimit,
     PmtuReport,
     ProbeEvent,
     ProbeSpec,
@@ -61,11 +70,18 @@ class PmtuParams:
     grace_min_s: float = 0.25  # after the small probe answered, wait at least this long
     fanout: int = 16  # sizes per search round
     copies: int = 2  # copies of each size per round
-    # UDP probes are answered by port unreachable, which the destination rate-limits (Linux:
-    # burst 6, then 1/s): search one size per round, at least a second apart, and spend no
-    # token on confirmation probes once the destination is known to answer.
     confirm_every_round: bool = True
+    # UDP probes are answered by port unreachable, which the destination rate-limits (Linux:
+    # burst 6, then one per second). Sizes go out largest first and the confirmation probe
+    # last: the first arrival takes the first token, so the largest size that passes is
+    # answered whenever any token is left (smaller ones are implied), and an answer that a
+    # drained bucket withheld never passes for a vanished probe. A round with no answer at
+    # all is inconclusive: wait for a token (``min_round_s`` after that round began) and
+    # repeat it, at most ``inconclusive_retries`` times.
+    confirm_last: bool = False
     min_round_s: float = 0.0
+    inconclusive_retries: int = 0
+    locate_max_ttl: int = 30  # black hole: probe TTL 1..this to find where reports stop (0: skip)
 
 
 @dataclass
@@ -75,6 +91,10 @@ class _Outcome:
     reporter: t.Optional[str] = None
     local_mtu: t.Optional[int] = None
 
+    @property
+    def answered(self) -> bool:
+        return self.replied or self.too_big_mtu is not None or self.local_mtu is not None
+
 
 @dataclass
 class _Round:
@@ -83,11 +103,36 @@ class _Round:
     rtt_s: t.Optional[float]
 
 
+LocalCheck = t.Callable[[], t.Optional[LocalLimit]]
+
+
+def _no_local_limit() -> t.Optional[LocalLimit]:
+    return None
+
+
 class PmtuSearch:
-    def __init__(self, prober: Prober, clock: Clock, params: PmtuParams) -> None:
+    def __init__(self, prober: Prober, clock: Clock, params: PmtuParams,
+                 local_check: LocalCheck = _no_local_limit) -> None:
         self.prober, self.clock, self.params = prober, clock, params
+        self.local_check = local_check
+        self.local_limit: t.Optional[LocalLimit] = None
+        self._icmp_mtus: t.Set[int] = set()
         self._next_number = 1
         self._rtt_s: t.Optional[float] = None
+        self._round_start_ns = 0
+
+    def _pace(self) -> None:
+        """Wait until ``min_round_s`` after the last round began (a rate limiter refills)."""
+        rest_ns = self._round_start_ns + int(self.params.min_round_s * 1e9) - self.clock.monotonic_ns()
+        if rest_ns > 0:
+            self.prober.poll(rest_ns / 1e9)  # pacing only; late answers are not needed
+
+    def _local(self) -> t.Optional[LocalLimit]:
+        """The kernel's local limit, unless a router's ICMP in this run explains the route MTU."""
+        limit = self.local_check()
+        if limit is None or any(mtu <= limit.mtu for mtu in self._icmp_mtus):
+            return None
+        return limit
 
     # --- one round of parallel probes ---------------------------------------------
     def _send(self, size: int, pending: t.Dict[int, int], sent: t.Dict[int, int], local: t.List[ProbeEvent]) -> None:
@@ -105,12 +150,16 @@ class PmtuSearch:
         sent: t.Dict[int, int] = {}
         local: t.List[ProbeEvent] = []
         confirm_number = -1
-        if confirm:
+        self._round_start_ns = self.clock.monotonic_ns()
+        if confirm and not params.confirm_last:
             self._send(params.min_mtu, pending, sent, local)
             confirm_number = self._next_number - 1
-        for size in sizes:
+        for size in sorted(sizes, reverse=True):
             for _copy in range(params.copies):
                 self._send(size, pending, sent, local)
+        if confirm and params.confirm_last:
+            self._send(params.min_mtu, pending, sent, local)
+            confirm_number = self._next_number - 1
         outcomes = {size: _Outcome() for size in sizes}
         confirmed = False
         start = self.clock.monotonic_ns()
@@ -121,22 +170,21 @@ class PmtuSearch:
                 size = pending.pop(event.number, None)
                 if size is None:
                     continue
+                if event.kind == "reply":
+                    # Any answer from the destination times the round: what has not come back
+                    # a few RTTs later vanished (or its answer was rate-limited away).
+                    rtt_s = (event.rx_ns - sent[event.number]) / 1e9
+                    self._rtt_s = max(rtt_s, self._rtt_s or 0.0)
+                    grace = max(params.grace_min_s, 4 * self._rtt_s)
+                    deadline = min(deadline, event.rx_ns + int(grace * 1e9))
                 if event.number == confirm_number:
                     confirmed = confirmed or event.kind == "reply"
-                    if event.kind == "reply":
-                        rtt_s = (event.rx_ns - sent[event.number]) / 1e9
-                        self._rtt_s = max(rtt_s, self._rtt_s or 0.0)
-                        grace = max(params.grace_min_s, 4 * self._rtt_s)
-                        deadline = min(deadline, event.rx_ns + int(grace * 1e9))
                     continue
                 _record(outcomes[size], event)
             now = self.clock.monotonic_ns()
-            if not pending or now >= deadline:
-                break
+            if not pending or now >= deadline or set(pending) == {confirm_number}:
+                break  # the confirmation matters only when a sized probe went unanswered
             events = self.prober.poll((deadline - now) / 1e9)
-        rest_ns = start + int(params.min_round_s * 1e9) - self.clock.monotonic_ns()
-        if rest_ns > 0:
-            self.prober.poll(rest_ns / 1e9)  # pacing only; late answers are not needed
         return _Round(outcomes, confirmed, self._rtt_s)
 
     # --- the search ------------------------------------------------------------------
@@ -147,7 +195,7 @@ class PmtuSearch:
         reported_by: t.Optional[str] = None
         black_hole = False
         reachable = False
-        silent_rounds = 0
+        silent_rounds = inconclusive = 0
         for _step in range(32):  # each step lowers ``hi`` or raises ``lo``: bounded anyway
             if lo >= hi:
                 break
@@ -155,7 +203,11 @@ class PmtuSearch:
             confirm = params.confirm_every_round or not reachable
             result = self._round(sizes, confirm)
             reachable = reachable or result.confirmed
-            if confirm and not result.confirmed and not any(o.replied for o in result.outcomes.values()):
+            if confirm and not result.confirmed and not any(o.answered for o in result.outcomes.values()):
+                self._pace()
+                if reachable and inconclusive < params.inconclusive_retries:
+                    inconclusive += 1  # the destination's rate limiter withheld every answer
+                    continue
                 silent_rounds += 1
                 if silent_rounds < 2:
                     # A first silent round is often neighbour discovery (ARP/ND queues or
@@ -170,6 +222,13 @@ class PmtuSearch:
             reported = [(o.too_big_mtu or o.local_mtu, o.reporter) for _s, o in signals if o.too_big_mtu or o.local_mtu]
             if signals:
                 hi = min(hi, min(size for size, _o in signals) - 1)
+            self._icmp_mtus.update(o.too_big_mtu for o in result.outcomes.values() if o.too_big_mtu)
+            limit = self._local()
+            if limit is not None and limit.mtu < hi and not reported:
+                self.local_limit = limit
+                hi = candidate = max(lo, limit.mtu)
+                black_hole = False
+                continue
             if reported:
                 mtu, reporter = min(reported, key=lambda item: item[0] or 0)
                 if reporter is not None:
@@ -180,8 +239,24 @@ class PmtuSearch:
                 continue
             if any(not o.replied for _s, o in signals):
                 black_hole = True
+        return self._finish(lo if reachable else None, reported_by, black_hole and reachable, start_ns)
+
+    def _finish(self, path_mtu: t.Optional[int], reported_by: t.Optional[str], black_hole: bool,
+                start_ns: int) -> PmtuReport:
+        """Cap the result at a local limit; in a black hole, find where reports stop."""
+        if path_mtu is not None:
+            self.local_limit = self._local() or self.local_limit
+            if self.local_limit is not None and self.local_limit.mtu < path_mtu:
+                path_mtu = self.local_limit.mtu  # passed only fragmented outside the tunnel
+        if self.local_limit is not None and (path_mtu is None or self.local_limit.mtu > path_mtu):
+            self.local_limit = None  # something further on the path limits more
+        located = blackhole.Located(None, None)
+        if black_hole and path_mtu is not None and self.params.locate_max_ttl > 0:
+            grace_s = max(self.params.grace_min_s, 4 * (self._rtt_s or 0.0))
+            located = blackhole.locate(self.prober, self.clock, self._next_number, (path_mtu + 1, self.params.min_mtu),
+                                       self.params.locate_max_ttl, self.params.timeout_s, grace_s)
         elapsed_ms = round((self.clock.monotonic_ns() - start_ns) / 1e6, 3)
-        return self._report(lo if reachable else None, reported_by, black_hole and reachable, reachable, elapsed_ms)
+        return self._report(path_mtu, reported_by, black_hole, path_mtu is not None, elapsed_ms, located)
 
     def _table(self, lo: int, hi: int) -> t.List[int]:
         """Sizes to try in (lo, hi]: hi itself, plateaus in range, and an even spread."""
@@ -197,7 +272,7 @@ class PmtuSearch:
 
     def _report(
         self, path_mtu: t.Optional[int], reported_by: t.Optional[str], black_hole: bool, reachable: bool,
-        elapsed_ms: float,
+        elapsed_ms: float, located: blackhole.Located,
     ) -> PmtuReport:
         params = self.params
         if not reachable:
@@ -216,6 +291,15 @@ class PmtuSearch:
                     "fragmentation needed" if params.family == 4 else "packet too big",
                     "fragmentation needed (type 3 code 4)" if params.family == 4 else "packet too big (type 2)",
                 )
+            ) + _where_reports_stop(located, (path_mtu or 0) + 1)
+        elif self.local_limit is not None:
+            limit = self.local_limit
+            message = (
+                "path MTU to %s is %d, limited locally by interface %s: the kernel lowered the route's MTU "
+                "to %d below the interface MTU (%s) itself, with no ICMP from the path, as a tunnel does "
+                "whose MTU is set higher than its underlay carries; set the interface MTU to %d"
+                % (params.destination, path_mtu or 0, limit.interface or "(unknown)", limit.mtu,
+                   limit.interface_mtu, limit.mtu)
             )
         else:
             message = "path MTU to %s is %d%s" % (
@@ -237,7 +321,21 @@ class PmtuSearch:
             probes_sent=self.prober.probes_sent,
             elapsed_ms=elapsed_ms,
             message=message,
+            local_limit=self.local_limit,
+            last_full_size_hop=located.last_full_size_hop,
+            first_vanishing_hop=located.first_vanishing_hop,
         )
+
+
+def _where_reports_stop(located: blackhole.Located, size: int) -> str:
+    last, first = located.last_full_size_hop, located.first_vanishing_hop
+    words = []
+    if last is not None:
+        words.append("reports stop after hop %d (%s), the last to answer a %d-byte probe" % (
+            last.ttl, last.address, size))
+    if first is not None:
+        words.append("from hop %d (%s) on, %d-byte probes vanish" % (first.ttl, first.address, size))
+    return ("; " + "; ".join(words)) if words else ""
 
 
 def _record(outcome: _Outcome, event: ProbeEvent) -> None:
@@ -250,8 +348,20 @@ def _record(outcome: _Outcome, event: ProbeEvent) -> None:
         outcome.local_mtu = event.mtu
 
 
-def discover(prober: Prober, clock: Clock, params: PmtuParams) -> PmtuReport:
-    return PmtuSearch(prober, clock, params).run()
+def discover(prober: Prober, clock: Clock, params: PmtuParams,
+             local_check: LocalCheck = _no_local_limit) -> PmtuReport:
+    return PmtuSearch(prober, clock, params, local_check).run()
+
+
+def kernel_local_limit(
+    family: int, destination: str, source: t.Optional[str], interface: t.Optional[str],
+    interface_mtu: t.Optional[int],
+) -> t.Optional[LocalLimit]:
+    """A ``LocalCheck`` over the real kernel: the route MTU when it is below the interface MTU."""
+    mtu = transport.route_mtu(family, destination, source, interface)
+    if mtu is None or interface_mtu is None or mtu >= interface_mtu:
+        return None
+    return LocalLimit(mtu, interface or transport.route_device(family, destination), interface_mtu)
 
 
 # --- production entry point ----------------------------------------------------------
@@ -286,7 +396,7 @@ def params_for(request: PmtuRequest, family: int, address: str, local_mtu: t.Opt
         raise ParameterError("timeout", request.timeout_s, "give seconds between 0 and 60")
     extra: t.Dict[str, t.Any] = {}
     if request.method == "udp":
-        extra = {"fanout": 1, "copies": 1, "confirm_every_round": False, "min_round_s": 1.0}
+        extra = {"fanout": 32, "copies": 1, "confirm_last": True, "min_round_s": 1.0, "inconclusive_retries": 4}
     return PmtuParams(address, family, request.method, min_mtu, max_mtu, local_mtu, request.timeout_s, **extra)
 
 
@@ -304,7 +414,11 @@ def measure(request: PmtuRequest) -> PmtuReport:
         family, request.method, address, mode=request.privileged, port=request.port, source=request.source,
         interface=request.interface, df_probe=True, clock_ns=time.monotonic_ns,
     )
+
+    def local_check() -> t.Optional[LocalLimit]:
+        return kernel_local_limit(family, address, request.source, request.interface, local_mtu)
+
     try:
-        return discover(prober, SystemClock(), params)
+        return discover(prober, SystemClock(), params, local_check)
     finally:
         prober.close()

@@ -491,9 +491,8 @@ def interface_mtu(
                         return parse_sock_extended_err(cmsg_data, family)[4]
                 except OSError:
                     pass
-        mtu: int = sock.getsockopt(sol, c.IP_MTU if family == 4 else c.IPV6_MTU)
-        return mtu
     except OSError:
         return None
     finally:
         sock.close()
+    return transport.route_mtu(family, destination, source, interface)

@@ -17,8 +17,10 @@
   ``timeout_s``. With ``max_silent_hops`` consecutive silent hops and nothing answering
   beyond them, the trace ends: about 1.5 s for an unresponsive tail, not
   ``max_hops x timeout``.
-- Loss at a hop whose successors answer is labelled ``rate_limited`` (the router
-  rate-limits or ignores its ICMP errors; the path itself forwards), never as a break.
+- Loss at a hop whose successors answer is never a break: the path forwards. Partial loss
+  there is ``rate_limited``; losing every probe is ``filtered`` (the router drops or never
+  sends its time-exceeded), because a rate limiter always lets its first burst through
+  (Linux: 6 per source, more than one hop's probes and retries).
 """
 from __future__ import annotations
 
@@ -291,11 +293,11 @@ class Trace:
 
     def _hop(self, ttl: int, later_answered: bool) -> Hop:
         results = []
+        lost_kind = self._lost_kind(ttl, later_answered)
         for query in range(self.params.queries):
             probe = self._answer(ttl, query)
             if probe is None or probe.event is None:
-                kind = "rate_limited" if later_answered else "timeout"
-                results.append(ProbeResult(ttl, None, None, kind, None, None))
+                results.append(ProbeResult(ttl, None, None, lost_kind, None, None))
                 continue
             event = probe.event
             rtt_ms = round((event.rx_ns - probe.sent_ns) / 1e6, 3) if event.kind != "local_error" else None
@@ -310,10 +312,17 @@ class Trace:
         elif answered == len(results):
             status = "ok"
         elif later_answered:
-            status = "rate_limited"
+            status = lost_kind
         else:
             status = "partial" if answered else "silent"
         return Hop(ttl, tuple(results), address, tuple(dict.fromkeys(addresses)), status)
+
+    def _lost_kind(self, ttl: int, later_answered: bool) -> str:
+        """What a lost probe at ``ttl`` is called: ``timeout`` unless later hops answered; then
+        ``filtered`` when the hop answered nothing at all, ``rate_limited`` when it answered some."""
+        if not later_answered:
+            return "timeout"
+        return "rate_limited" if self._answered(ttl) else "filtered"
 
 
 def trace(prober: Prober, clock: Clock, params: TraceParams) -> TraceReport:

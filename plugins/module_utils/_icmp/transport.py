@@ -128,6 +128,78 @@ def check_source_family(source: str, family: int) -> None:
         )
 
 
+def route_mtu(
+    family: int, destination: str, source: t.Optional[str] = None, interface: t.Optional[str] = None
+) -> t.Optional[int]:
+    """The MTU the kernel's route to ``destination`` allows now (``IP_MTU`` / ``IPV6_MTU`` of a
+    connected socket): the device MTU, or less where a PMTU exception was learnt, from a
+    router's ICMP or locally (a tunnel driver lowers it when its encapsulated packet would
+    not fit the underlay). Nothing is sent; None when there is no route."""
+    af = socket.AF_INET if family == 4 else socket.AF_INET6
+    level = c.SOL_IP if family == 4 else c.IPPROTO_IPV6
+    sock = socket.socket(af, socket.SOCK_DGRAM)
+    try:
+        if interface:
+            bind_device(sock, interface)
+        if source:
+            bind_source(sock, family, source)
+        sock.connect((destination, 9))
+        mtu: int = sock.getsockopt(level, c.IP_MTU if family == 4 else c.IPV6_MTU)
+        return mtu
+    except OSError:
+        return None
+    finally:
+        sock.close()
+
+
+def route_device(family: int, destination: str) -> t.Optional[str]:
+    """The interface of the main table's longest-prefix route to ``destination`` (from /proc)."""
+    path = "/proc/net/route" if family == 4 else "/proc/net/ipv6_route"
+    try:
+        with open(path, encoding="ascii") as handle:
+            text = handle.read()
+    except OSError:
+        return None
+    return pick_route_device(text, family, destination)
+
+
+def pick_route_device(table: str, family: int, destination: str) -> t.Optional[str]:
+    """Pure: the device of the longest-prefix, lowest-metric usable route in a /proc route table."""
+    import ipaddress  # noqa: PLC0415 - only runs for a local MTU limit
+
+    wanted = int(ipaddress.ip_address(destination))
+    best: t.Optional[t.Tuple[int, int, str]] = None  # (prefix length, -metric, device)
+    for line in table.splitlines():
+        fields = line.split()
+        route = _route_entry(fields, family)
+        if route is None:
+            continue
+        network, length, metric, device = route
+        bits = 32 if family == 4 else 128
+        mask = ((1 << length) - 1) << (bits - length) if length else 0
+        if wanted & mask == network & mask and (best is None or (length, -metric) > best[:2]):
+            best = (length, -metric, device)
+    return best[2] if best else None
+
+
+def _route_entry(fields: t.List[str], family: int) -> t.Optional[t.Tuple[int, int, int, str]]:
+    """(network, prefix length, metric, device) of one /proc route line; None for headers,
+    routes that are down and reject routes."""
+    try:
+        if family == 4 and len(fields) >= 8:
+            flags, mask = int(fields[3], 16), int.from_bytes(bytes.fromhex(fields[7]), "little")
+            network = int.from_bytes(bytes.fromhex(fields[1]), "little")
+            usable = flags & 0x0001 and not flags & 0x0200  # RTF_UP, not RTF_REJECT
+            return (network, bin(mask).count("1"), int(fields[6]), fields[0]) if usable else None
+        if family == 6 and len(fields) >= 10:
+            flags = int(fields[8], 16)
+            usable = flags & 0x0001 and not flags & 0x0200
+            return (int(fields[0], 16), int(fields[1], 16), int(fields[5], 16), fields[9]) if usable else None
+    except ValueError:
+        return None
+    return None
+
+
 def zone_index(zone: str) -> int:
     """The interface index an IPv6 zone (``fe80::1%eth0``) names; ``OSError`` when none."""
     if zone.isdigit():

@@ -151,6 +151,10 @@ def ping_checks(entries: t.Sequence[t.Mapping[str, t.Any]], result: t.Optional[t
         if item is None:
             checks.append(_error(check, "no ping result for %s: %s" % (entry["target"], _why(result))))
             continue
+        if item.get("status") == "error":
+            # Not probed (a name that does not resolve, a bad source): an error, never an outage.
+            checks.append(_error(check, "%s was not probed: %s" % (entry["target"], item.get("error") or "error")))
+            continue
         check["measured"] = measure_ping(item)
         check["failures"] = judge_ping(check["measured"], expect)
         check["status"] = "fail" if check["failures"] else "pass"

@@ -61,8 +61,9 @@ def test_reachable_neighbour_with_lost_echo_is_not_nd() -> None:
     assert drill_diagnosis(ping(False), neighbour="REACHABLE")["verdict"] == "host_down"
 
 
-def test_rate_limited_hop_is_named_by_ttl() -> None:
-    trace = {"reached": True, "hops": [{"ttl": 1, "address": None, "status": "rate_limited"},
+@pytest.mark.parametrize("status", ["rate_limited", "filtered"])
+def test_rate_limited_or_filtered_hop_is_named_by_ttl(status: str) -> None:
+    trace = {"reached": True, "hops": [{"ttl": 1, "address": None, "status": status},
                                        {"ttl": 2, "address": TARGET, "status": "destination"}]}
     verdict = drill_diagnosis(ping(True), traceroute=trace)
     assert verdict["verdict"] == "icmp_rate_limited"

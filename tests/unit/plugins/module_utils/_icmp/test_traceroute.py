@@ -84,16 +84,29 @@ def test_linux_default_rate_limits_cause_no_false_loss(family: int, tokens: floa
     assert [hop.status for hop in report.hops][:-1] == ["ok"] * 6
 
 
-def test_loss_at_a_hop_with_answering_successors_is_rate_limited_not_broken() -> None:
+def test_total_loss_at_a_hop_with_answering_successors_is_filtered_not_broken() -> None:
     chain = routers(5)
-    chain[1].silent = True  # hop 2 never sends time exceeded (or is rate-limited to zero)
+    chain[1].silent = True  # hop 2 never sends time exceeded (a filter on the router)
     report = run(FakePath(FakeClock(), chain))
     hop2 = report.hops[1]
-    assert hop2.status == "rate_limited"
+    assert hop2.status == "filtered"
     assert hop2.address is None
-    assert {p.kind for p in hop2.probes} == {"rate_limited"}
+    assert {p.kind for p in hop2.probes} == {"filtered"}
     assert report.reached is True
     assert report.path[1] is None and report.path[2] == "198.51.100.3"
+
+
+def test_a_drained_rate_limiter_still_answers_its_first_burst_so_it_is_not_filtered() -> None:
+    """Linux lets a burst of 6 through before the bucket is empty: with more probes than that
+    at one hop, some answer, so the hop is rate_limited (partial), never filtered."""
+    clock = FakeClock()
+    chain = routers(4)
+    chain[1].burst, chain[1].per_s = 6.0, 0.0001
+    report = run(FakePath(clock, chain), queries=10)
+    hop2 = report.hops[1]
+    assert hop2.status == "rate_limited"
+    assert sum(1 for p in hop2.probes if p.kind == "ttl_exceeded") == 6
+    assert {p.kind for p in hop2.probes} == {"ttl_exceeded", "rate_limited"}
 
 
 def test_partial_answers_with_answering_successors_are_labelled_per_probe() -> None:
@@ -133,7 +146,7 @@ def test_silent_middle_is_not_a_tail_when_later_hops_answer() -> None:
         chain[index].silent = True
     report = run(FakePath(FakeClock(), chain), max_silent_hops=3)
     assert report.reached is True
-    assert [hop.status for hop in report.hops[2:5]] == ["rate_limited"] * 3
+    assert [hop.status for hop in report.hops[2:5]] == ["filtered"] * 3
 
 
 def test_unreachable_from_a_router_ends_the_trace() -> None:
