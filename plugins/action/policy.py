@@ -37,12 +37,12 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 from ansible.vars.clean import remove_internal_keys
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy import defaults
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import confirm, defaults
 
 display = Display()
 
 CHANGING = ("merged", "replaced", "overridden", "deleted")
-ASYNC_MARGIN_S = 60  # the async wrapper's own limit must outlive the host-side deadline
+ASYNC_MARGIN_S = 60  # the async wrapper's own limit must outlive the host's own bound (host_bound_s)
 COLLECT_MARGIN_S = 30  # after that limit, how long the job may take to write its result
 WAIT_SLICE_S = 10.0  # one host-side long poll holds its SSH channel at most this long
 HOST_POLL_S = 0.25  # the host-side loop's step (a file test, no round trip)
@@ -63,10 +63,23 @@ def remote_path(path: str) -> str:
     return shlex.quote(path)
 
 
+def host_bound_s(timeout: int) -> float:
+    """The longest a healthy changing run can take on the host, from the module's start.
+
+    Waiting for another run's lock (``confirm.lock_wait_s``), then applying (the watchdog
+    restores an apply still unfinished after ``confirm.APPLY_LIMIT_S``), then the confirmation
+    window, which starts only when the rules are live, plus the watchdog's grace. The async
+    wrapper's limit and the controller's wait for the rules must both cover it, or a host that
+    waited for its lock is killed or given up on while it is healthy.
+    """
+    return confirm.lock_wait_s(timeout) + confirm.APPLY_LIMIT_S + timeout + confirm.WATCHDOG_GRACE_S
+
+
 def _running_fn(job_file: str) -> str:
-    """``running``: true while the results file is the async wrapper's first one. Shell builtins
-    only, so a poll step forks nothing but ``sleep`` (a fleet lab runs every host on one CPU)."""
-    return ("j=%s; running() { l=; { IFS= read -r l <\"$j\"; } 2>/dev/null; "
+    """``running``: true while the results file is missing (the async wrapper returns after at most
+    2.5 s, possibly before its job wrote the file on a loaded host) or still the wrapper's first
+    one. Shell builtins only, so a poll step forks nothing but ``sleep``."""
+    return ("j=%s; running() { [ -e \"$j\" ] || return 0; l=; { IFS= read -r l <\"$j\"; } 2>/dev/null; "
             "case $l in *'%s'*) return 0;; esac; return 1; }; " % (remote_path(job_file), RUNNING))
 
 
@@ -176,7 +189,7 @@ class ActionModule(ActionBase):
     def _start(self, args: t.Dict[str, t.Any], task_vars: t.Any, timeout: int) -> str:
         """Start the module through the async wrapper; returns the host path of its results file."""
         saved = self._task.async_val
-        self._task.async_val = timeout + ASYNC_MARGIN_S
+        self._task.async_val = int(host_bound_s(timeout) + ASYNC_MARGIN_S)
         try:
             started = self._execute_module(module_args=dict(args), task_vars=task_vars, wrap_async=True)
         finally:
@@ -213,12 +226,14 @@ class ConfirmRun:
 
     def execute(self, args: t.Dict[str, t.Any], task_vars: t.Any, timeout: int) -> t.Dict[str, t.Any]:
         self.job_file = self.action._start(args, task_vars, timeout)
-        deadline = time.monotonic() + timeout + ASYNC_MARGIN_S
-        applied, body = self._wait_applied(deadline)
+        # The host's clock, not ours, decides: wait for the rules as long as a healthy host may take
+        # to get there (its lock, its apply), then confirm within the window that starts only then.
+        bound = time.monotonic() + host_bound_s(timeout)
+        applied, body = self._wait_applied(bound)
         if applied:
-            body = self._confirm(deadline)
+            body = self._confirm(self.applied_seen + timeout + confirm.WATCHDOG_GRACE_S)
         if body is None:
-            body = self._collect(deadline + COLLECT_MARGIN_S)
+            body = self._collect(bound + ASYNC_MARGIN_S + COLLECT_MARGIN_S)
         try:
             self._command("rm -f %s" % remote_path(self.job_file))
         except AnsibleConnectionFailure:
