@@ -249,11 +249,36 @@ def playbook(argv: t.List[str]) -> t.Dict[str, t.Any]:
              for host, fields in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", text, re.M)}
     totals = {key: sum(row.get(key, 0) for row in recap.values()) for key in ("ok", "changed", "failed", "unreachable")}
     hosts_failed = sorted(host for host, row in recap.items() if row.get("failed") or row.get("unreachable"))
-    rolled = sorted(set(re.findall(r"^fatal: \[(\S+)\]: FAILED.*rolled back", text, re.M))
-                    | set(re.findall(r"\[(\S+)\].*not confirmed within", text)))
+    rolled = sorted(set(re.findall(r"^fatal: \[(\S+)\]: FAILED.*(?:rolled back|not confirmed within)", text, re.M)))
     return {"wall_s": round(wall, 2), "rc": proc.returncode, "peak_pss_mib": round(peak / 1024, 1),
             "hosts": len(recap), "totals": totals, "hosts_failed": hosts_failed, "rolled_back": rolled,
-            "tail": text[-1500:] if proc.returncode else ""}
+            "confirm": confirm_stats(text), "tail": text[-1500:] if proc.returncode else ""}
+
+
+def confirm_stats(text: str) -> t.Optional[t.Dict[str, t.Any]]:
+    """From the hosts' results (``-v``): how long the confirmations took, the effective windows,
+    and the slowest round trip of each kind (``commit_confirm.trips``)."""
+    decoder = json.JSONDecoder()
+    found = []
+    for match in re.finditer(r'"commit_confirm": ', text):
+        try:
+            found.append(decoder.raw_decode(text, match.end())[0])
+        except ValueError:
+            continue
+    ran = [item for item in found if isinstance(item, dict) and item.get("ran")]
+    if not ran:
+        return None
+    confirms = sorted(item["confirm_ms"] for item in ran if item.get("confirm_ms") is not None)
+    slowest: t.Dict[str, int] = {}
+    for item in ran:
+        for what, took in item.get("trips") or []:
+            slowest[what] = max(slowest.get(what, 0), int(took))
+    return {"ran": len(ran), "confirmed": len(confirms),
+            "confirm_ms_median": confirms[len(confirms) // 2] if confirms else None,
+            "confirm_ms_max": confirms[-1] if confirms else None,
+            "window_s_min": min(item.get("window_s") or 0 for item in ran),
+            "window_s_max": max(item.get("window_s") or 0 for item in ran),
+            "slowest_trip_ms": slowest}
 
 
 def build(size: int, work: Path, lab: str) -> t.Tuple[LabEngine, t.Any, Path, t.List[str]]:
@@ -300,12 +325,12 @@ def scenarios(work: Path, changes: int) -> t.List[t.Tuple[str, str, t.List[str]]
         ("ping 5 peers", "netdevops.icmp.ping", extra + [str(plays["ping_ours"])]),
         ("ping 5 peers", "command: fping", extra + [str(plays["ping_builtin"])]),
         ("policy gathered (no policy yet)", "netdevops.icmp.policy gathered", extra + [str(plays["gathered"])]),
-        ("apply policy, first", "netdevops.icmp.apply_policy", extra + [apply]),
+        ("apply policy, first", "netdevops.icmp.apply_policy", extra + ["-v", apply]),
     ]
     for number in range(changes):
         profile = CHANGE_PROFILES[number % len(CHANGE_PROFILES)]
         runs.append(("apply policy, change %d (%s)" % (number + 2, profile), "netdevops.icmp.apply_policy",
-                     extra + ["-e", "icmp_firewall_profile=%s" % profile, apply]))
+                     extra + ["-v", "-e", "icmp_firewall_profile=%s" % profile, apply]))
     last = CHANGE_PROFILES[(changes - 1) % len(CHANGE_PROFILES)] if changes else "rfc4890-host"
     runs += [
         ("apply policy, repeat", "netdevops.icmp.apply_policy", extra + ["-e", "icmp_firewall_profile=%s" % last, apply]),
@@ -440,6 +465,14 @@ def findings(results: t.List[t.Dict[str, t.Any]]) -> t.List[str]:
                 item["size"], item["forks"], sum(len(row["rolled_back"]) for row in changing), len(changing),
                 ", ".join("%d of %d hosts rolled back, %d failed" % (
                     len(row["rolled_back"]), item["size"], len(row["hosts_failed"])) for row in changing)))
+        for row in changing:
+            stats = row.get("confirm")
+            if stats:
+                out.append("N=%d, %s: %d of %d confirmed; confirm_ms median %s, max %s; windows %d-%d s; slowest "
+                           "round trip of each kind (ms): %s" % (
+                               item["size"], row["scenario"], stats["confirmed"], stats["ran"],
+                               stats["confirm_ms_median"], stats["confirm_ms_max"], stats["window_s_min"],
+                               stats["window_s_max"], ", ".join("%s %d" % pair for pair in stats["slowest_trip_ms"].items())))
         if repeat is not None and gathered is not None and gathered["wall_s"]:
             out.append("N=%d: a repeat apply (no change) took %.2fx a gathered run: %.1f s vs %.1f s "
                        "(target: <= 1.3x)" % (item["size"], repeat["wall_s"] / gathered["wall_s"],

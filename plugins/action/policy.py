@@ -9,7 +9,10 @@
    no confirmation. A repeat apply to an unchanged host costs one planning run.
 2. Otherwise the module runs in the background through the async wrapper with a fresh
    token and its marker, arms the cookie ``<state_dir>/confirm/<token>.applying`` and
-   renames it to ``.applied`` once the new rules are live.
+   renames it to ``.applied`` once the new rules are live. Its window is the effective
+   one (``effective_window_s``): ``confirm_timeout`` plus the planning run's wall time, so
+   the window scales with what a round of work with this host costs now (forks, CPU, SSH
+   latency), and a busy controller does not roll back a healthy host.
 3. One shell command long-polls on the host (up to ``WAIT_SLICE_S``) until the cookie
    is ``.applied`` or the job's results file says the job ended (then it prints the
    result). The controller does not poll once a second and never runs a module to ask.
@@ -26,6 +29,7 @@
 """
 from __future__ import annotations
 
+import math
 import re
 import secrets
 import shlex
@@ -48,6 +52,7 @@ WAIT_SLICE_S = 10.0  # one host-side long poll holds its SSH channel at most thi
 HOST_POLL_S = 0.25  # the host-side loop's step (a file test, no round trip)
 RETRY_FIRST_S = 0.5  # back-off after a failed round trip, doubling ...
 RETRY_MAX_S = 4.0  # ... up to this
+MAX_ALLOWANCE_S = 300.0  # the most the measured cost of a round of work adds to confirm_timeout
 NO_SESSION = ("local", "ansible.builtin.local", "netns", "netdevops.icmp.netns")  # nothing to reset
 INTERNAL = ("_confirm_token", "_confirm_marker")
 # Absolute, or under the remote user's home; no characters the shell would interpret.
@@ -61,6 +66,18 @@ def remote_path(path: str) -> str:
     if path.startswith("~/"):
         return "~/" + shlex.quote(path[2:])
     return shlex.quote(path)
+
+
+def effective_window_s(timeout: int, plan_s: float) -> int:
+    """The host's confirmation window: ``confirm_timeout`` plus what one round of work with this host
+    costs right now, measured as the planning run's wall time (rounded up, at most ``MAX_ALLOWANCE_S``).
+
+    The confirmation after the rules are live (a fresh SSH session, the full-size read, the ``rm``)
+    costs about what the planning run cost: a few SSH round trips and process starts on both ends.
+    On an idle controller that is a second or two; with many forks on few cores, or over slow links,
+    it grows, and the window grows with it, so a busy controller never makes a healthy host roll back.
+    """
+    return int(timeout + math.ceil(min(max(plan_s, 0.0), MAX_ALLOWANCE_S)))
 
 
 def host_bound_s(timeout: int) -> float:
@@ -94,9 +111,18 @@ def wait_script(cookie: str, job_file: str, wait_s: float) -> str:
 
 
 def read_script(cookie: str, size: int) -> str:
-    """``size`` random letters while the cookie exists; ``gone`` and rc 3 once it does not."""
-    return ("if [ ! -e %s ]; then echo gone; exit 3; fi; LC_ALL=C tr -dc a-z </dev/urandom | head -c %d"
-            % (remote_path(cookie), size))
+    """``size`` random letters while the cookie exists; ``gone`` and rc 3 once it does not.
+
+    It first creates ``<token>.reached`` (never through an existing file or link: ``set -C``):
+    this new session got through, and the host restarts its window once (``confirm.wait_for_confirmation``).
+    """
+    return ("if [ ! -e %s ]; then echo gone; exit 3; fi; (set -C; : >%s) 2>/dev/null; "
+            "LC_ALL=C tr -dc a-z </dev/urandom | head -c %d" % (remote_path(cookie), remote_path(reached_of(cookie)), size))
+
+
+def reached_of(cookie: str) -> str:
+    """``<token>.applied`` -> ``<token>.reached`` (``confirm.Cookie.reached``)."""
+    return cookie[:-len(".applied")] + ".reached" if cookie.endswith(".applied") else cookie + ".reached"
 
 
 def collect_script(job_file: str, wait_s: float) -> str:
@@ -166,14 +192,20 @@ class ActionModule(ActionBase):
                                          "round_trips": 0, "elapsed_ms": _ms_since(started)}
             result.update(planned)
             return result
+        plan_ms = _ms_since(started)
+        window = effective_window_s(timeout, plan_ms / 1000.0)
         token = secrets.token_hex(16)
-        args.update(_confirm_token=token, _confirm_marker=defaults.confirm_marker(token))
+        args.update(_confirm_token=token, _confirm_marker=defaults.confirm_marker(token), confirm_timeout=window)
         run = ConfirmRun(self, "%s/confirm/%s.applied" % (state_dir.rstrip("/"), token), max(0, size))
-        final = run.execute(args, task_vars, timeout)
+        final = run.execute(args, task_vars, window)
+        module_args = final.get("invocation", {}).get("module_args", {})
         for name in INTERNAL:
-            final.get("invocation", {}).get("module_args", {}).pop(name, None)
+            module_args.pop(name, None)
+        if "confirm_timeout" in module_args:
+            module_args["confirm_timeout"] = timeout  # what the user asked; the window is in commit_confirm
         final["commit_confirm"] = {"ran": True, "controller_confirmed": run.confirmed, "confirm_ms": run.confirm_ms,
-                                   "round_trips": run.round_trips, "elapsed_ms": _ms_since(started)}
+                                   "round_trips": run.round_trips, "elapsed_ms": _ms_since(started),
+                                   "window_s": window, "plan_ms": plan_ms, "trips": run.trips}
         result.update(final)
         return result
 
@@ -221,6 +253,7 @@ class ConfirmRun:
         self.applied_seen = time.monotonic()
         self.confirmed = False
         self.round_trips = 0
+        self.trips: t.List[t.List[t.Any]] = []  # [what, ms] per round trip: where the time went
         self.cookie_gone = False
         self.confirm_ms: t.Optional[int] = None  # from seeing the rules live to the confirmation's answer
 
@@ -235,7 +268,7 @@ class ConfirmRun:
         if body is None:
             body = self._collect(bound + ASYNC_MARGIN_S + COLLECT_MARGIN_S)
         try:
-            self._command("rm -f %s" % remote_path(self.job_file))
+            self._command("rm -f %s" % remote_path(self.job_file), "cleanup")
         except AnsibleConnectionFailure:
             display.warning("could not remove the async results file %s" % self.job_file)
         if not body.strip():
@@ -246,9 +279,13 @@ class ConfirmRun:
             final.pop(key, None)
         return final
 
-    def _command(self, script: str) -> t.Dict[str, t.Any]:
+    def _command(self, script: str, what: str) -> t.Dict[str, t.Any]:
         self.round_trips += 1
-        return self.action._low_level_execute_command(script, sudoable=True)
+        started = time.monotonic()
+        try:
+            return self.action._low_level_execute_command(script, sudoable=True)
+        finally:
+            self.trips.append([what, _ms_since(started)])
 
     def _poll(self, script: t.Callable[[float], str], deadline: float, answers: t.Tuple[str, ...],
               what: str) -> t.Tuple[str, str]:
@@ -257,7 +294,7 @@ class ConfirmRun:
         backoff = Backoff()
         while time.monotonic() < deadline:
             try:
-                out = self._command(script(min(WAIT_SLICE_S, deadline - time.monotonic())))
+                out = self._command(script(min(WAIT_SLICE_S, deadline - time.monotonic())), what)
             except AnsibleConnectionFailure as err:
                 display.vv("policy: %s, no connection (%s); retrying" % (what, err))
                 backoff.wait(deadline)
@@ -274,7 +311,7 @@ class ConfirmRun:
         """Long-poll until the new rules are live (``True, None``), or the job ended without
         applying (``False``, its result)."""
         head, body = self._poll(lambda wait_s: wait_script(self.cookie, self.job_file, wait_s), deadline,
-                                ("applied", "finished"), "waiting for the apply")
+                                ("applied", "finished"), "wait")
         if head == "applied":
             self.applied_seen = time.monotonic()
             return True, None
@@ -287,7 +324,9 @@ class ConfirmRun:
         """Over a fresh session: read full-size, then remove the cookie and collect the result."""
         connection = self.action._connection
         if getattr(connection, "transport", None) not in NO_SESSION:
+            started = time.monotonic()
             connection.reset()
+            self.trips.append(["reset", _ms_since(started)])
         backoff = Backoff()
         while time.monotonic() < deadline:
             try:
@@ -296,7 +335,7 @@ class ConfirmRun:
                         return None  # the host expired the cookie: collect its rollback
                     backoff.wait(deadline)
                     continue
-                out = self._command(confirm_script(self.cookie, self.job_file, WAIT_SLICE_S))
+                out = self._command(confirm_script(self.cookie, self.job_file, WAIT_SLICE_S), "confirm")
             except AnsibleConnectionFailure as err:
                 display.vv("policy: no connection for the confirmation (%s); retrying" % err)
                 backoff.wait(deadline)
@@ -317,7 +356,7 @@ class ConfirmRun:
 
     def _read_full_size(self) -> bool:
         """Every one of ``size`` bytes arrived over the fresh session (sets ``cookie_gone``)."""
-        pulled = self._command(read_script(self.cookie, self.size))
+        pulled = self._command(read_script(self.cookie, self.size), "read")
         self.cookie_gone = pulled.get("rc") == 3 and (pulled.get("stdout") or "").strip() == "gone"
         if pulled.get("rc") == 0 and len(pulled.get("stdout") or "") >= self.size:
             return True
@@ -326,7 +365,7 @@ class ConfirmRun:
 
     def _collect(self, deadline: float) -> str:
         head, body = self._poll(lambda wait_s: collect_script(self.job_file, wait_s), deadline, ("finished",),
-                                "collecting the result")
+                                "collect")
         if not head:
             raise AnsibleActionFail("the policy module did not finish in time; its results file is %s on the host"
                                     % self.job_file)

@@ -69,11 +69,14 @@ class BackgroundModule(threading.Thread):
         deadline = time.monotonic() + self.timeout_s
         while applied.exists() and time.monotonic() < deadline:
             time.sleep(0.02)
+        self.reached = Path(str(self.base) + ".reached").exists()
+        Path(str(self.base) + ".reached").unlink(missing_ok=True)  # as Cookie.cleanup does
         try:
             os.rename(applied, str(self.base) + ".expired")
         except FileNotFoundError:
             self._write({"changed": True, "applied": True, "rolled_back": False, "confirm": "confirmed",
-                         "invocation": {"module_args": {"_confirm_token": "x", "_confirm_marker": "y"}},
+                         "invocation": {"module_args": {"_confirm_token": "x", "_confirm_marker": "y",
+                                                        "confirm_timeout": 99}},
                          "warnings": ["a warning from the host"]})
             return
         os.unlink(str(self.base) + ".expired")
@@ -196,16 +199,20 @@ def test_a_change_is_confirmed_in_four_round_trips(tmp_path):
     assert plan_call["check_mode"] is True and "_confirm_token" not in plan_call["args"]
     token = start["args"]["_confirm_token"]
     assert start["async"] is True and start["check_mode"] is False
-    assert start["async_val"] == int(policy_action.host_bound_s(5) + policy_action.ASYNC_MARGIN_S) and action._task.async_val == 0
+    assert start["async_val"] == int(policy_action.host_bound_s(start["args"]["confirm_timeout"])
+                                     + policy_action.ASYNC_MARGIN_S) and action._task.async_val == 0
     assert defaults.TOKEN_RE.fullmatch(token) and start["args"]["_confirm_marker"] == defaults.confirm_marker(token)
     assert action.kinds() == ["wait", "read", "confirm", "cleanup"], "one long poll, no module run per poll"
+    assert action.module is not None and action.module.reached, "the read told the host its session got through"
     assert action._connection.resets == 1
     read, confirm = action.commands[1][1], action.commands[2][1]
     assert "head -c 65536" in read and "%s/state/confirm/%s.applied" % (tmp_path, token) in read
+    assert "(set -C; : >%s/state/confirm/%s.reached)" % (tmp_path, token) in read
+    assert [kind for kind, _ms in result["commit_confirm"]["trips"]] == ["wait", "reset", "read", "confirm", "cleanup"]
     assert confirm.startswith("if rm %s/state/confirm/%s.applied " % (tmp_path, token))
     assert result["applied"] is True and result["confirm"] == "confirmed" and result["changed"] is True
     assert result["warnings"] == ["a warning from the host"], "the results file is parsed like module output"
-    assert result["invocation"]["module_args"] == {}, "token and marker never reach the user"
+    assert result["invocation"]["module_args"] == {"confirm_timeout": 5}, "token, marker and window stay internal"
     assert result["commit_confirm"]["ran"] is True and result["commit_confirm"]["controller_confirmed"] is True
     assert result["commit_confirm"]["round_trips"] == 4 and 0 <= result["commit_confirm"]["confirm_ms"] < 5000
     assert not (tmp_path / "async" / "j42").exists(), "the results file is cleaned up"
@@ -218,6 +225,28 @@ def test_a_results_file_not_written_yet_means_starting_not_finished(tmp_path):
     result = action.run(task_vars={})
     assert result["confirm"] == "confirmed" and result["commit_confirm"]["controller_confirmed"] is True
     assert action.kinds()[-3:] == ["read", "confirm", "cleanup"] and action.kinds().count("wait") >= 2
+
+
+def test_the_window_grows_with_what_the_planning_run_cost(tmp_path):
+    """A slow planning run (a busy controller, many forks, a slow link) widens the host's window."""
+    for name in ("fast", "slow"):
+        (tmp_path / name).mkdir()
+    fast = SimulatedAction(tmp_path / "fast", _args(tmp_path / "fast"))
+    assert fast.run(task_vars={})["commit_confirm"]["window_s"] in (5, 6)
+    slow = SimulatedAction(tmp_path / "slow", _args(tmp_path / "slow"))
+    planned = slow._plan_only
+
+    def slow_plan(args, task_vars):
+        time.sleep(1.2)
+        return planned(args, task_vars)
+
+    slow._plan_only = slow_plan  # type: ignore[method-assign]
+    result = slow.run(task_vars={})
+    start = slow.module_calls[-1]
+    assert start["args"]["confirm_timeout"] == 7 == result["commit_confirm"]["window_s"]
+    assert start["async_val"] == int(policy_action.host_bound_s(7) + policy_action.ASYNC_MARGIN_S)
+    assert result["invocation"]["module_args"]["confirm_timeout"] == 5, "the user's value, not the window"
+    assert policy_action.effective_window_s(30, 0.2) == 31 and policy_action.effective_window_s(30, 1e6) == 330
 
 
 def test_the_waits_cover_the_hosts_lock_wait_apply_and_window():
