@@ -62,6 +62,7 @@ def lab_name(size: int) -> str:
     (the lab inventory's ``ansible_control_path``), so a size never reuses the last size's masters."""
     return "f%d%s" % (size, secrets.token_hex(1))
 
+
 PING_OURS = """
 - name: Ping 5 lab peers (netdevops.icmp.ping)
   hosts: lab_ssh
@@ -474,9 +475,9 @@ def findings(results: t.List[t.Dict[str, t.Any]]) -> t.List[str]:
                                stats["confirm_ms_median"], stats["confirm_ms_max"], stats["window_s_min"],
                                stats["window_s_max"], ", ".join("%s %d" % pair for pair in stats["slowest_trip_ms"].items())))
         if repeat is not None and gathered is not None and gathered["wall_s"]:
-            out.append("N=%d: a repeat apply (no change) took %.2fx a gathered run: %.1f s vs %.1f s "
-                       "(target: <= 1.3x)" % (item["size"], repeat["wall_s"] / gathered["wall_s"],
-                                               repeat["wall_s"], gathered["wall_s"]))
+            ratio = repeat["wall_s"] / gathered["wall_s"]
+            out.append("N=%d: a repeat apply (no change) took %.2fx a gathered run: %.1f s vs %.1f s (target: <= 1.3x)"
+                       % (item["size"], ratio, repeat["wall_s"], gathered["wall_s"]))
     return out
 
 
@@ -524,8 +525,9 @@ def _kept(path: Path, sizes: t.List[int]) -> t.List[t.Dict[str, t.Any]]:
     if not path.exists():
         return []
     earlier = json.loads(path.read_text(encoding="utf-8"))
-    return [dict(item, date=item.get("date", earlier["meta"]["date"])) for item in earlier["results"]
-            if item["size"] not in sizes and not item.get("partial")]
+    # Only complete sizes measured by this version of the benchmark (they carry their date).
+    return [item for item in earlier["results"] if item["size"] not in sizes and not item.get("partial")
+            and item.get("date")]
 
 
 def _sorted(results: t.List[t.Dict[str, t.Any]]) -> t.List[t.Dict[str, t.Any]]:

@@ -10,7 +10,7 @@
 2. Otherwise the module runs in the background through the async wrapper with a fresh
    token and its marker, arms the cookie ``<state_dir>/confirm/<token>.applying`` and
    renames it to ``.applied`` once the new rules are live. Its window is the effective
-   one (``effective_window_s``): ``confirm_timeout`` plus the planning run's wall time, so
+   one (``effective_window_s``): ``confirm_timeout`` plus twice the planning run's wall time, so
    the window scales with what a round of work with this host costs now (forks, CPU, SSH
    latency), and a busy controller does not roll back a healthy host.
 3. One shell command long-polls on the host (up to ``WAIT_SLICE_S``) until the cookie
@@ -52,6 +52,7 @@ WAIT_SLICE_S = 10.0  # one host-side long poll holds its SSH channel at most thi
 HOST_POLL_S = 0.25  # the host-side loop's step (a file test, no round trip)
 RETRY_FIRST_S = 0.5  # back-off after a failed round trip, doubling ...
 RETRY_MAX_S = 4.0  # ... up to this
+ALLOWANCE_PLANS = 2.0  # the window allows for this many planning runs' time on top of confirm_timeout
 MAX_ALLOWANCE_S = 300.0  # the most the measured cost of a round of work adds to confirm_timeout
 NO_SESSION = ("local", "ansible.builtin.local", "netns", "netdevops.icmp.netns")  # nothing to reset
 INTERNAL = ("_confirm_token", "_confirm_marker")
@@ -69,15 +70,17 @@ def remote_path(path: str) -> str:
 
 
 def effective_window_s(timeout: int, plan_s: float) -> int:
-    """The host's confirmation window: ``confirm_timeout`` plus what one round of work with this host
-    costs right now, measured as the planning run's wall time (rounded up, at most ``MAX_ALLOWANCE_S``).
+    """The host's confirmation window: ``confirm_timeout`` plus ``ALLOWANCE_PLANS`` times what one round
+    of work with this host costs right now, measured as the planning run's wall time (rounded up, at
+    most ``MAX_ALLOWANCE_S``).
 
-    The confirmation after the rules are live (a fresh SSH session, the full-size read, the ``rm``)
-    costs about what the planning run cost: a few SSH round trips and process starts on both ends.
-    On an idle controller that is a second or two; with many forks on few cores, or over slow links,
-    it grows, and the window grows with it, so a busy controller never makes a healthy host roll back.
+    Noticing the rules are live, a fresh SSH session, the full-size read and the ``rm`` are a few
+    SSH round trips and process starts on both ends, like the planning run. On an idle controller
+    that is a second or two; with many forks on few cores, or over slow links, it grows, and the
+    window grows with it. At forks 50 on 2 overloaded cores (load average near 40) the slowest
+    confirmations took up to 2.4 planning runs, hence 2 on top of ``confirm_timeout``.
     """
-    return int(timeout + math.ceil(min(max(plan_s, 0.0), MAX_ALLOWANCE_S)))
+    return int(timeout + math.ceil(min(ALLOWANCE_PLANS * max(plan_s, 0.0), MAX_ALLOWANCE_S)))
 
 
 def host_bound_s(timeout: int) -> float:
