@@ -351,10 +351,12 @@ def scenarios(work: Path, changes: int) -> t.List[t.Tuple[str, str, t.List[str]]
 
 
 def selected(runs: t.List[t.Tuple[str, str, t.List[str]]], only: t.Optional[str]) -> t.List[t.Tuple[str, str, t.List[str]]]:
-    """``--only policy``: the policy runs alone (gathered, applies, repeat), for the rollback and repeat targets."""
+    """``--only policy``: the policy runs alone (the applies, the repeat, gathered), for the rollback and
+    repeat targets within one capped lab run."""
     if only != "policy":
         return runs
-    return [run for run in runs if run[1] in ("netdevops.icmp.apply_policy", "netdevops.icmp.policy gathered")]
+    return [run for run in runs if run[1] in ("netdevops.icmp.apply_policy", "netdevops.icmp.policy gathered")
+            and run[0] != "policy gathered (no policy yet)"]
 
 
 def bench_size(size: int, on_row: t.Callable[[t.Dict[str, t.Any]], None], changes: int = 2,
