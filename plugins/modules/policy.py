@@ -149,7 +149,7 @@ options:
         the snapshot. V(0) applies without commit-confirm.
       - The window the host gives is this plus twice the wall time of the action plugin's planning run
         (rounded up, at most 300 s more), so it grows with what a round of work with the host costs
-        now (forks, controller CPU, SSH latency). The result's RV(commit_confirm.window_s) says how long it was.
+        now (forks, controller CPU, SSH latency). C(window_s) in the result's RV(commit_confirm) says how long it was.
     type: int
     default: 30
   confirm_bytes:
