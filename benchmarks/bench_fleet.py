@@ -30,6 +30,8 @@ import json
 import os
 import platform
 import re
+import secrets
+import signal
 import subprocess
 import sys
 import tempfile
@@ -50,8 +52,16 @@ from ansible_collections.netdevops.icmp.plugins.module_utils._lab.topology impor
 from ansible_collections.netdevops.icmp.plugins.module_utils._runner import SubprocessRunner  # noqa: E402
 
 BIN = Path(sys.executable).parent
-LAB = "bfleet"
 MAX_FORKS = 50
+# Profiles the extra changing applies alternate between (each run is a real change on every host).
+CHANGE_PROFILES = ("strict-host", "rfc4890-host")
+
+
+def lab_name(size: int) -> str:
+    """A lab name of its own per size and run: ssh ControlPersist masters are keyed by lab name
+    (the lab inventory's ``ansible_control_path``), so a size never reuses the last size's masters."""
+    return "f%d%s" % (size, secrets.token_hex(1))
+
 
 PING_OURS = """
 - name: Ping 5 lab peers (netdevops.icmp.ping)
@@ -217,6 +227,9 @@ class PeakRss:
         return self.peak_kib
 
 
+LOGS: t.Optional[Path] = None  # --logs: every run's whole output is kept there
+
+
 def playbook(argv: t.List[str]) -> t.Dict[str, t.Any]:
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "collections"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_FORCE_COLOR="0", ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_TIMEOUT="60")
@@ -230,23 +243,51 @@ def playbook(argv: t.List[str]) -> t.Dict[str, t.Any]:
         peak = sampler.stop()
         out.seek(0)
         text = out.read()
+    if LOGS is not None:
+        LOGS.mkdir(parents=True, exist_ok=True)
+        (LOGS / ("run-%d.log" % len(list(LOGS.iterdir())))).write_text(" ".join(argv) + "\n" + text, encoding="utf-8")
     recap = {host: {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", fields)}
              for host, fields in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", text, re.M)}
     totals = {key: sum(row.get(key, 0) for row in recap.values()) for key in ("ok", "changed", "failed", "unreachable")}
     hosts_failed = sorted(host for host, row in recap.items() if row.get("failed") or row.get("unreachable"))
-    rolled = sorted(set(re.findall(r"^fatal: \[(\S+)\]: FAILED.*rolled back", text, re.M))
-                    | set(re.findall(r"\[(\S+)\].*not confirmed within", text)))
+    rolled = sorted(set(re.findall(r"^fatal: \[(\S+)\]: FAILED.*(?:rolled back|not confirmed within)", text, re.M)))
     return {"wall_s": round(wall, 2), "rc": proc.returncode, "peak_pss_mib": round(peak / 1024, 1),
             "hosts": len(recap), "totals": totals, "hosts_failed": hosts_failed, "rolled_back": rolled,
-            "tail": text[-1500:] if proc.returncode else ""}
+            "confirm": confirm_stats(text), "tail": text[-1500:] if proc.returncode else ""}
 
 
-def build(size: int, work: Path) -> t.Tuple[LabEngine, t.Any, Path, t.List[str]]:
+def confirm_stats(text: str) -> t.Optional[t.Dict[str, t.Any]]:
+    """From the hosts' results (``-v``): how long the confirmations took, the effective windows,
+    and the slowest round trip of each kind (``commit_confirm.trips``)."""
+    decoder = json.JSONDecoder()
+    found = []
+    for match in re.finditer(r'"commit_confirm": ', text):
+        try:
+            found.append(decoder.raw_decode(text, match.end())[0])
+        except ValueError:
+            continue
+    ran = [item for item in found if isinstance(item, dict) and item.get("ran")]
+    if not ran:
+        return None
+    confirms = sorted(item["confirm_ms"] for item in ran if item.get("confirm_ms") is not None)
+    slowest: t.Dict[str, int] = {}
+    for item in ran:
+        for what, took in item.get("trips") or []:
+            slowest[what] = max(slowest.get(what, 0), int(took))
+    return {"ran": len(ran), "confirmed": len(confirms),
+            "confirm_ms_median": confirms[len(confirms) // 2] if confirms else None,
+            "confirm_ms_max": confirms[-1] if confirms else None,
+            "window_s_min": min(item.get("window_s") or 0 for item in ran),
+            "window_s_max": max(item.get("window_s") or 0 for item in ran),
+            "slowest_trip_ms": slowest}
+
+
+def build(size: int, work: Path, lab: str) -> t.Tuple[LabEngine, t.Any, Path, t.List[str]]:
     data = yaml.safe_load((REPO / "roles" / "lab" / "files" / "topologies" / "fleet.yml").read_text(encoding="utf-8"))
-    topo = parse_topology(data, name=LAB, fleet_size=size)
+    topo = parse_topology(data, name=lab, fleet_size=size)
     engine = LabEngine(SubprocessRunner())
     outcome = engine.up(topo)
-    inventory = lab_inventory.build_inventory(topo, engine.paths(LAB), sys.executable)
+    inventory = lab_inventory.build_inventory(topo, engine.paths(lab), sys.executable)
     for index, end in enumerate(topo.segments[0].members):
         host = inventory["all"]["children"]["lab_ssh"]["hosts"]["%s_ssh" % end.node]
         host["bench_targets"] = targets_of(topo, index)
@@ -256,8 +297,12 @@ def build(size: int, work: Path) -> t.Tuple[LabEngine, t.Any, Path, t.List[str]]
     return engine, topo, path, list(outcome.warnings)
 
 
-def scenarios(work: Path) -> t.List[t.Tuple[str, str, t.List[str]]]:
-    """(scenario, tool, playbook argv after -i/-f), in the order they run."""
+def scenarios(work: Path, changes: int) -> t.List[t.Tuple[str, str, t.List[str]]]:
+    """(scenario, tool, playbook argv after -i/-f), in the order they run.
+
+    ``changes`` changing applies run after the first one, alternating the profile, so the
+    false-rollback count covers ``1 + changes`` real commit-confirm runs on every host.
+    """
     plays = {}
     for name, text in (("ping_ours", PING_OURS), ("ping_builtin", PING_BUILTIN), ("gathered", GATHERED),
                        ("apply_builtin", APPLY_BUILTIN), ("drift_builtin", DRIFT_BUILTIN),
@@ -275,38 +320,58 @@ def scenarios(work: Path) -> t.List[t.Tuple[str, str, t.List[str]]]:
     }), encoding="utf-8")
     (work / "baseline").mkdir(exist_ok=True)
     extra = ["-e", "@%s" % variables]
-    playbooks = REPO / "playbooks"
-    return [
+    apply = str(REPO / "playbooks" / "apply_policy.yml")
+    validate = str(REPO / "playbooks" / "change_validation.yml")
+    runs = [
         ("ping 5 peers", "netdevops.icmp.ping", extra + [str(plays["ping_ours"])]),
         ("ping 5 peers", "command: fping", extra + [str(plays["ping_builtin"])]),
         ("policy gathered (no policy yet)", "netdevops.icmp.policy gathered", extra + [str(plays["gathered"])]),
-        ("apply policy, first", "netdevops.icmp.apply_policy", extra + [str(playbooks / "apply_policy.yml")]),
-        ("apply policy, repeat", "netdevops.icmp.apply_policy", extra + [str(playbooks / "apply_policy.yml")]),
+        ("apply policy, first", "netdevops.icmp.apply_policy", extra + ["-v", apply]),
+    ]
+    for number in range(changes):
+        profile = CHANGE_PROFILES[number % len(CHANGE_PROFILES)]
+        runs.append(("apply policy, change %d (%s)" % (number + 2, profile), "netdevops.icmp.apply_policy",
+                     extra + ["-v", "-e", "icmp_firewall_profile=%s" % profile, apply]))
+    last = CHANGE_PROFILES[(changes - 1) % len(CHANGE_PROFILES)] if changes else "rfc4890-host"
+    runs += [
+        ("apply policy, repeat", "netdevops.icmp.apply_policy", extra + ["-e", "icmp_firewall_profile=%s" % last, apply]),
         ("policy gathered", "netdevops.icmp.policy gathered", extra + [str(plays["gathered"])]),
-        ("drift check", "netdevops.icmp.drift_check", extra + [str(playbooks / "drift_check.yml")]),
+        ("drift check", "netdevops.icmp.drift_check", extra + [str(REPO / "playbooks" / "drift_check.yml")]),
         ("change validation pre", "netdevops.icmp.change_validation",
-         extra + ["-e", "icmp_validate_phase=pre", "-e", "icmp_validate_run_id=bench", str(playbooks / "change_validation.yml")]),
+         extra + ["-e", "icmp_validate_phase=pre", "-e", "icmp_validate_run_id=bench", validate]),
         ("change validation post", "netdevops.icmp.change_validation",
-         extra + ["-e", "icmp_validate_phase=post", "-e", "icmp_validate_run_id=bench", str(playbooks / "change_validation.yml")]),
+         extra + ["-e", "icmp_validate_phase=post", "-e", "icmp_validate_run_id=bench", validate]),
         ("apply policy, first", "ansible.builtin.iptables per rule", extra + [str(plays["apply_builtin"])]),
         ("apply policy, repeat", "ansible.builtin.iptables per rule", extra + [str(plays["apply_builtin"])]),
         ("drift check", "iptables -S + assert + fping", extra + [str(plays["drift_builtin"])]),
         ("change validation pre", "fping + copy", extra + ["-e", "bench_phase=pre", str(plays["validate_builtin"])]),
         ("change validation post", "fping + compare", extra + ["-e", "bench_phase=post", str(plays["validate_builtin"])]),
     ]
+    return runs
 
 
-def bench_size(size: int, on_row: t.Callable[[t.Dict[str, t.Any]], None]) -> t.Dict[str, t.Any]:
+def selected(runs: t.List[t.Tuple[str, str, t.List[str]]], only: t.Optional[str]) -> t.List[t.Tuple[str, str, t.List[str]]]:
+    """``--only policy``: the policy runs alone (the applies, the repeat, gathered), for the rollback and
+    repeat targets within one capped lab run."""
+    if only != "policy":
+        return runs
+    return [run for run in runs if run[1] in ("netdevops.icmp.apply_policy", "netdevops.icmp.policy gathered")
+            and run[0] != "policy gathered (no policy yet)"]
+
+
+def bench_size(size: int, on_row: t.Callable[[t.Dict[str, t.Any]], None], changes: int = 2,
+               only: t.Optional[str] = None) -> t.Dict[str, t.Any]:
     """All scenarios at one size; ``on_row`` gets the partial result after every run."""
+    lab = lab_name(size)
     with tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp:
         work = Path(tmp)
         started = time.monotonic()
-        engine, _topo, inventory, warnings = build(size, work)
+        engine, _topo, inventory, warnings = build(size, work, lab)
         built_s = time.monotonic() - started
         forks = min(size, MAX_FORKS)
         rows: t.List[t.Dict[str, t.Any]] = []
         try:
-            for scenario, tool, argv in scenarios(work):
+            for scenario, tool, argv in selected(scenarios(work, changes), only):
                 result = playbook(["-i", str(inventory), "-f", str(forks), *argv])
                 result.update({"scenario": scenario, "tool": tool})
                 rows.append(result)
@@ -317,7 +382,7 @@ def bench_size(size: int, on_row: t.Callable[[t.Dict[str, t.Any]], None]) -> t.D
                     len(result["hosts_failed"]), len(result["rolled_back"])), flush=True)
         finally:
             down_started = time.monotonic()
-            engine.down(LAB)
+            engine.down(lab)
             down_s = time.monotonic() - down_started
     return {"size": size, "forks": forks, "lab_up_s": round(built_s, 1), "lab_down_s": round(down_s, 1),
             "lab_warnings": warnings, "runs": rows}
@@ -380,8 +445,10 @@ def markdown(meta: t.Dict[str, t.Any], results: t.List[t.Dict[str, t.Any]]) -> s
             "%.0f" % last["peak_pss_mib"] if last else "-", ", ".join(notes)))
     lines += ["", "## Lab", ""]
     for item in results:
-        lines.append("- N=%d%s: lab up %.1f s, down %.1f s%s" % (
+        lines.append("- N=%d%s%s%s: lab up %.1f s, down %.1f s%s" % (
             item["size"], " (cut short: only the runs listed above)" if item.get("partial") else "",
+            " (measured %s)" % item["date"] if item.get("date") else "",
+            " (policy runs only: gathered and the applies)" if item.get("only") == "policy" else "",
             item["lab_up_s"], item["lab_down_s"],
             "; warnings: %s" % " / ".join(item["lab_warnings"]) if item["lab_warnings"] else ""))
     lines += ["", "## Reading it", ""] + ["- %s" % line for line in findings(results)] + [""]
@@ -392,15 +459,27 @@ def findings(results: t.List[t.Dict[str, t.Any]]) -> t.List[str]:
     out = []
     for item in results:
         runs = {(row["scenario"], row["tool"]): row for row in item["runs"]}
-        first = runs.get(("apply policy, first", "netdevops.icmp.apply_policy"))
+        changing = [row for row in item["runs"] if row["tool"] == "netdevops.icmp.apply_policy"
+                    and (row["scenario"] == "apply policy, first" or row["scenario"].startswith("apply policy, change"))]
         repeat = runs.get(("apply policy, repeat", "netdevops.icmp.apply_policy"))
         gathered = runs.get(("policy gathered", "netdevops.icmp.policy gathered"))
-        if first is not None:
-            out.append("N=%d, forks %d: the first apply rolled back %d of %d hosts (target: 0)" % (
-                item["size"], item["forks"], len(first["rolled_back"]), item["size"]))
+        if changing:
+            out.append("N=%d, forks %d, default settings: %d false rollbacks in %d changing runs (%s; target: 0)" % (
+                item["size"], item["forks"], sum(len(row["rolled_back"]) for row in changing), len(changing),
+                ", ".join("%d of %d hosts rolled back, %d failed" % (
+                    len(row["rolled_back"]), item["size"], len(row["hosts_failed"])) for row in changing)))
+        for row in changing:
+            stats = row.get("confirm")
+            if stats:
+                out.append("N=%d, %s: %d of %d confirmed; confirm_ms median %s, max %s; windows %d-%d s; slowest "
+                           "round trip of each kind (ms): %s" % (
+                               item["size"], row["scenario"], stats["confirmed"], stats["ran"],
+                               stats["confirm_ms_median"], stats["confirm_ms_max"], stats["window_s_min"],
+                               stats["window_s_max"], ", ".join("%s %d" % pair for pair in stats["slowest_trip_ms"].items())))
         if repeat is not None and gathered is not None and gathered["wall_s"]:
-            out.append("N=%d: a repeat apply took %.2fx a gathered run (target: <= 1.3x)" % (
-                item["size"], repeat["wall_s"] / gathered["wall_s"]))
+            ratio = repeat["wall_s"] / gathered["wall_s"]
+            out.append("N=%d: a repeat apply (no change) took %.2fx a gathered run: %.1f s vs %.1f s (target: <= 1.3x)"
+                       % (item["size"], ratio, repeat["wall_s"], gathered["wall_s"]))
     return out
 
 
@@ -408,7 +487,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 50, 100])
     parser.add_argument("--out", default=str(HERE / "results"))
+    parser.add_argument("--changes", type=int, default=2,
+                        help="changing applies after the first (alternating profiles), for the false-rollback count")
+    parser.add_argument("--only", choices=["policy"], help="policy: only gathered and the applies")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the other sizes already in results/fleet.json (replace the sizes measured now)")
+    parser.add_argument("--logs", help="keep every ansible-playbook output in this directory")
     args = parser.parse_args()
+    global LOGS  # noqa: PLW0603 - one setting for the whole run
+    LOGS = Path(args.logs) if args.logs else None
+    # A capped run (timeout sends SIGTERM) still tears its lab down in bench_size's finally.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit("terminated (signal %d)" % signum))
     if os.geteuid() != 0:
         sys.exit("run as root: the fleet lab is made of network namespaces")
     version = subprocess.run([str(BIN / "ansible"), "--version"], capture_output=True, text=True, check=False).stdout
@@ -418,16 +507,33 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results: t.List[t.Dict[str, t.Any]] = []
+    kept = _kept(out / "fleet.json", args.sizes) if args.merge else []
 
     def write(current: t.List[t.Dict[str, t.Any]]) -> None:
         (out / "fleet.json").write_text(json.dumps({"meta": meta, "results": current}, indent=2) + "\n")
         (out / "fleet.md").write_text(markdown(meta, current))
 
     for size in args.sizes:  # written after every run: a cut run keeps what it measured
-        results.append(bench_size(size, lambda partial: write(results + [partial])))
-        write(results)
-    print(markdown(meta, results))
+        measured = bench_size(size, lambda partial: write(_sorted(kept + results + [partial])), args.changes, args.only)
+        measured.update(date=meta["date"], only=args.only)
+        results.append(measured)
+        write(_sorted(kept + results))
+    print(markdown(meta, _sorted(kept + results)))
     return 0
+
+
+def _kept(path: Path, sizes: t.List[int]) -> t.List[t.Dict[str, t.Any]]:
+    """Results of other sizes from an earlier run (``--merge``), each with the date it was measured."""
+    if not path.exists():
+        return []
+    earlier = json.loads(path.read_text(encoding="utf-8"))
+    # Only complete sizes measured by this version of the benchmark (they carry their date).
+    return [item for item in earlier["results"] if item["size"] not in sizes and not item.get("partial")
+            and item.get("date")]
+
+
+def _sorted(results: t.List[t.Dict[str, t.Any]]) -> t.List[t.Dict[str, t.Any]]:
+    return sorted(results, key=lambda item: item["size"])
 
 
 if __name__ == "__main__":

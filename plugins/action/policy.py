@@ -9,7 +9,10 @@
    no confirmation. A repeat apply to an unchanged host costs one planning run.
 2. Otherwise the module runs in the background through the async wrapper with a fresh
    token and its marker, arms the cookie ``<state_dir>/confirm/<token>.applying`` and
-   renames it to ``.applied`` once the new rules are live.
+   renames it to ``.applied`` once the new rules are live. Its window is the effective
+   one (``effective_window_s``): ``confirm_timeout`` plus twice the planning run's wall time, so
+   the window scales with what a round of work with this host costs now (forks, CPU, SSH
+   latency), and a busy controller does not roll back a healthy host.
 3. One shell command long-polls on the host (up to ``WAIT_SLICE_S``) until the cookie
    is ``.applied`` or the job's results file says the job ended (then it prints the
    result). The controller does not poll once a second and never runs a module to ask.
@@ -26,6 +29,7 @@
 """
 from __future__ import annotations
 
+import math
 import re
 import secrets
 import shlex
@@ -37,17 +41,19 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 from ansible.vars.clean import remove_internal_keys
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy import defaults
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import confirm, defaults
 
 display = Display()
 
 CHANGING = ("merged", "replaced", "overridden", "deleted")
-ASYNC_MARGIN_S = 60  # the async wrapper's own limit must outlive the host-side deadline
+ASYNC_MARGIN_S = 60  # the async wrapper's own limit must outlive the host's own bound (host_bound_s)
 COLLECT_MARGIN_S = 30  # after that limit, how long the job may take to write its result
 WAIT_SLICE_S = 10.0  # one host-side long poll holds its SSH channel at most this long
 HOST_POLL_S = 0.25  # the host-side loop's step (a file test, no round trip)
 RETRY_FIRST_S = 0.5  # back-off after a failed round trip, doubling ...
 RETRY_MAX_S = 4.0  # ... up to this
+ALLOWANCE_PLANS = 2.0  # the window allows for this many planning runs' time on top of confirm_timeout
+MAX_ALLOWANCE_S = 300.0  # the most the measured cost of a round of work adds to confirm_timeout
 NO_SESSION = ("local", "ansible.builtin.local", "netns", "netdevops.icmp.netns")  # nothing to reset
 INTERNAL = ("_confirm_token", "_confirm_marker")
 # Absolute, or under the remote user's home; no characters the shell would interpret.
@@ -63,10 +69,37 @@ def remote_path(path: str) -> str:
     return shlex.quote(path)
 
 
+def effective_window_s(timeout: int, plan_s: float) -> int:
+    """The host's confirmation window: ``confirm_timeout`` plus ``ALLOWANCE_PLANS`` times what one round
+    of work with this host costs right now, measured as the planning run's wall time (rounded up, at
+    most ``MAX_ALLOWANCE_S``).
+
+    Noticing the rules are live, a fresh SSH session, the full-size read and the ``rm`` are a few
+    SSH round trips and process starts on both ends, like the planning run. On an idle controller
+    that is a second or two; with many forks on few cores, or over slow links, it grows, and the
+    window grows with it. At forks 50 on 2 overloaded cores (load average near 40) the slowest
+    confirmations took up to 2.4 planning runs, hence 2 on top of ``confirm_timeout``.
+    """
+    return int(timeout + math.ceil(min(ALLOWANCE_PLANS * max(plan_s, 0.0), MAX_ALLOWANCE_S)))
+
+
+def host_bound_s(timeout: int) -> float:
+    """The longest a healthy changing run can take on the host, from the module's start.
+
+    Waiting for another run's lock (``confirm.lock_wait_s``), then applying (the watchdog
+    restores an apply still unfinished after ``confirm.APPLY_LIMIT_S``), then the confirmation
+    window, which starts only when the rules are live, plus the watchdog's grace. The async
+    wrapper's limit and the controller's wait for the rules must both cover it, or a host that
+    waited for its lock is killed or given up on while it is healthy.
+    """
+    return confirm.lock_wait_s(timeout) + confirm.APPLY_LIMIT_S + timeout + confirm.WATCHDOG_GRACE_S
+
+
 def _running_fn(job_file: str) -> str:
-    """``running``: true while the results file is the async wrapper's first one. Shell builtins
-    only, so a poll step forks nothing but ``sleep`` (a fleet lab runs every host on one CPU)."""
-    return ("j=%s; running() { l=; { IFS= read -r l <\"$j\"; } 2>/dev/null; "
+    """``running``: true while the results file is missing (the async wrapper returns after at most
+    2.5 s, possibly before its job wrote the file on a loaded host) or still the wrapper's first
+    one. Shell builtins only, so a poll step forks nothing but ``sleep``."""
+    return ("j=%s; running() { [ -e \"$j\" ] || return 0; l=; { IFS= read -r l <\"$j\"; } 2>/dev/null; "
             "case $l in *'%s'*) return 0;; esac; return 1; }; " % (remote_path(job_file), RUNNING))
 
 
@@ -81,9 +114,18 @@ def wait_script(cookie: str, job_file: str, wait_s: float) -> str:
 
 
 def read_script(cookie: str, size: int) -> str:
-    """``size`` random letters while the cookie exists; ``gone`` and rc 3 once it does not."""
-    return ("if [ ! -e %s ]; then echo gone; exit 3; fi; LC_ALL=C tr -dc a-z </dev/urandom | head -c %d"
-            % (remote_path(cookie), size))
+    """``size`` random letters while the cookie exists; ``gone`` and rc 3 once it does not.
+
+    It first creates ``<token>.reached`` (never through an existing file or link: ``set -C``):
+    this new session got through, and the host restarts its window once (``confirm.wait_for_confirmation``).
+    """
+    return ("if [ ! -e %s ]; then echo gone; exit 3; fi; (set -C; : >%s) 2>/dev/null; "
+            "LC_ALL=C tr -dc a-z </dev/urandom | head -c %d" % (remote_path(cookie), remote_path(reached_of(cookie)), size))
+
+
+def reached_of(cookie: str) -> str:
+    """``<token>.applied`` -> ``<token>.reached`` (``confirm.Cookie.reached``)."""
+    return cookie[:-len(".applied")] + ".reached" if cookie.endswith(".applied") else cookie + ".reached"
 
 
 def collect_script(job_file: str, wait_s: float) -> str:
@@ -153,14 +195,20 @@ class ActionModule(ActionBase):
                                          "round_trips": 0, "elapsed_ms": _ms_since(started)}
             result.update(planned)
             return result
+        plan_ms = _ms_since(started)
+        window = effective_window_s(timeout, plan_ms / 1000.0)
         token = secrets.token_hex(16)
-        args.update(_confirm_token=token, _confirm_marker=defaults.confirm_marker(token))
+        args.update(_confirm_token=token, _confirm_marker=defaults.confirm_marker(token), confirm_timeout=window)
         run = ConfirmRun(self, "%s/confirm/%s.applied" % (state_dir.rstrip("/"), token), max(0, size))
-        final = run.execute(args, task_vars, timeout)
+        final = run.execute(args, task_vars, window)
+        module_args = final.get("invocation", {}).get("module_args", {})
         for name in INTERNAL:
-            final.get("invocation", {}).get("module_args", {}).pop(name, None)
+            module_args.pop(name, None)
+        if "confirm_timeout" in module_args:
+            module_args["confirm_timeout"] = timeout  # what the user asked; the window is in commit_confirm
         final["commit_confirm"] = {"ran": True, "controller_confirmed": run.confirmed, "confirm_ms": run.confirm_ms,
-                                   "round_trips": run.round_trips, "elapsed_ms": _ms_since(started)}
+                                   "round_trips": run.round_trips, "elapsed_ms": _ms_since(started),
+                                   "window_s": window, "plan_ms": plan_ms, "trips": run.trips}
         result.update(final)
         return result
 
@@ -176,7 +224,7 @@ class ActionModule(ActionBase):
     def _start(self, args: t.Dict[str, t.Any], task_vars: t.Any, timeout: int) -> str:
         """Start the module through the async wrapper; returns the host path of its results file."""
         saved = self._task.async_val
-        self._task.async_val = timeout + ASYNC_MARGIN_S
+        self._task.async_val = int(host_bound_s(timeout) + ASYNC_MARGIN_S)
         try:
             started = self._execute_module(module_args=dict(args), task_vars=task_vars, wrap_async=True)
         finally:
@@ -208,19 +256,22 @@ class ConfirmRun:
         self.applied_seen = time.monotonic()
         self.confirmed = False
         self.round_trips = 0
+        self.trips: t.List[t.List[t.Any]] = []  # [what, ms] per round trip: where the time went
         self.cookie_gone = False
         self.confirm_ms: t.Optional[int] = None  # from seeing the rules live to the confirmation's answer
 
     def execute(self, args: t.Dict[str, t.Any], task_vars: t.Any, timeout: int) -> t.Dict[str, t.Any]:
         self.job_file = self.action._start(args, task_vars, timeout)
-        deadline = time.monotonic() + timeout + ASYNC_MARGIN_S
-        applied, body = self._wait_applied(deadline)
+        # The host's clock, not ours, decides: wait for the rules as long as a healthy host may take
+        # to get there (its lock, its apply), then confirm within the window that starts only then.
+        bound = time.monotonic() + host_bound_s(timeout)
+        applied, body = self._wait_applied(bound)
         if applied:
-            body = self._confirm(deadline)
+            body = self._confirm(self.applied_seen + timeout + confirm.WATCHDOG_GRACE_S)
         if body is None:
-            body = self._collect(deadline + COLLECT_MARGIN_S)
+            body = self._collect(bound + ASYNC_MARGIN_S + COLLECT_MARGIN_S)
         try:
-            self._command("rm -f %s" % remote_path(self.job_file))
+            self._command("rm -f %s" % remote_path(self.job_file), "cleanup")
         except AnsibleConnectionFailure:
             display.warning("could not remove the async results file %s" % self.job_file)
         if not body.strip():
@@ -231,9 +282,13 @@ class ConfirmRun:
             final.pop(key, None)
         return final
 
-    def _command(self, script: str) -> t.Dict[str, t.Any]:
+    def _command(self, script: str, what: str) -> t.Dict[str, t.Any]:
         self.round_trips += 1
-        return self.action._low_level_execute_command(script, sudoable=True)
+        started = time.monotonic()
+        try:
+            return self.action._low_level_execute_command(script, sudoable=True)
+        finally:
+            self.trips.append([what, _ms_since(started)])
 
     def _poll(self, script: t.Callable[[float], str], deadline: float, answers: t.Tuple[str, ...],
               what: str) -> t.Tuple[str, str]:
@@ -242,7 +297,7 @@ class ConfirmRun:
         backoff = Backoff()
         while time.monotonic() < deadline:
             try:
-                out = self._command(script(min(WAIT_SLICE_S, deadline - time.monotonic())))
+                out = self._command(script(min(WAIT_SLICE_S, deadline - time.monotonic())), what)
             except AnsibleConnectionFailure as err:
                 display.vv("policy: %s, no connection (%s); retrying" % (what, err))
                 backoff.wait(deadline)
@@ -259,7 +314,7 @@ class ConfirmRun:
         """Long-poll until the new rules are live (``True, None``), or the job ended without
         applying (``False``, its result)."""
         head, body = self._poll(lambda wait_s: wait_script(self.cookie, self.job_file, wait_s), deadline,
-                                ("applied", "finished"), "waiting for the apply")
+                                ("applied", "finished"), "wait")
         if head == "applied":
             self.applied_seen = time.monotonic()
             return True, None
@@ -272,7 +327,9 @@ class ConfirmRun:
         """Over a fresh session: read full-size, then remove the cookie and collect the result."""
         connection = self.action._connection
         if getattr(connection, "transport", None) not in NO_SESSION:
+            started = time.monotonic()
             connection.reset()
+            self.trips.append(["reset", _ms_since(started)])
         backoff = Backoff()
         while time.monotonic() < deadline:
             try:
@@ -281,7 +338,7 @@ class ConfirmRun:
                         return None  # the host expired the cookie: collect its rollback
                     backoff.wait(deadline)
                     continue
-                out = self._command(confirm_script(self.cookie, self.job_file, WAIT_SLICE_S))
+                out = self._command(confirm_script(self.cookie, self.job_file, WAIT_SLICE_S), "confirm")
             except AnsibleConnectionFailure as err:
                 display.vv("policy: no connection for the confirmation (%s); retrying" % err)
                 backoff.wait(deadline)
@@ -302,7 +359,7 @@ class ConfirmRun:
 
     def _read_full_size(self) -> bool:
         """Every one of ``size`` bytes arrived over the fresh session (sets ``cookie_gone``)."""
-        pulled = self._command(read_script(self.cookie, self.size))
+        pulled = self._command(read_script(self.cookie, self.size), "read")
         self.cookie_gone = pulled.get("rc") == 3 and (pulled.get("stdout") or "").strip() == "gone"
         if pulled.get("rc") == 0 and len(pulled.get("stdout") or "") >= self.size:
             return True
@@ -311,7 +368,7 @@ class ConfirmRun:
 
     def _collect(self, deadline: float) -> str:
         head, body = self._poll(lambda wait_s: collect_script(self.job_file, wait_s), deadline, ("finished",),
-                                "collecting the result")
+                                "collect")
         if not head:
             raise AnsibleActionFail("the policy module did not finish in time; its results file is %s on the host"
                                     % self.job_file)

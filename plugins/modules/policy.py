@@ -174,6 +174,9 @@ options:
     description:
       - Seconds the host waits for the controller's confirmation after applying before it restores
         the snapshot. V(0) applies without commit-confirm.
+      - The window the host gives is this plus twice the wall time of the action plugin's planning run
+        (rounded up, at most 300 s more), so it grows with what a round of work with the host costs
+        now (forks, controller CPU, SSH latency). C(window_s) in the result's RV(commit_confirm) says how long it was.
     type: int
     default: 30
   confirm_bytes:
@@ -343,10 +346,12 @@ commit_confirm:
       the controller removed the cookie; C(confirm_ms) is about the time from the controller seeing the
       new rules live to the answer of its confirmation (what O(confirm_timeout) must cover, with headroom);
       C(round_trips) counts the shell commands after the start; C(elapsed_ms) is the controller's
-      time for the task.
+      time for the task; C(window_s) (when it ran) is the host's effective window, O(confirm_timeout)
+      plus twice the planning run's wall time.
   returned: when the action plugin ran commit-confirm or found nothing to confirm
   type: dict
-  sample: {"ran": true, "controller_confirmed": true, "confirm_ms": 640, "round_trips": 4, "elapsed_ms": 2310}
+  sample: {"ran": true, "controller_confirmed": true, "confirm_ms": 640, "round_trips": 4, "elapsed_ms": 2310,
+           "window_s": 32}
 backend:
   description: The backend used, V(nftables) or V(iptables).
   returned: always

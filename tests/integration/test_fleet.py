@@ -11,9 +11,12 @@ The hosts' replies to the controller return through ``gw`` (a /32 route on each 
 the ``back`` segment), whose leg into the controller's LAN has MTU 1400: a controller behind a
 smaller link, as in the drill ``policy_cutoff``. Full-size replies then need "fragmentation
 needed" from ``gw``; the bad push drops it (``allow_unsafe``), so the confirmation's 64 KiB
-read stalls and each host restores its snapshot at its own deadline.
+read stalls and each host restores its snapshot at its own deadline: its effective window
+(``confirm_timeout`` plus twice its planning run) restarted once when the read reached it, so
+at most two windows after its apply.
 
-Run under the lab lock; it takes a few minutes. ``NETDEVOPS_FLEET_SIZE`` changes the size
+Run under the lab lock; it takes several minutes (more than 10 on a 2-core machine loaded by
+other runs, where the planning runs, and so the windows, grow). ``NETDEVOPS_FLEET_SIZE`` changes the size
 for a quick local run. Every packet stays inside the lab and the controller's lab veth.
 """
 from __future__ import annotations

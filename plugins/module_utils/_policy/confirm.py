@@ -15,7 +15,13 @@ The protocol, in files under ``<state_dir>/confirm/`` named by a per-run token:
    so a slow apply or a wait for the lock never eats into it;
 3. the controller proves it can still reach the host by deleting
    ``<token>.applied`` over a FRESH connection (``rm`` fails while the file does
-   not exist yet, so an early confirm is impossible);
+   not exist yet, so an early confirm is impossible). Its first command over that
+   connection, the full-size read, creates ``<token>.reached``: a new session under
+   the new rules got through. The first time the host sees it, the window restarts
+   once from that moment, for the module and for the watchdog, so a controller that
+   is slow (busy, many forks) but gets through is not rolled back while it reads;
+   a policy that stops new sessions never gets there, and one that black-holes the
+   full-size read still rolls back, at most two windows after the apply;
 4. at the deadline, whoever first renames the cookie to ``<token>.expired`` (the
    module's own wait, or the detached watchdog when the module is gone) restores
    the snapshot. ``rename`` is atomic, so a confirmation and an expiry can never
@@ -79,6 +85,7 @@ class Cookie:
         base = os.path.join(directory, token)
         self.applying, self.applied = base + ".applying", base + ".applied"
         self.expired, self.done = base + ".expired", base + ".rolledback"
+        self.reached = base + ".reached"  # the controller's fresh session got through (see step 3)
 
     def arm(self) -> None:
         statefiles.ensure_dir(self.directory)
@@ -118,8 +125,12 @@ class Cookie:
         text = statefiles.read_text(self.done)
         return text.strip() if text is not None else None
 
+    def was_reached(self) -> bool:
+        """The controller's fresh session got through: its full-size read started on the host."""
+        return os.path.lexists(self.reached)
+
     def cleanup(self) -> None:
-        for path in (self.applying, self.applied, self.expired, self.done):
+        for path in (self.applying, self.applied, self.expired, self.done, self.reached):
             statefiles.remove(path)
 
 
@@ -145,15 +156,22 @@ def wait_for_confirmation(cookie: Cookie, timeout_s: float, clock: Clock, poll_s
             return Outcome(True, False, trace)
         if state == "expired":
             break
+        if "reached" not in trace and cookie.was_reached():
+            trace.append("reached")  # once: the window restarts from the fresh session's arrival
+            deadline = clock.monotonic() + timeout_s
         clock.sleep(poll_s)
+    why = "not confirmed within %gs" % timeout_s
+    if "reached" in trace:
+        why += (" after the controller's new session reached the host (its full-size read did not complete: "
+                "does the policy block Path MTU Discovery on the way back?)")
     if cookie.expire():
         trace.append("expired")
-        return Outcome(False, False, trace, "not confirmed within %gs" % timeout_s)
+        return Outcome(False, False, trace, why)
     if cookie.state() == "confirmed":  # the controller won the race at the very last moment
         trace.append("confirmed")
         return Outcome(True, False, trace)
     trace.append("expired-by-watchdog")
-    return _watchdog_outcome(cookie, trace, "not confirmed within %gs" % timeout_s, clock, poll_s, done_wait_s)
+    return _watchdog_outcome(cookie, trace, why, clock, poll_s, done_wait_s)
 
 
 def _watchdog_outcome(cookie: Cookie, trace: t.List[str], why: str, clock: Clock, poll_s: float,
@@ -184,6 +202,7 @@ def watch(cookie: Cookie, timeout_s: float, restore: t.Callable[[], str], clock:
     """
     start = clock.monotonic()
     applied_at: t.Optional[float] = None
+    reached_at: t.Optional[float] = None
     while True:
         state = cookie.state()
         if state in ("confirmed", "expired"):
@@ -191,7 +210,10 @@ def watch(cookie: Cookie, timeout_s: float, restore: t.Callable[[], str], clock:
         now = clock.monotonic()
         if state == "applied" and applied_at is None:
             applied_at = now
-        if applied_at is not None and now >= applied_at + timeout_s + WATCHDOG_GRACE_S:
+        if applied_at is not None and reached_at is None and cookie.was_reached():
+            reached_at = now  # seen no earlier than the module sees it: never an earlier deadline
+        opened = reached_at if reached_at is not None else applied_at
+        if opened is not None and now >= opened + timeout_s + WATCHDOG_GRACE_S:
             break
         if applied_at is None and now >= start + APPLY_LIMIT_S:
             break

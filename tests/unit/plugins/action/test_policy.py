@@ -22,7 +22,7 @@ import pytest
 from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 
 from ansible_collections.netdevops.icmp.plugins.action import policy as policy_action
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy import defaults
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import confirm, defaults
 
 
 class FakeConnection:
@@ -40,11 +40,13 @@ class BackgroundModule(threading.Thread):
     """The module under the async wrapper: cookie protocol and results file, in real files."""
 
     def __init__(self, cookie_dir: Path, token: str, job_file: Path, apply_after_s: float, timeout_s: float,
-                 cookie: bool = True) -> None:
+                 cookie: bool = True, start_late_s: float = 0.0) -> None:
         super().__init__(daemon=True)
         self.base = cookie_dir / token
         self.job_file, self.apply_after_s, self.timeout_s, self.cookie = job_file, apply_after_s, timeout_s, cookie
-        self._write({"started": True, "finished": False, "ansible_job_id": "j42"})
+        self.start_late_s = start_late_s  # a loaded host: the wrapper returned before its job wrote the file
+        if not start_late_s:
+            self._write({"started": True, "finished": False, "ansible_job_id": "j42"})
         if cookie:
             cookie_dir.mkdir(parents=True, exist_ok=True)
             Path(str(self.base) + ".applying").write_text("1\n")
@@ -55,6 +57,9 @@ class BackgroundModule(threading.Thread):
         os.rename(tmp, self.job_file)
 
     def run(self) -> None:
+        if self.start_late_s:
+            time.sleep(self.start_late_s)
+            self._write({"started": True, "finished": False, "ansible_job_id": "j42"})
         time.sleep(self.apply_after_s)
         if not self.cookie:
             self._write({"changed": False, "applied": False, "msg": "nothing to do"})
@@ -64,11 +69,14 @@ class BackgroundModule(threading.Thread):
         deadline = time.monotonic() + self.timeout_s
         while applied.exists() and time.monotonic() < deadline:
             time.sleep(0.02)
+        self.reached = Path(str(self.base) + ".reached").exists()
+        Path(str(self.base) + ".reached").unlink(missing_ok=True)  # as Cookie.cleanup does
         try:
             os.rename(applied, str(self.base) + ".expired")
         except FileNotFoundError:
             self._write({"changed": True, "applied": True, "rolled_back": False, "confirm": "confirmed",
-                         "invocation": {"module_args": {"_confirm_token": "x", "_confirm_marker": "y"}},
+                         "invocation": {"module_args": {"_confirm_token": "x", "_confirm_marker": "y",
+                                                        "confirm_timeout": 99}},
                          "warnings": ["a warning from the host"]})
             return
         os.unlink(str(self.base) + ".expired")
@@ -81,7 +89,7 @@ class SimulatedAction(policy_action.ActionModule):
 
     def __init__(self, tmp_path: Path, args: t.Dict[str, t.Any], check_mode: bool = False,
                  plan: t.Optional[t.Dict[str, t.Any]] = None, apply_after_s: float = 0.05,
-                 host_timeout_s: float = 1.0, cookie: bool = True,
+                 host_timeout_s: float = 1.0, cookie: bool = True, start_late_s: float = 0.0,
                  faults: t.Optional[t.Dict[str, t.List[t.Any]]] = None) -> None:
         task = types.SimpleNamespace(args=args, async_val=0, check_mode=check_mode, diff=False,
                                      action="netdevops.icmp.policy", environment=[])
@@ -89,6 +97,7 @@ class SimulatedAction(policy_action.ActionModule):
         self.host = tmp_path
         self.plan = plan if plan is not None else {"changed": True, "commands": ["nft -f -"]}
         self.apply_after_s, self.host_timeout_s, self.cookie = apply_after_s, host_timeout_s, cookie
+        self.start_late_s = start_late_s
         self.faults = faults or {}
         self.module_calls: t.List[t.Dict[str, t.Any]] = []
         self.commands: t.List[t.Tuple[str, str]] = []
@@ -103,7 +112,8 @@ class SimulatedAction(policy_action.ActionModule):
         job_file = self.host / "async" / "j42"
         job_file.parent.mkdir(exist_ok=True)
         self.module = BackgroundModule(Path(module_args["state_dir"]) / "confirm", module_args["_confirm_token"],
-                                       job_file, self.apply_after_s, self.host_timeout_s, self.cookie)
+                                       job_file, self.apply_after_s, self.host_timeout_s, self.cookie,
+                                       self.start_late_s)
         self.module.start()
         return {"ansible_job_id": "j42", "started": True, "finished": False, "results_file": str(job_file)}
 
@@ -189,20 +199,63 @@ def test_a_change_is_confirmed_in_four_round_trips(tmp_path):
     assert plan_call["check_mode"] is True and "_confirm_token" not in plan_call["args"]
     token = start["args"]["_confirm_token"]
     assert start["async"] is True and start["check_mode"] is False
-    assert start["async_val"] == 5 + policy_action.ASYNC_MARGIN_S and action._task.async_val == 0
+    assert start["async_val"] == int(policy_action.host_bound_s(start["args"]["confirm_timeout"])
+                                     + policy_action.ASYNC_MARGIN_S) and action._task.async_val == 0
     assert defaults.TOKEN_RE.fullmatch(token) and start["args"]["_confirm_marker"] == defaults.confirm_marker(token)
     assert action.kinds() == ["wait", "read", "confirm", "cleanup"], "one long poll, no module run per poll"
+    assert action.module is not None and action.module.reached, "the read told the host its session got through"
     assert action._connection.resets == 1
     read, confirm = action.commands[1][1], action.commands[2][1]
     assert "head -c 65536" in read and "%s/state/confirm/%s.applied" % (tmp_path, token) in read
+    assert "(set -C; : >%s/state/confirm/%s.reached)" % (tmp_path, token) in read
+    assert [kind for kind, _ms in result["commit_confirm"]["trips"]] == ["wait", "reset", "read", "confirm", "cleanup"]
     assert confirm.startswith("if rm %s/state/confirm/%s.applied " % (tmp_path, token))
     assert result["applied"] is True and result["confirm"] == "confirmed" and result["changed"] is True
     assert result["warnings"] == ["a warning from the host"], "the results file is parsed like module output"
-    assert result["invocation"]["module_args"] == {}, "token and marker never reach the user"
+    assert result["invocation"]["module_args"] == {"confirm_timeout": 5}, "token, marker and window stay internal"
     assert result["commit_confirm"]["ran"] is True and result["commit_confirm"]["controller_confirmed"] is True
     assert result["commit_confirm"]["round_trips"] == 4 and 0 <= result["commit_confirm"]["confirm_ms"] < 5000
     assert not (tmp_path / "async" / "j42").exists(), "the results file is cleaned up"
     assert not list((tmp_path / "state" / "confirm").iterdir())
+
+
+def test_a_results_file_not_written_yet_means_starting_not_finished(tmp_path):
+    """Under load the async wrapper returns before its job wrote the results file: keep waiting."""
+    action = SimulatedAction(tmp_path, _args(tmp_path), start_late_s=0.6)
+    result = action.run(task_vars={})
+    assert result["confirm"] == "confirmed" and result["commit_confirm"]["controller_confirmed"] is True
+    assert action.kinds()[-3:] == ["read", "confirm", "cleanup"] and action.kinds().count("wait") >= 2
+
+
+def test_the_window_grows_with_what_the_planning_run_cost(tmp_path):
+    """A slow planning run (a busy controller, many forks, a slow link) widens the host's window."""
+    for name in ("fast", "slow"):
+        (tmp_path / name).mkdir()
+    fast = SimulatedAction(tmp_path / "fast", _args(tmp_path / "fast"))
+    assert fast.run(task_vars={})["commit_confirm"]["window_s"] in (5, 6, 7)
+    slow = SimulatedAction(tmp_path / "slow", _args(tmp_path / "slow"))
+    planned = slow._plan_only
+
+    def slow_plan(args, task_vars):
+        time.sleep(1.2)
+        return planned(args, task_vars)
+
+    slow._plan_only = slow_plan  # type: ignore[method-assign]
+    result = slow.run(task_vars={})
+    start = slow.module_calls[-1]
+    window = result["commit_confirm"]["window_s"]
+    assert start["args"]["confirm_timeout"] == window and window in (8, 9), "5 + 2 x (1.2 s and a little), rounded up"
+    assert start["async_val"] == int(policy_action.host_bound_s(window) + policy_action.ASYNC_MARGIN_S)
+    assert result["invocation"]["module_args"]["confirm_timeout"] == 5, "the user's value, not the window"
+    assert policy_action.effective_window_s(30, 0.2) == 31 and policy_action.effective_window_s(30, 1e6) == 330
+    assert policy_action.effective_window_s(30, 20.0) == 70
+
+
+def test_the_waits_cover_the_hosts_lock_wait_apply_and_window():
+    """A healthy host may wait for another run's lock and apply slowly before its window opens."""
+    for timeout in (5, 30, 300):
+        bound = policy_action.host_bound_s(timeout)
+        assert bound >= confirm.lock_wait_s(timeout) + confirm.APPLY_LIMIT_S + timeout
 
 
 def test_the_reset_happens_once_the_rules_are_live(tmp_path):

@@ -71,6 +71,39 @@ def test_not_confirmed_expires_at_the_deadline_and_claims_the_rollback(tmp_path)
     assert not c.expire(), "a second party can never claim the same rollback"
 
 
+def test_the_controllers_fresh_session_restarts_the_window_once(tmp_path):
+    """A busy controller whose new session got through (``.reached``) gets a whole window from then."""
+    c = cookie(tmp_path)
+    c.arm()
+    c.mark_applied()
+    clock = EventClock({8: lambda: Path(c.reached).touch(), 15: lambda: os.unlink(c.applied)})
+    outcome = confirm.wait_for_confirmation(c, 10, clock)
+    assert (outcome.confirmed, outcome.trace) == (True, ["waiting", "reached", "confirmed"])
+
+
+def test_a_reached_host_still_rolls_back_one_window_after_the_session_arrived(tmp_path):
+    """A black-holed full-size read: the session arrived, the rm never does. Bounded: two windows at most."""
+    c = cookie(tmp_path)
+    c.arm()
+    c.mark_applied()
+    clock = EventClock({9: lambda: Path(c.reached).touch(), 12: lambda: Path(c.reached).touch()})
+    outcome = confirm.wait_for_confirmation(c, 10, clock)
+    assert (outcome.confirmed, outcome.trace) == (False, ["waiting", "reached", "expired"])
+    assert clock.monotonic() - clock.start == pytest.approx(19, abs=0.5), "restarted once, at 9 s, not at 12 s"
+    assert "full-size read did not complete" in outcome.message
+
+
+def test_the_watchdog_window_restarts_when_the_session_arrives(tmp_path):
+    c = cookie(tmp_path)
+    c.arm()
+    restored = []
+    clock = EventClock({1: c.mark_applied, 6: lambda: Path(c.reached).touch()})
+    said = confirm.watch(c, 10, lambda: restored.append(clock.monotonic() - clock.start) or "restored", clock)
+    assert said == "restored"
+    assert restored == [pytest.approx(6 + 10 + confirm.WATCHDOG_GRACE_S, abs=0.5)]
+    assert os.listdir(c.directory) == [], "the marker goes with the other cookie files"
+
+
 def test_watchdog_won_the_race(tmp_path):
     c = cookie(tmp_path)
     c.arm()
