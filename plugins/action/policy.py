@@ -83,7 +83,7 @@ def effective_window_s(timeout: int, plan_s: float) -> int:
     return int(timeout + math.ceil(min(ALLOWANCE_PLANS * max(plan_s, 0.0), MAX_ALLOWANCE_S)))
 
 
-def host_bound_s(timeout: int) -> float:
+def host_bound_s(timeout: int, lock_timeout: t.Optional[int] = None) -> float:
     """The longest a healthy changing run can take on the host, from the module's start.
 
     Waiting for another run's lock (``confirm.lock_wait_s``), then applying (the watchdog
@@ -92,7 +92,14 @@ def host_bound_s(timeout: int) -> float:
     wrapper's limit and the controller's wait for the rules must both cover it, or a host that
     waited for its lock is killed or given up on while it is healthy.
     """
-    return confirm.lock_wait_s(timeout) + confirm.APPLY_LIMIT_S + timeout + confirm.WATCHDOG_GRACE_S
+    lock_s = confirm.lock_wait_s(timeout) if lock_timeout is None else max(0, lock_timeout)
+    return lock_s + confirm.APPLY_LIMIT_S + timeout + confirm.WATCHDOG_GRACE_S
+
+
+def _lock_option(args: t.Mapping[str, t.Any]) -> t.Optional[int]:
+    """``lock_timeout`` when it is a whole number (else the default; the module refuses a bad one)."""
+    value = args.get("lock_timeout")
+    return _int_option(args, "lock_timeout", 0) if value is not None else None
 
 
 def _running_fn(job_file: str) -> str:
@@ -224,7 +231,7 @@ class ActionModule(ActionBase):
     def _start(self, args: t.Dict[str, t.Any], task_vars: t.Any, timeout: int) -> str:
         """Start the module through the async wrapper; returns the host path of its results file."""
         saved = self._task.async_val
-        self._task.async_val = int(host_bound_s(timeout) + ASYNC_MARGIN_S)
+        self._task.async_val = int(host_bound_s(timeout, _lock_option(args)) + ASYNC_MARGIN_S)
         try:
             started = self._execute_module(module_args=dict(args), task_vars=task_vars, wrap_async=True)
         finally:
@@ -264,7 +271,7 @@ class ConfirmRun:
         self.job_file = self.action._start(args, task_vars, timeout)
         # The host's clock, not ours, decides: wait for the rules as long as a healthy host may take
         # to get there (its lock, its apply), then confirm within the window that starts only then.
-        bound = time.monotonic() + host_bound_s(timeout)
+        bound = time.monotonic() + host_bound_s(timeout, _lock_option(args))
         applied, body = self._wait_applied(bound)
         if applied:
             body = self._confirm(self.applied_seen + timeout + confirm.WATCHDOG_GRACE_S)

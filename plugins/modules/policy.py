@@ -179,6 +179,17 @@ options:
         now (forks, controller CPU, SSH latency). C(window_s) in the result's RV(commit_confirm) says how long it was.
     type: int
     default: 30
+  lock_timeout:
+    description:
+      - Seconds this run waits for another policy run on the same host (an apply waiting for its
+        confirmation, a drift check, a second playbook) to release the host's policy lock before it
+        fails, changing nothing, with a message naming the holder.
+      - Default (unset) is the larger of O(confirm_timeout) and 30, plus 60 s, which covers a holder's
+        apply, confirmation window and restore. Give more when runs with a longer O(confirm_timeout)
+        share the host; V(0) fails at once when the lock is held.
+      - With commit-confirm the action plugin's waits and the async limit grow with it.
+    type: int
+    version_added: 1.1.0
   confirm_bytes:
     description:
       - With commit-confirm, how many bytes (random letters, which SSH compression cannot shrink)
@@ -400,6 +411,7 @@ from ansible_collections.netdevops.icmp.plugins.module_utils._policy import sysc
 from ansible_collections.netdevops.icmp.plugins.module_utils._runner import CommandError
 
 MAX_CONFIRM_BYTES = defaults.MAX_CONFIRM_BYTES
+MAX_LOCK_TIMEOUT_S = 3600
 
 RULE_SPEC = {
     "family": {"type": "str", "choices": ["ipv4", "ipv6"], "required": True},
@@ -429,6 +441,7 @@ ARGUMENT_SPEC = {
     "force": {"type": "bool", "default": False},
     "confirm_timeout": {"type": "int", "default": defaults.DEFAULT_CONFIRM_TIMEOUT},
     "confirm_bytes": {"type": "int", "default": defaults.DEFAULT_CONFIRM_BYTES},
+    "lock_timeout": {"type": "int"},
     "rollback": {"type": "str"},
     "state_dir": {"type": "path", "default": defaults.DEFAULT_STATE_DIR},
     "history_size": {"type": "int", "default": defaults.DEFAULT_HISTORY_SIZE},
@@ -461,6 +474,10 @@ def build_request(params: t.Mapping[str, t.Any], check_mode: bool) -> engine.Req
         raise model.PolicyError("state=parsed needs running_config (nft -j or iptables-save output)")
     if params["confirm_timeout"] < 0 or params["history_size"] < 1:
         raise model.PolicyError("confirm_timeout must be >= 0 and history_size >= 1")
+    lock_timeout = params.get("lock_timeout")
+    if lock_timeout is not None and not 0 <= lock_timeout <= MAX_LOCK_TIMEOUT_S:
+        raise model.PolicyError("lock_timeout must be between 0 and %d seconds, got %d; nothing was changed"
+                                % (MAX_LOCK_TIMEOUT_S, lock_timeout))
     if not 0 <= params["confirm_bytes"] <= MAX_CONFIRM_BYTES:
         raise model.PolicyError("confirm_bytes must be between 0 and %d, got %d"
                                 % (MAX_CONFIRM_BYTES, params["confirm_bytes"]))
@@ -469,7 +486,8 @@ def build_request(params: t.Mapping[str, t.Any], check_mode: bool) -> engine.Req
         chain_prefix=params["chain_prefix"], allow_unsafe=params["allow_unsafe"], force=params["force"],
         state_dir=params["state_dir"],
         confirm_timeout=params["confirm_timeout"], token=params.get("_confirm_token"), rollback=params.get("rollback"),
-        history_size=params["history_size"], check_mode=check_mode, running_config=params.get("running_config"))
+        history_size=params["history_size"], check_mode=check_mode, running_config=params.get("running_config"),
+        lock_timeout=None if lock_timeout is None else float(lock_timeout))
 
 
 def main() -> None:

@@ -256,6 +256,20 @@ def test_the_waits_cover_the_hosts_lock_wait_apply_and_window():
     for timeout in (5, 30, 300):
         bound = policy_action.host_bound_s(timeout)
         assert bound >= confirm.lock_wait_s(timeout) + confirm.APPLY_LIMIT_S + timeout
+    # A run told to wait longer for the lock (lock_timeout) is waited for that much longer.
+    assert policy_action.host_bound_s(30, 600) - policy_action.host_bound_s(30, 0) == 600
+    assert policy_action.host_bound_s(30, None) == policy_action.host_bound_s(30, int(confirm.lock_wait_s(30)))
+
+
+def test_lock_timeout_reaches_the_async_limit(tmp_path):
+    args = _args(tmp_path)
+    args["lock_timeout"] = 900
+    action = SimulatedAction(tmp_path, args)
+    action.run(task_vars={})
+    start = action.module_calls[-1]
+    assert start["args"]["lock_timeout"] == 900
+    assert start["async_val"] == int(policy_action.host_bound_s(start["args"]["confirm_timeout"], 900)
+                                     + policy_action.ASYNC_MARGIN_S)
 
 
 def test_the_reset_happens_once_the_rules_are_live(tmp_path):

@@ -139,3 +139,17 @@ def test_force_is_an_option_and_documented():
     assert policy_module.ARGUMENT_SPEC["force"] == {"type": "bool", "default": False}
     assert "DESTROYS everything in that nftables table" in policy_module.DOCUMENTATION
     assert "  action:\n    support: full" in policy_module.DOCUMENTATION
+
+
+@pytest.mark.parametrize("value", [-1, 3601])
+def test_lock_timeout_out_of_range_is_refused(capsys, value):
+    result = run_module(capsys, {"state": "rendered", "lock_timeout": value})
+    assert result["failed"] and "lock_timeout must be between 0 and 3600 seconds, got %d" % value in result["msg"]
+
+
+def test_lock_timeout_reaches_the_engine():
+    params = {name: spec.get("default") for name, spec in policy_module.ARGUMENT_SPEC.items()}
+    params.update(state="merged", lock_timeout=900)
+    assert policy_module.build_request(params, check_mode=True).lock_timeout == 900.0
+    params["lock_timeout"] = None
+    assert policy_module.build_request(params, check_mode=True).lock_timeout is None
