@@ -57,11 +57,12 @@ def flood_verdict(flood: t.Any, before: t.Any, after: t.Any, witness: t.Any, rat
         admitted, sent, allowed, per_second, bucket, answered)
     passes = "passes" if reachable else "FAILS"
     if sent <= allowed:
-        verdict, head = "flood_too_small", "echo rate limit on %s not tested: the flood sent only %d requests, " \
-                                          "no more than the limit admits (%d)" % (target, sent, allowed)
+        verdict = "flood_too_small"
+        head = "echo rate limit on %s not tested: the flood sent only %d requests, no more than the limit " \
+               "admits (%d)" % (target, sent, allowed)
     elif admitted > allowed:
-        verdict, head = "limit_broken", "echo rate limit on %s broken: %d requests got through, more than the " \
-                                        "%d it allows" % (target, admitted, allowed)
+        verdict = "limit_broken"
+        head = "echo rate limit on %s broken: %d requests got through, more than the %d it allows" % (target, admitted, allowed)
     elif not reachable:
         verdict, head = "limit_broken", "echo rate limit on %s held the flood back but starved others" % target
     else:

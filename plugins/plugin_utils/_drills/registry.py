@@ -17,6 +17,8 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass
 
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._drills.lan import lan_parts
+
 Lab = t.Mapping[str, t.Any]
 
 
@@ -51,12 +53,6 @@ def _has(key: str) -> t.Callable[[Lab], bool]:
     return lambda lab: bool(lab.get(key))
 
 
-def _lan_with_router(lab: Lab) -> bool:
-    """A LAN segment (bridge) that has the client and the router as members."""
-    wanted = {lab.get("client"), lab.get("router")}
-    return any(wanted <= set((segment.get("members") or {}).keys()) for segment in lab.get("segments") or [])
-
-
 NEEDS: t.Dict[str, Need] = {need.name: need for need in (
     Need("router", _has("router"), "a router between client and server (group lab_routers, or icmp_drill_router)"),
     Need("ipv4", lambda lab: bool(lab.get("client_v4") and lab.get("server_v4")),
@@ -66,8 +62,9 @@ NEEDS: t.Dict[str, Need] = {need.name: need for need in (
     Need("ssh", _has("ssh_host"),
          "the client managed over SSH across the lab (a host of group lab_ssh for the client: 'sshd: true' and"
          " 'ssh_from: <node across the router>' in the topology, or icmp_drill_ssh_host)"),
-    Need("lan_segment", _lan_with_router,
-         "a LAN segment with the client and the router as members ('segments' in the lab topology)"),
+    Need("lan_segment", lambda lab: lan_parts(lab) is not None,
+         "a LAN segment with IPv4 that has the client, the router and a third node (the rogue, icmp_drill_rogue)"
+         " as members ('segments' in the lab topology)"),
 )}
 
 DRILLS: t.Tuple[Drill, ...] = (
@@ -85,6 +82,8 @@ DRILLS: t.Tuple[Drill, ...] = (
           "a push over SSH cuts the controller off; commit-confirm restores the host by itself"),
     Drill("flood", ("router", "ipv4"), "limit_held",
           "the client floods a server whose policy rate-limits echo: the limit holds, others still reach it"),
+    Drill("redirect", ("router", "ipv4", "lan_segment"), "redirected",
+          "a rogue on the LAN spoofs an ICMP redirect from the gateway: the client loses the server; strict-host stops it"),
 )
 
 
@@ -128,6 +127,7 @@ def plan(names: t.Sequence[str], lab: Lab) -> t.Dict[str, t.Any]:
         elif drill not in drills:
             drills.append(drill)
     return {
+        "lab": dict(lab, lan=lan_parts(lab)),
         "drills": [{"name": d.name, "tasks": d.tasks, "verdict": d.verdict, "summary": d.summary} for d in drills],
         "refused": refused,
         "skipped": skipped,

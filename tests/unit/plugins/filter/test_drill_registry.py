@@ -21,7 +21,11 @@ from ansible_collections.netdevops.icmp.plugins.filter.drill_timeline_table impo
 from ansible_collections.netdevops.icmp.plugins.plugin_utils._drills import registry
 
 REPO = Path(__file__).resolve().parents[4]
-SEGMENT = {"name": "lan1", "members": {"h1": {"ipv4": ["192.0.2.10"]}, "r1": {"ipv4": ["192.0.2.1"]}}}
+SEGMENT = {"name": "lan1", "ipv4": "192.0.2.0/24", "members": {
+    "h1": {"ipv4": "192.0.2.10", "ipv6": None}, "r1": {"ipv4": "192.0.2.1", "ipv6": None},
+    "x1": {"ipv4": "192.0.2.66", "ipv6": None}}, "controller": None}
+INTERFACES = {"h1": [{"ifname": "eth0", "ipv4": "198.51.100.10/24"}, {"ifname": "lan1", "ipv4": "192.0.2.10/24"}],
+              "x1": [{"ifname": "lan0", "ipv4": "192.0.2.66/24"}]}
 LAB: t.Dict[str, t.Any] = {
     "client": "h1", "router": "r1", "server": "h2", "client_v4": "198.51.100.10", "client_v6": "2001:db8:1::10",
     "server_v4": "203.0.113.10", "server_v6": "2001:db8:2::10", "ssh_host": "h1_ssh", "segments": [],
@@ -41,11 +45,19 @@ def test_every_registered_drill_has_its_task_file_and_guide() -> None:
     assert task_files == {drill.tasks for drill in registry.DRILLS}, "a task file without a registry entry"
 
 
-def test_all_runs_every_drill_in_registry_order_on_the_default_lab() -> None:
-    plan = drill_plan(["all"], LAB)
+def test_all_runs_every_drill_in_registry_order_on_a_lab_with_a_lan() -> None:
+    plan = drill_plan(["all"], lab(segments=[SEGMENT], interfaces=INTERFACES))
     assert [d["name"] for d in plan["drills"]] == [d.name for d in registry.DRILLS]
     assert plan["drills"][0]["tasks"] == "drill_pmtud_blackhole.yml"
     assert plan["refused"] == [] and plan["skipped"] == []
+
+
+def test_all_on_a_lab_without_a_lan_skips_the_lan_drills_and_says_why() -> None:
+    plan = drill_plan(["all"], LAB)
+    assert "redirect" not in [d["name"] for d in plan["drills"]]
+    assert plan["skipped"] == ["redirect (needs a LAN segment with IPv4 that has the client, the router and a third node "
+                               "(the rogue, icmp_drill_rogue) as members ('segments' in the lab topology))"]
+    assert plan["lab"]["lan"] is None
 
 
 def test_named_drills_keep_their_order_and_run_once() -> None:
@@ -74,11 +86,30 @@ def test_all_skips_what_the_lab_cannot_run_and_says_why() -> None:
     assert plan["skipped"][0] == "pmtud_blackhole (needs IPv6 addresses on the client and the server)"
 
 
-def test_lan_segment_need_wants_client_and_router_on_one_segment() -> None:
+def test_lan_segment_need_wants_client_router_and_a_rogue_on_one_segment() -> None:
     need = registry.NEEDS["lan_segment"]
     assert not need.met(LAB)
     assert need.met(lab(segments=[SEGMENT]))
     assert not need.met(lab(segments=[SEGMENT], client="h9"))
+    assert not need.met(lab(segments=[SEGMENT], rogue="h2"))
+    two = dict(SEGMENT, members={k: v for k, v in SEGMENT["members"].items() if k != "x1"})
+    assert not need.met(lab(segments=[two]))
+
+
+def test_the_plan_casts_the_lan_parts() -> None:
+    plan = drill_plan(["redirect"], lab(segments=[SEGMENT], interfaces=INTERFACES))
+    assert plan["refused"] == []
+    assert plan["lab"]["lan"] == {
+        "segment": "lan1", "client": "h1", "gateway": "r1", "rogue": "x1", "client_v4": "192.0.2.10",
+        "gateway_v4": "192.0.2.1", "rogue_v4": "192.0.2.66", "client_ifname": "lan1", "rogue_ifname": "lan0",
+        "bogus_v4": "192.0.2.254"}
+
+
+def test_a_named_lan_drill_on_a_lab_without_a_lan_is_refused() -> None:
+    plan = drill_plan(["redirect"], LAB)
+    assert plan["refused"] == ["drill redirect cannot run on this lab: it needs a LAN segment with IPv4 that has the "
+                               "client, the router and a third node (the rogue, icmp_drill_rogue) as members "
+                               "('segments' in the lab topology)"]
 
 
 @pytest.mark.parametrize("names", ["all", None, [1], {"all": 1}])
