@@ -67,6 +67,9 @@ def test_demo_lab_mode(tmp_path: Path) -> None:
     post = json.loads((reports / "change-validation-post.json").read_text())
     assert {host["name"] for host in post["hosts"]} == {"h1", "r1", "h2"}, post["hosts"]
     assert post["status"] == "pass", post["problems"]
+    # the drills' timeline table closes the demo: one row per drill, all passed
+    assert "result  inject s  detect s  recover s  verdict" in result.stdout, result.stdout[-3000:]
+    assert "flood            PASS" in result.stdout and "FAIL  " not in result.stdout
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 

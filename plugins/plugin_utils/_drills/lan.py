@@ -20,7 +20,7 @@ def _v4(member: t.Any) -> t.Optional[str]:
 def _ifname(interfaces: t.Any, address: t.Optional[str]) -> t.Optional[str]:
     """The name of the interface that holds ``address`` (lab_interfaces give it with its prefix)."""
     for interface in interfaces or []:
-        if address and str(interface.get("ipv4") or "").split("/")[0] == address:
+        if address and str(interface.get("ipv4") or "").split("/", maxsplit=1)[0] == address:
             return str(interface.get("ifname"))
     return None
 

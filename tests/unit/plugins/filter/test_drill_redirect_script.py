@@ -24,7 +24,7 @@ def test_the_packet_is_a_host_redirect_spoofed_from_the_gateway_quoting_an_echo_
     assert len(packet) == 20 + 8 + 20 + 8
     outer_source, outer_destination = socket.inet_ntoa(packet[12:16]), socket.inet_ntoa(packet[16:20])
     assert (outer_source, outer_destination, packet[9]) == ("192.0.2.1", "192.0.2.20", socket.IPPROTO_ICMP)
-    icmp_type, code, _, gateway = struct.unpack("!BBH4s", packet[20:28])
+    icmp_type, code, _checksum, gateway = struct.unpack("!BBH4s", packet[20:28])
     assert (icmp_type, code, socket.inet_ntoa(gateway)) == (5, 1, "192.0.2.254")
     quoted = packet[28:48]
     assert (socket.inet_ntoa(quoted[12:16]), socket.inet_ntoa(quoted[16:20])) == ("192.0.2.20", "198.51.100.30")
