@@ -16,6 +16,10 @@ only when it is missing; an existing jump is never moved.
 The LOG target needs its own rule, so a logged drop is ``-j LOG`` + ``-j DROP``
 with the same match, and a rate-limited accept is ``-m limit ... -j ACCEPT``
 followed by the overflow drop; the parser folds these back into one model rule.
+
+The kernel counts packets and bytes for every rule by itself; ``iptables-save -c``
+prints them as a ``[packets:bytes]`` prefix, which the parser reads into
+``OwnChains.hits`` (never into the model, so counters are never drift).
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ import re
 import shlex
 import typing as t
 
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import hits as rule_hits
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy import icmp_types, names
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.coexist import (
     ForeignChain,
@@ -135,11 +140,13 @@ class _Line(t.NamedTuple):
     other: bool  # a match or option we do not write
     problem: t.Optional[str]  # why the line cannot be read at all
     any_type: bool = False  # ``--icmp-type any``: every type, but not a match we write
+    counter: t.Optional[t.Tuple[int, int]] = None  # ``[packets:bytes]`` of ``iptables-save -c``
 
 
 _VALUE_OPTIONS = ("-A", "-p", "-m", "--icmp-type", "--icmpv6-type", "--limit", "--limit-burst", "-j", "--log-prefix")
 _LIMIT_RE = re.compile(r"([0-9]{1,12})/(sec|second|min|minute|hour)")
 _TYPE_OPTION = {IPV4: "--icmp-type", IPV6: "--icmpv6-type"}
+_COUNTED_LINE = re.compile(r"\[([0-9]{1,20}):([0-9]{1,20})\] (-A .*)")
 
 
 def _text(text: t.Any) -> str:
@@ -201,8 +208,11 @@ def _option(word: str, value: str, state: t.Dict[str, t.Any]) -> None:
 
 
 def _parse_line(line: str) -> _Line:
-    """One ``-A`` line; never raises (the caller decides what a problem means)."""
+    """One ``-A`` line (``[packets:bytes] -A`` from ``-c``); never raises (the caller decides what a problem means)."""
     state: t.Dict[str, t.Any] = {"other": False, "target": "", "chain": ""}
+    counted = _COUNTED_LINE.fullmatch(line)
+    if counted is not None:
+        line, state["counter"] = counted.group(3), (int(counted.group(1)), int(counted.group(2)))
     try:
         words = shlex.split(line)
     except ValueError as err:
@@ -225,7 +235,7 @@ def _parse_line(line: str) -> _Line:
         state["other"] = True
     return _Line(line, state["chain"], state.get("family"), state.get("icmp_type"), state.get("code"),
                  state["target"], state.get("rate"), state.get("log_prefix"), state["other"], state.get("problem"),
-                 state.get("any_type", False))
+                 state.get("any_type", False), state.get("counter"))
 
 
 def _log_prefix_ok(value: str) -> bool:
@@ -240,8 +250,12 @@ def _same_match(a: _Line, b: _Line) -> bool:
     return (a.family, a.icmp_type, a.code) == (b.family, b.icmp_type, b.code)
 
 
-def _fold(lines: t.List[_Line], direction: str) -> t.Tuple[t.List[Rule], t.List[str]]:
-    """Fold ``limit ACCEPT`` [+ ``LOG``] + ``DROP`` and ``LOG`` + ``DROP`` back into one rule each."""
+def _fold(lines: t.List[_Line], direction: str,
+          hits: t.Optional[t.Dict[rule_hits.RuleKey, rule_hits.Hits]] = None) -> t.Tuple[t.List[Rule], t.List[str]]:
+    """Fold ``limit ACCEPT`` [+ ``LOG``] + ``DROP`` and ``LOG`` + ``DROP`` back into one rule each.
+
+    ``hits`` (optional) gets each rule's counters: its ACCEPT and DROP lines (a LOG line
+    sees the same packets as the DROP after it, so it is not added)."""
     rules: t.List[Rule] = []
     unknown: t.List[str] = []
     index = 0
@@ -261,6 +275,9 @@ def _fold(lines: t.List[_Line], direction: str) -> t.Tuple[t.List[Rule], t.List[
             index += 1
             continue
         rules.append(rule)
+        for member in group if hits is not None else ():
+            if member.target != "LOG":
+                rule_hits.count(hits, rule, member.counter, member.target == "DROP")
         index += len(group)
     return rules, unknown
 
@@ -289,10 +306,11 @@ class OwnChains(t.NamedTuple):
     jumps: t.Dict[str, int]  # our chain -> plain jumps to it from its built-in chain
     foreign: t.List[str]  # what we did not write (rules, chains with our prefix, other jumps to ours)
     drift: t.List[str]  # our own rules reordered or duplicated: the next apply rewrites them
+    hits: t.Dict[rule_hits.RuleKey, rule_hits.Hits] = {}  # rule key -> counters, from ``iptables-save -c``
 
 
 def read_chains(text: str, family: str, prefix: str = DEFAULT_PREFIX) -> OwnChains:
-    """Our chains from ``iptables-save`` (or ``ip6tables-save``) output, with what we did not write."""
+    """Our chains from ``iptables-save [-c]`` (or ``ip6tables-save``) output, with what we did not write."""
     ours = {chain_name(d, prefix): d for d in DIRECTIONS}
     present: t.Dict[str, int] = {}
     foreign: t.List[str] = []
@@ -304,20 +322,21 @@ def read_chains(text: str, family: str, prefix: str = DEFAULT_PREFIX) -> OwnChai
                 present.setdefault(name, 0)
             elif name.startswith(prefix + "-"):
                 foreign.append("chain %s (it has our prefix, but we create only %s)" % (name, ", ".join(ours)))
-        elif raw.startswith("-A"):
+        elif raw.startswith(("-A", "[")):
             _sort_line(_parse_line(raw), ours, prefix, present, foreign, by_direction)
     if not present:
         return OwnChains(None, {}, foreign, [])
     rules: t.List[Rule] = []
+    hits: t.Dict[rule_hits.RuleKey, rule_hits.Hits] = {}
     for direction in DIRECTIONS:
-        folded, bad = _fold(by_direction[direction], direction)
+        folded, bad = _fold(by_direction[direction], direction, hits)
         rules.extend(r for r in folded if r.family == family)
         foreign.extend(bad)
         foreign.extend("rule for the other family in %s: %s" % (chain_name(direction, prefix), r.text())
                        for r in folded if r.family != family)
     policy = Policy.build(rules)
     drift = [] if list(policy.rules) == rules else ["rules out of canonical order or duplicated"]
-    return OwnChains(policy, present, foreign, drift)
+    return OwnChains(policy, present, foreign, drift, hits)
 
 
 def _sort_line(line: _Line, ours: t.Mapping[str, str], prefix: str, present: t.Dict[str, int],

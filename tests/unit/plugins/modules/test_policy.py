@@ -29,7 +29,7 @@ def test_rendered_nftables(capsys):
     assert result["rendered"] == [
         "table inet netdevops_icmp", "delete table inet netdevops_icmp", "table inet netdevops_icmp {",
         "\tchain input {", "\t\ttype filter hook input priority filter; policy accept;",
-        "\t\ticmpv6 type packet-too-big accept", "\t}", "}"]
+        "\t\ticmpv6 type packet-too-big counter accept", "\t}", "}"]
     assert result["before"] is None and result["gathered"] is None and result["parsed"] is None
 
 
