@@ -65,6 +65,7 @@ def _match(rule: Rule) -> str:
 
 
 COUNTER = "counter"  # the clause every rule we write carries, before its log and verdict
+UNCOUNTED = "rules without a hit counter (written by an older version)"  # drift: rewritten with counters
 
 
 def _drop(match: str, log_prefix: t.Optional[str]) -> str:
@@ -345,7 +346,7 @@ def read_table(text: str, table: str = DEFAULT_TABLE) -> OwnTable:
     policy = Policy.build(rules)
     drift = [] if list(policy.rules) == rules else ["rules out of canonical order or duplicated"]
     if uncounted:
-        drift.append("rules without a hit counter (written by an older version)")
+        drift.append(UNCOUNTED)
     return OwnTable(policy, foreign + foreign_rules, drift, hits)
 
 

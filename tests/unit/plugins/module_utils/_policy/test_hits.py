@@ -107,6 +107,9 @@ def test_an_nft_rule_of_ours_without_a_counter_is_drift_and_rewritten():
     assert live.drift == ["rules without a hit counter (written by an older version)"]
     backend = backends.NftBackend(FakeRunner())
     steps = backend.steps(live, POLICY)
+    warnings = plan.make_plan("overridden", POLICY, live, {}, backend, allow_unsafe=True).warnings
+    assert warnings == ["rules without a hit counter (written by an older version) in our table/chains: the policy "
+                        "is rewritten with counters"]  # not "canonical order": the drift report must not say reordered
     assert [s.argv for s in steps] == [("nft", "-f", "-")] and "timestamp-request counter accept" in steps[0].stdin
     rows = {row["rule"]: row for row in hits.rows(live.policy, nft.read_table(json.dumps(document)).hits)}
     assert rows[TS_ACCEPT.text()]["packets"] is None  # no counter: null, never a made-up 0
