@@ -90,10 +90,11 @@ class NftBackend:
         return hits.rows(live.policy, live.counters)
 
     def capture(self, live: Live) -> t.Dict[str, str]:
-        """``{"nftables": text of nft list table inet X}``, or ``{}`` when the table does not exist."""
+        """``{"nftables": text of nft list table inet X}`` (counter values left out), or ``{}`` when the table
+        does not exist."""
         if live.policy is None:
             return {}
-        return {self.name: self.runner.run(["nft", "list", "table", "inet", self.table]).stdout}
+        return {self.name: nft.without_counts(self.runner.run(["nft", "list", "table", "inet", self.table]).stdout)}
 
     def raw_steps(self, raw: t.Mapping[str, str], live: Live, live_raw: t.Mapping[str, str]) -> t.List[Step]:
         """Steps that make our table exactly ``raw`` again (none when it already is)."""

@@ -24,6 +24,7 @@ next apply rewrites it with one.
 from __future__ import annotations
 
 import json
+import re
 import typing as t
 
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy import hits as rule_hits
@@ -83,6 +84,15 @@ def render_rule(rule: Rule) -> t.List[str]:
     if rule.action == "drop":
         return [_drop(match, rule.log_prefix)]
     return ["%s %s accept" % (match, COUNTER)]
+
+
+_COUNTER_VALUES = re.compile(r"\bcounter packets [0-9]+ bytes [0-9]+")
+
+
+def without_counts(text: str) -> str:
+    """``nft list`` text with every anonymous counter's values left out (``counter``), so two
+    listings of the same rules compare equal however busy they were, and a restore starts at 0."""
+    return _COUNTER_VALUES.sub(COUNTER, text)
 
 
 def render_table(policy: Policy, table: str = DEFAULT_TABLE) -> str:
