@@ -260,6 +260,11 @@ notes:
   - With O(backend=auto), a run refuses to change anything when what this module wrote with the other
     backend still exists (our iptables chains when auto resolves to nftables; a nftables history when
     C(nft) is gone), so it is never left live and unmanaged.
+  - Every rule carries a hit counter (nftables C(counter); iptables counts natively and is read with
+    C(iptables-save -c)). O(state=gathered) returns them in RV(hits). Counter values are never drift
+    and never make an identical apply report a change; they restart from zero when the policy
+    changes (the table or chains are rewritten). An nftables table written before counters existed is
+    rewritten once, with counters, by the next changing run.
 seealso:
   - module: netdevops.icmp.ping
   - name: RFC 4890
@@ -371,6 +376,21 @@ gathered:
   description: The live policy, for O(state=gathered).
   returned: always
   type: dict
+hits:
+  description:
+    - For O(state=gathered), one entry per rule of ours with its hit counters, in rule order (null for
+      the other states). Each holds the rule's fields (as in RV(gathered)), C(rule) (its one-line text),
+      C(packets) and C(bytes) (every packet the rule matched) and C(dropped_packets) and C(dropped_bytes)
+      (those it dropped; for a rate-limited accept, the packets over the rate).
+    - Counts are null for an nftables rule without a counter (written by an older version).
+    - M(netdevops.icmp.stats) with O(netdevops.icmp.stats#module:policy_hits) reads them twice and returns
+      the change over an interval.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"family": "ipv4", "direction": "input", "type": "echo-request", "code": null, "action": "drop",
+            "rate": null, "burst": null, "log_prefix": "echo-drop ", "rule": "ipv4 input type echo-request log 'echo-drop ' drop",
+            "packets": 10, "bytes": 840, "dropped_packets": 10, "dropped_bytes": 840}]
 rendered:
   description: The commands for O(config), for O(state=rendered).
   returned: always

@@ -21,6 +21,8 @@ description:
     over the measured interval.
   - A missing file or key (older kernels, containers, IPv6 disabled) becomes V(null); it never
     fails the task.
+  - With O(policy_hits), also returns the hit counters of every rule M(netdevops.icmp.policy) wrote
+    (RV(policy_hits)), and with O(interval) their change over the same interval.
 author:
   - netdevops.icmp contributors (@netdevops)
 options:
@@ -30,6 +32,27 @@ options:
         are returned. V(0) or unset reads once.
     type: float
     required: false
+  policy_hits:
+    description:
+      - Also read the per-rule hit counters of the ICMP policy that M(netdevops.icmp.policy) wrote
+        (nftables C(counter) clauses, iptables rule counters from C(iptables-save -c)); see RV(policy_hits).
+      - Unset reads none. Needs root (listing nftables or iptables needs CAP_NET_ADMIN).
+    type: dict
+    required: false
+    suboptions:
+      backend:
+        description: Which firewall holds the policy; V(auto) picks nftables when C(nft) exists, as the policy module does.
+        type: str
+        choices: [auto, nftables, iptables]
+        default: auto
+      table:
+        description: The policy's nftables table (O(netdevops.icmp.policy#module:table)).
+        type: str
+        default: netdevops_icmp
+      chain_prefix:
+        description: The policy's iptables chain prefix (O(netdevops.icmp.policy#module:chain_prefix)).
+        type: str
+        default: NETDEVOPS-ICMP
 attributes:
   check_mode:
     support: full
@@ -66,6 +89,16 @@ EXAMPLES = r"""
   netdevops.icmp.stats:
     interval: 5
   register: icmp_rate
+
+- name: Which policy rules dropped packets in the last 10 seconds
+  netdevops.icmp.stats:
+    interval: 10
+    policy_hits: {}
+  register: icmp_hits
+
+- name: Show the rules that dropped something
+  ansible.builtin.debug:
+    msg: "{{ icmp_hits.policy_hits.delta | selectattr('dropped_packets') | map(attribute='rule') | list }}"
 
 - name: Show echo requests received per second
   ansible.builtin.debug:
@@ -152,21 +185,79 @@ interval_s:
   returned: always
   type: float
   sample: 5.001
+policy_hits:
+  description:
+    - With O(policy_hits), the policy's rules and their hit counters; null otherwise.
+    - C(backend) is the backend read. C(hits) is one entry per rule at the last reading, as
+      RV(netdevops.icmp.policy#module:hits) of O(netdevops.icmp.policy#module:state=gathered) (rule fields, C(rule),
+      C(packets), C(bytes), C(dropped_packets), C(dropped_bytes)).
+    - With O(interval), C(delta) has the same entries with the change of each count over C(interval_s)
+      and C(packets_per_s) (and so on) per second. A change is null for a rule that did not exist at the
+      first reading or whose counters went down (the policy was rewritten in between, which resets them).
+  returned: always
+  type: dict
+  sample:
+    backend: nftables
+    interval_s: 10.002
+    hits: [{"rule": "ipv4 input type echo-request drop", "packets": 30, "bytes": 2520, "dropped_packets": 30,
+            "dropped_bytes": 2520}]
+    delta: [{"rule": "ipv4 input type echo-request drop", "packets": 10, "packets_per_s": 1.0,
+             "dropped_packets": 10, "dropped_packets_per_s": 1.0}]
 """
 
 
+import time
+import typing as t
+
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.netdevops.icmp.plugins.module_utils._adapter import ModuleRunner
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.scheduler import SystemClock
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.stats import (
     FileProcReader,
     collect,
 )
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import backends, hits, names
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import PolicyError
+from ansible_collections.netdevops.icmp.plugins.module_utils._runner import CommandError
+
+HITS_SPEC = {
+    "backend": {"type": "str", "choices": ["auto", "nftables", "iptables"], "default": "auto"},
+    "table": {"type": "str", "default": "netdevops_icmp"},
+    "chain_prefix": {"type": "str", "default": "NETDEVOPS-ICMP"},
+}
+
+
+def read_policy_hits(module: AnsibleModule, options: t.Mapping[str, t.Any]) -> t.Callable[[bool], t.Dict[str, t.Any]]:
+    """Read the hit counters now; the returned function reads them again (``True``: with deltas)."""
+    runner = ModuleRunner(module)
+    try:
+        names.check_table(options["table"])
+        names.check_chain_prefix(options["chain_prefix"])
+        backend = backends.make_backend(options["backend"], runner, options["table"], options["chain_prefix"],
+                                        runner.which)
+        first, start = backends.read_hit_rows(backend), time.monotonic()
+    except (PolicyError, CommandError) as err:
+        module.fail_json(msg="policy_hits: %s" % err)
+
+    def again(with_delta: bool) -> t.Dict[str, t.Any]:
+        if not with_delta:
+            return {"backend": backend.name, "hits": first, "delta": None, "interval_s": None}
+        try:
+            last = backends.read_hit_rows(backend)
+        except (PolicyError, CommandError) as err:
+            module.fail_json(msg="policy_hits: %s" % err)
+        elapsed = time.monotonic() - start
+        return {"backend": backend.name, "hits": last, "delta": hits.deltas(first, last, elapsed),
+                "interval_s": round(elapsed, 3)}
+
+    return again
 
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec={"interval": {"type": "float", "required": False}},
+        argument_spec={"interval": {"type": "float", "required": False},
+                       "policy_hits": {"type": "dict", "required": False, "options": HITS_SPEC}},
         supports_check_mode=True,
     )
     interval = module.params["interval"]
@@ -175,6 +266,9 @@ def main() -> None:
             msg="interval=%r is out of range: give seconds between 0 and 3600, or leave it unset"
             % (interval,)
         )
+    policy_hits = None
+    if module.params["policy_hits"] is not None:
+        policy_hits = read_policy_hits(module, module.params["policy_hits"])
     result = collect(FileProcReader(), SystemClock(), interval or None)
     counters = {family: result[family] for family in ("ipv4", "ipv6")}
     module.exit_json(
@@ -184,6 +278,7 @@ def main() -> None:
         delta=result["delta"],
         rate_per_s=result["rate_per_s"],
         interval_s=result["interval_s"],
+        policy_hits=policy_hits(bool(interval)) if policy_hits is not None else None,
     )
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy import icmp_types
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import icmp_types, nft
 
 pytestmark = [pytest.mark.root, pytest.mark.lab]
 
@@ -63,7 +63,7 @@ def run_policy(lab: t.Any, driver: Path, prefix: t.Sequence[str] = (), **args: t
 
 def host_state(lab: t.Any) -> t.List[str]:
     """The node's whole firewall (nftables ruleset and both iptables-save outputs, without counters)."""
-    state = [lab.run(NODE, ["nft", "list", "ruleset"]).stdout]
+    state = [nft.without_counts(lab.run(NODE, ["nft", "list", "ruleset"]).stdout)]  # our rules count hits
     for tool in ("iptables-save", "ip6tables-save"):
         state += [line for line in lab.run(NODE, [tool]).stdout.splitlines() if not line.startswith("#")]
     return state

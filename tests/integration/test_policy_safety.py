@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy import defaults
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import defaults, nft
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.sysctl import SYSCTLS
 from ansible_collections.netdevops.icmp.tests.integration.test_policy import _children, _wait_for
 
@@ -125,7 +125,7 @@ def run_policy(lab: t.Any, driver: Path, prefix: t.Sequence[str] = (), **args: t
 
 def host_state(lab: t.Any, node: str = NODE) -> t.Dict[str, str]:
     """Everything a policy run may touch, as text: rulesets of both tools and every ICMP sysctl file."""
-    state = {"nft": lab.run(node, ["nft", "list", "ruleset"]).stdout}
+    state = {"nft": nft.without_counts(lab.run(node, ["nft", "list", "ruleset"]).stdout)}  # our rules count hits
     for tool in ("iptables-save", "ip6tables-save"):
         text = lab.run(node, [tool]).stdout
         state[tool] = "".join(_COUNTERS.sub("[0:0]", line) + "\n" for line in text.splitlines()

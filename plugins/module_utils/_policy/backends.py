@@ -23,7 +23,7 @@ import shutil
 import typing as t
 from dataclasses import dataclass, field
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy import coexist, iptables, nft
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import coexist, hits, iptables, nft
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.icmp_types import FAMILIES, IPV4, IPV6
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import DIRECTIONS, Policy, PolicyError
 from ansible_collections.netdevops.icmp.plugins.module_utils._runner import CommandError, CommandRunner
@@ -53,6 +53,7 @@ class Live:
     jumps: t.Dict[str, t.Dict[str, int]] = field(default_factory=dict)  # iptables: family -> chain -> jumps
     raw: t.Dict[str, str] = field(default_factory=dict)  # iptables: family -> our lines (nft: see capture)
     drift: t.List[str] = field(default_factory=list)  # our own rules reordered or duplicated: rewritten
+    counters: t.Dict[hits.RuleKey, hits.Hits] = field(default_factory=dict)  # nft: hit counters read with the rules
 
     @property
     def rules(self) -> Policy:
@@ -82,13 +83,18 @@ class NftBackend:
         text = self.runner.run(["nft", "-j", "list", "ruleset"]).stdout
         own = nft.read_table(text, self.table)
         return Live(own.policy, list(own.foreign), nft.foreign_chains(text, self.table), nft.strip_table(text, self.table),
-                    drift=list(own.drift))
+                    drift=list(own.drift), counters=dict(own.hits))
+
+    def hit_rows(self, live: Live) -> t.List[t.Dict[str, t.Any]]:
+        """Our rules with their hit counters (``hits.rows``): ``nft -j`` listed them with the rules."""
+        return hits.rows(live.policy, live.counters)
 
     def capture(self, live: Live) -> t.Dict[str, str]:
-        """``{"nftables": text of nft list table inet X}``, or ``{}`` when the table does not exist."""
+        """``{"nftables": text of nft list table inet X}`` (counter values left out), or ``{}`` when the table
+        does not exist."""
         if live.policy is None:
             return {}
-        return {self.name: self.runner.run(["nft", "list", "table", "inet", self.table]).stdout}
+        return {self.name: nft.without_counts(self.runner.run(["nft", "list", "table", "inet", self.table]).stdout)}
 
     def raw_steps(self, raw: t.Mapping[str, str], live: Live, live_raw: t.Mapping[str, str]) -> t.List[Step]:
         """Steps that make our table exactly ``raw`` again (none when it already is)."""
@@ -134,6 +140,18 @@ class IptablesBackend:
             raw[family] = "".join(line + "\n" for line in our_lines(text, self.prefix))
         live_policy = Policy.build(rules) if found else None
         return Live(live_policy, unknown, foreign, "".join(texts), jumps, {k: v for k, v in raw.items() if v}, drift)
+
+    def hit_rows(self, live: Live) -> t.List[t.Dict[str, t.Any]]:
+        """Our rules with their hit counters (``hits.rows``), from ``iptables-save -c`` per family.
+
+        A read of its own (``read`` lists without ``-c``, so snapshots never hold counters);
+        ``live`` is not needed here."""
+        rows: t.List[t.Dict[str, t.Any]] = []
+        for family in FAMILIES:
+            own = iptables.read_chains(self.runner.run([self._TOOLS[family] + "-save", "-c", "-t", "filter"]).stdout,
+                                       family, self.prefix)
+            rows.extend(hits.rows(own.policy, own.hits))
+        return rows
 
     def capture(self, live: Live) -> t.Dict[str, str]:
         """Per family, our chain declarations, their rules and the jumps to them, as iptables-save prints them."""
@@ -186,6 +204,11 @@ def make_backend(name: str, runner: CommandRunner, table: str, chain_prefix: str
         require(IptablesBackend.binaries, which)
         return IptablesBackend(runner, chain_prefix)
     raise PolicyError("backend %r is not one of: auto, %s" % (name, ", ".join(BACKENDS)))
+
+
+def read_hit_rows(backend: Backend) -> t.List[t.Dict[str, t.Any]]:
+    """Our rules with their hit counters now (``hits.rows``): one reading for ``stats``."""
+    return backend.hit_rows(backend.read())
 
 
 def validate_steps(runner: CommandRunner, steps: t.Sequence[Step]) -> None:

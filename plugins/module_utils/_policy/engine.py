@@ -89,7 +89,7 @@ class Restore:
 def _empty_result() -> t.Dict[str, t.Any]:
     return {"changed": False, "before": None, "after": None, "commands": [], "snapshot": None,
             "applied": False, "rolled_back": False, "warnings": [], "backend": None, "foreign": [],
-            "gathered": None, "rendered": None, "parsed": None, "rendered_data": None, "diff": None}
+            "gathered": None, "hits": None, "rendered": None, "parsed": None, "rendered_data": None, "diff": None}
 
 
 def execute(request: Request, seams: Seams) -> t.Dict[str, t.Any]:
@@ -122,6 +122,7 @@ def _gather(backend: backends.Backend, seams: Seams, result: t.Dict[str, t.Any])
     live = backend.read()
     result["foreign"] = list(live.unknown)
     result["gathered"] = plan.with_sysctls(live.rules, seams.sysctls.read(sorted(SYSCTLS))).to_dict()
+    result["hits"] = backend.hit_rows(live)
     if live.unknown:
         result["warnings"].append("our %s also holds content this module did not write (listed in foreign); "
                                   "gathered shows only the rules it wrote" % _owned(backend))

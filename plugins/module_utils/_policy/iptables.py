@@ -21,6 +21,10 @@ A rule with several source or destination prefixes becomes one line per source x
 destination (no ipset), each marked ``-m comment --comment "netdevops-icmp <hash>"``
 with a hash of its prefixes, so the parser puts exactly those lines back together and
 never merges two rules that merely sit next to each other.
+
+The kernel counts packets and bytes for every rule by itself; ``iptables-save -c``
+prints them as a ``[packets:bytes]`` prefix, which the parser reads into
+``OwnChains.hits`` (never into the model, so counters are never drift).
 """
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ import re
 import shlex
 import typing as t
 
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import hits as rule_hits
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy import icmp_types, names, prefixes
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.coexist import (
     ForeignChain,
@@ -166,6 +171,7 @@ class _Line(t.NamedTuple):
     source: prefixes.Prefixes = ()
     destination: prefixes.Prefixes = ()
     group: t.Optional[str] = None  # our comment on the lines of a rule with several prefixes
+    counter: t.Optional[t.Tuple[int, int]] = None  # ``[packets:bytes]`` of ``iptables-save -c``
 
 
 _VALUE_OPTIONS = ("-A", "-p", "-m", "--icmp-type", "--icmpv6-type", "--limit", "--limit-burst", "-j", "--log-prefix",
@@ -173,6 +179,7 @@ _VALUE_OPTIONS = ("-A", "-p", "-m", "--icmp-type", "--icmpv6-type", "--limit", "
 _ADDRESS_OPTIONS = {"-s": "source", "-d": "destination"}
 _LIMIT_RE = re.compile(r"([0-9]{1,12})/(sec|second|min|minute|hour)")
 _TYPE_OPTION = {IPV4: "--icmp-type", IPV6: "--icmpv6-type"}
+_COUNTED_LINE = re.compile(r"\[([0-9]{1,20}):([0-9]{1,20})\] (-A .*)")
 
 
 def _text(text: t.Any) -> str:
@@ -238,8 +245,11 @@ def _option(word: str, value: str, state: t.Dict[str, t.Any]) -> None:
 
 
 def _parse_line(line: str) -> _Line:
-    """One ``-A`` line; never raises (the caller decides what a problem means)."""
+    """One ``-A`` line (``[packets:bytes] -A`` from ``-c``); never raises (the caller decides what a problem means)."""
     state: t.Dict[str, t.Any] = {"other": False, "target": "", "chain": ""}
+    counted = _COUNTED_LINE.fullmatch(line)
+    if counted is not None:
+        line, state["counter"] = counted.group(3), (int(counted.group(1)), int(counted.group(2)))
     try:
         words = shlex.split(line)
     except ValueError as err:
@@ -263,7 +273,8 @@ def _parse_line(line: str) -> _Line:
     addresses = {field: _prefix(state.get("family"), state.get(field), state) for field in ("source", "destination")}
     return _Line(line, state["chain"], state.get("family"), state.get("icmp_type"), state.get("code"),
                  state["target"], state.get("rate"), state.get("log_prefix"), state["other"], state.get("problem"),
-                 state.get("any_type", False), addresses["source"], addresses["destination"], state.get("group"))
+                 state.get("any_type", False), addresses["source"], addresses["destination"], state.get("group"),
+                 state.get("counter"))
 
 
 def _prefix(family: t.Optional[str], value: t.Optional[str], state: t.Dict[str, t.Any]) -> prefixes.Prefixes:
@@ -293,24 +304,36 @@ def _same_match(a: _Line, b: _Line) -> bool:
         (b.family, b.icmp_type, b.code, b.source, b.destination, b.group)
 
 
-def _fold(lines: t.List[_Line], direction: str) -> t.Tuple[t.List[Rule], t.List[str]]:
+def _fold(lines: t.List[_Line], direction: str,
+          hits: t.Optional[t.Dict[rule_hits.RuleKey, rule_hits.Hits]] = None) -> t.Tuple[t.List[Rule], t.List[str]]:
     """Our rules from the lines of one chain: each group of lines folded, then the groups of rules with
-    several prefixes put back together."""
+    several prefixes put back together.
+
+    ``hits`` (optional) gets each rule's counters: its ACCEPT and DROP lines (a LOG line
+    sees the same packets as the DROP after it, so it is not added), over all its prefix lines."""
     folded, unknown = _fold_lines(lines, direction)
     rules: t.List[Rule] = []
     index = 0
     while index < len(folded):
-        rule, group, first = folded[index]
+        rule, group, _lines = folded[index]
         members = [rule]
         while group is not None and index + len(members) < len(folded) and folded[index + len(members)][1] == group:
             members.append(folded[index + len(members)][0])
         joined = _join(members, group, direction)
         if joined is None:
-            unknown.extend("rule %r (we did not write it)" % line.text for _r, _g, line in folded[index:index + len(members)])
+            unknown.extend("rule %r (we did not write it)" % piece[2][0].text for piece in folded[index:index + len(members)])
         else:
             rules.append(joined)
+            for piece in folded[index:index + len(members)] if hits is not None else ():
+                _count_lines(t.cast(t.Dict[rule_hits.RuleKey, rule_hits.Hits], hits), joined, piece[2])
         index += len(members)
     return rules, unknown
+
+
+def _count_lines(hits: t.Dict[rule_hits.RuleKey, rule_hits.Hits], rule: Rule, lines: t.Sequence[_Line]) -> None:
+    for member in lines:
+        if member.target != "LOG":
+            rule_hits.count(hits, rule, member.counter, member.target == "DROP")
 
 
 def _join(members: t.List[Rule], group: t.Optional[str], direction: str) -> t.Optional[Rule]:
@@ -331,9 +354,13 @@ def _join(members: t.List[Rule], group: t.Optional[str], direction: str) -> t.Op
     return joined
 
 
-def _fold_lines(lines: t.List[_Line], direction: str) -> t.Tuple[t.List[t.Tuple[Rule, t.Optional[str], _Line]], t.List[str]]:
-    """Fold ``limit ACCEPT`` [+ ``LOG``] + ``DROP`` and ``LOG`` + ``DROP`` back into one rule each."""
-    rules: t.List[t.Tuple[Rule, t.Optional[str], _Line]] = []
+_Folded = t.Tuple[Rule, t.Optional[str], t.List[_Line]]
+
+
+def _fold_lines(lines: t.List[_Line], direction: str) -> t.Tuple[t.List[_Folded], t.List[str]]:
+    """Fold ``limit ACCEPT`` [+ ``LOG``] + ``DROP`` and ``LOG`` + ``DROP`` back into one rule each
+    (with the lines each came from)."""
+    rules: t.List[_Folded] = []
     unknown: t.List[str] = []
     index = 0
     while index < len(lines):
@@ -351,7 +378,7 @@ def _fold_lines(lines: t.List[_Line], direction: str) -> t.Tuple[t.List[t.Tuple[
             unknown.append("rule %r (we did not write it)" % line.text)
             index += 1
             continue
-        rules.append((rule, line.group, line))
+        rules.append((rule, line.group, list(group)))
         index += len(group)
     return rules, unknown
 
@@ -381,10 +408,11 @@ class OwnChains(t.NamedTuple):
     jumps: t.Dict[str, int]  # our chain -> plain jumps to it from its built-in chain
     foreign: t.List[str]  # what we did not write (rules, chains with our prefix, other jumps to ours)
     drift: t.List[str]  # our own rules reordered or duplicated: the next apply rewrites them
+    hits: t.Dict[rule_hits.RuleKey, rule_hits.Hits] = {}  # rule key -> counters, from ``iptables-save -c``
 
 
 def read_chains(text: str, family: str, prefix: str = DEFAULT_PREFIX) -> OwnChains:
-    """Our chains from ``iptables-save`` (or ``ip6tables-save``) output, with what we did not write."""
+    """Our chains from ``iptables-save [-c]`` (or ``ip6tables-save``) output, with what we did not write."""
     ours = {chain_name(d, prefix): d for d in DIRECTIONS}
     present: t.Dict[str, int] = {}
     foreign: t.List[str] = []
@@ -396,20 +424,21 @@ def read_chains(text: str, family: str, prefix: str = DEFAULT_PREFIX) -> OwnChai
                 present.setdefault(name, 0)
             elif name.startswith(prefix + "-"):
                 foreign.append("chain %s (it has our prefix, but we create only %s)" % (name, ", ".join(ours)))
-        elif raw.startswith("-A"):
+        elif raw.startswith(("-A", "[")):
             _sort_line(_parse_line(raw), ours, prefix, present, foreign, by_direction)
     if not present:
         return OwnChains(None, {}, foreign, [])
     rules: t.List[Rule] = []
+    hits: t.Dict[rule_hits.RuleKey, rule_hits.Hits] = {}
     for direction in DIRECTIONS:
-        folded, bad = _fold(by_direction[direction], direction)
+        folded, bad = _fold(by_direction[direction], direction, hits)
         rules.extend(r for r in folded if r.family == family)
         foreign.extend(bad)
         foreign.extend("rule for the other family in %s: %s" % (chain_name(direction, prefix), r.text())
                        for r in folded if r.family != family)
     policy = Policy.build(rules)
     drift = [] if list(policy.rules) == rules else ["rules out of canonical order or duplicated"]
-    return OwnChains(policy, present, foreign, drift)
+    return OwnChains(policy, present, foreign, drift, hits)
 
 
 def _sort_line(line: _Line, ours: t.Mapping[str, str], prefix: str, present: t.Dict[str, int],

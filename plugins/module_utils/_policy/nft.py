@@ -15,13 +15,20 @@ killed ``nft`` leaves the old table untouched).
 
 A rate-limited accept is two rules: ``<match> limit rate ... accept`` and
 ``<match> [log] drop`` for the overflow; the parser folds the pair back.
+
+Every rule carries an anonymous ``counter`` (its hit count). Counter values are
+read into ``OwnTable.hits`` and never into the model, so they are never drift; a
+rule of ours without a counter (written before counters existed) is drift, and the
+next apply rewrites it with one.
 """
 from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import typing as t
 
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import hits as rule_hits
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy import icmp_types, names, prefixes
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.coexist import (
     ForeignChain,
@@ -76,20 +83,34 @@ def _icmp_match(rule: Rule) -> str:
     return text
 
 
+COUNTER = "counter"  # the clause every rule we write carries, before its log and verdict
+UNCOUNTED = "rules without a hit counter (written by an older version)"  # drift: rewritten with counters
+
+
 def _drop(match: str, log_prefix: t.Optional[str]) -> str:
     if log_prefix:
-        return '%s log prefix "%s" drop' % (match, names.check_log_prefix(log_prefix))
-    return "%s drop" % match
+        return '%s %s log prefix "%s" drop' % (match, COUNTER, names.check_log_prefix(log_prefix))
+    return "%s %s drop" % (match, COUNTER)
 
 
 def render_rule(rule: Rule) -> t.List[str]:
     match = _match(rule)
     if rule.rate is not None:
-        limited = "%s limit rate %d/%s burst %d packets accept" % (match, rule.rate.rate, rule.rate.per, rule.rate.burst)
+        limit = "limit rate %d/%s burst %d packets" % (rule.rate.rate, rule.rate.per, rule.rate.burst)
+        limited = "%s %s %s accept" % (match, limit, COUNTER)
         return [limited, _drop(match, rule.log_prefix)]
     if rule.action == "drop":
         return [_drop(match, rule.log_prefix)]
-    return ["%s accept" % match]
+    return ["%s %s accept" % (match, COUNTER)]
+
+
+_COUNTER_VALUES = re.compile(r"\bcounter packets [0-9]+ bytes [0-9]+")
+
+
+def without_counts(text: str) -> str:
+    """``nft list`` text with every anonymous counter's values left out (``counter``), so two
+    listings of the same rules compare equal however busy they were, and a restore starts at 0."""
+    return _COUNTER_VALUES.sub(COUNTER, text)
 
 
 def render_table(policy: Policy, table: str = DEFAULT_TABLE) -> str:
@@ -175,6 +196,7 @@ class _Parsed(t.NamedTuple):
     problem: t.Optional[str]  # why the rule cannot be read at all
     source: prefixes.Prefixes = ()
     destination: prefixes.Prefixes = ()
+    counter: t.Optional[t.Tuple[int, int]] = None  # (packets, bytes) of an anonymous counter
 
 
 def _parse_match(match: t.Any, state: t.Dict[str, t.Any]) -> bool:
@@ -270,14 +292,24 @@ def _parse_expr(kind: str, body: t.Any, state: t.Dict[str, t.Any]) -> None:
         state["log_prefix"] = _parse_log(body)
     elif kind in ("accept", "drop", "reject"):
         state["verdict"] = kind
-    elif kind == "counter":
-        state["counter"] = True
+    elif kind == "counter" and _parse_counter(body) is not None and "counter" not in state:
+        state["counter"] = _parse_counter(body)
     else:
         state["other"] = True
 
 
-def _parse_exprs(exprs: t.Any, own: bool = True) -> _Parsed:
-    """One rule's expressions; ``own``: a counter makes it a rule we did not write (we never add one)."""
+def _parse_counter(body: t.Any) -> t.Optional[t.Tuple[int, int]]:
+    """An anonymous counter's ``(packets, bytes)``; None for a named one (``counter name X``) or odd values."""
+    if not isinstance(body, dict) or set(body) != {"packets", "bytes"}:
+        return None
+    values = (body["packets"], body["bytes"])
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in values):
+        return None
+    return t.cast(t.Tuple[int, int], values)
+
+
+def _parse_exprs(exprs: t.Any) -> _Parsed:
+    """One rule's expressions, in any order; what we do not write sets ``other``."""
     state: t.Dict[str, t.Any] = {"other": False}
     if not isinstance(exprs, list):
         state["problem"] = "expr is not a list: %s" % _short(exprs)
@@ -288,13 +320,11 @@ def _parse_exprs(exprs: t.Any, own: bool = True) -> _Parsed:
             break
         kind, body = next(iter(expr.items()))
         _parse_expr(kind, body, state)
-    if state.get("counter") and own:
-        state["other"] = True
     if state.get("address_family") not in (None, state.get("family")):
         state["other"] = True  # an IPv4 address with an ICMPv6 match never matches: not a rule we write
     return _Parsed(state.get("family"), state.get("icmp_type"), state.get("code"), state.get("verdict"),
                    state.get("rate"), state.get("log_prefix"), state["other"], state.get("problem"),
-                   state.get("source", ()), state.get("destination", ()))
+                   state.get("source", ()), state.get("destination", ()), state.get("counter"))
 
 
 def _own_rule(parsed: _Parsed, direction: str) -> t.Optional[Rule]:
@@ -334,6 +364,7 @@ class OwnTable(t.NamedTuple):
     policy: t.Optional[Policy]  # None: the table does not exist
     foreign: t.List[str]  # what we did not write (sets, maps, chains, rules...): never replace it silently
     drift: t.List[str]  # our own rules reordered or duplicated: the next apply rewrites them
+    hits: t.Dict[rule_hits.RuleKey, rule_hits.Hits] = {}  # rule key -> counters (never compared)
 
 
 def _ours(body: t.Dict[str, t.Any], table: str) -> bool:
@@ -374,13 +405,27 @@ def read_table(text: str, table: str = DEFAULT_TABLE) -> OwnTable:
         else:
             foreign.append(difference)
     collected: t.List[t.Tuple[t.Optional[Rule], str]] = []
+    hits: t.Dict[rule_hits.RuleKey, rule_hits.Hits] = {}
+    uncounted = False
     for kind, body in objects:
         if kind == "rule" and _ours(body, table):
             collected.append(_read_rule(body, chains, table))
+            uncounted = _count_rule(collected[-1][0], body, hits) or uncounted
     rules, foreign_rules = _fold(collected)
     policy = Policy.build(rules)
     drift = [] if list(policy.rules) == rules else ["rules out of canonical order or duplicated"]
-    return OwnTable(policy, foreign + foreign_rules, drift)
+    if uncounted:
+        drift.append(UNCOUNTED)
+    return OwnTable(policy, foreign + foreign_rules, drift, hits)
+
+
+def _count_rule(rule: t.Optional[Rule], body: t.Dict[str, t.Any], hits: t.Dict[rule_hits.RuleKey, rule_hits.Hits]) -> bool:
+    """Add a rule's counter to ``hits``; True when it is ours but has no counter."""
+    if rule is None:
+        return False
+    counter = _parse_exprs(body.get("expr")).counter
+    rule_hits.count(hits, rule, counter, rule.action == "drop")
+    return counter is None
 
 
 def _read_rule(body: t.Dict[str, t.Any], chains: t.Set[str], table: str) -> t.Tuple[t.Optional[Rule], str]:
@@ -416,7 +461,7 @@ def foreign_chains(text: str, table: str = DEFAULT_TABLE) -> t.List[ForeignChain
     for kind, body in objects:
         key = (body.get("family"), body.get("table"), body.get("chain"))
         if kind == "rule" and all(isinstance(k, str) for k in key) and key in chains:
-            parsed = _parse_exprs(body.get("expr"), own=False)
+            parsed = _parse_exprs(body.get("expr"))
             verdict = {"reject": "drop", None: "other"}.get(parsed.verdict, parsed.verdict)
             conditional = parsed.other or parsed.problem is not None or bool(parsed.source or parsed.destination)
             chains[key][2].append(ForeignRule(parsed.family, parsed.icmp_type, parsed.code, t.cast(str, verdict),

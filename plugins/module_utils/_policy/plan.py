@@ -16,7 +16,7 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass, field
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy import coexist, sysctl
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import coexist, nft, sysctl
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.backends import Backend, Live, Step
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import Policy, PolicyError, check_safe
 
@@ -165,5 +165,8 @@ def _diff_text(backend: Backend, policy: Policy) -> str:
 
 
 def _drift_warnings(live: Live) -> t.List[str]:
-    """Our own rules edited by hand (reordered or duplicated): said, then rewritten in canonical order."""
-    return ["%s in our table/chains: the policy is rewritten in canonical order" % item for item in live.drift]
+    """Our own rules edited by hand (reordered or duplicated): said, then rewritten in canonical order.
+
+    Rules without a hit counter are not a reordering (the drift report tells the two apart by these words)."""
+    return ["%s in our table/chains: the policy is rewritten %s"
+            % (item, "with counters" if item == nft.UNCOUNTED else "in canonical order") for item in live.drift]

@@ -29,7 +29,7 @@ def test_rendered_nftables(capsys):
     assert result["rendered"] == [
         "table inet netdevops_icmp", "delete table inet netdevops_icmp", "table inet netdevops_icmp {",
         "\tchain input {", "\t\ttype filter hook input priority filter; policy accept;",
-        "\t\ticmpv6 type packet-too-big accept", "\t}", "}"]
+        "\t\ticmpv6 type packet-too-big counter accept", "\t}", "}"]
     assert result["before"] is None and result["gathered"] is None and result["parsed"] is None
 
 
@@ -75,7 +75,7 @@ def test_bad_input_is_a_clear_error(capsys, rules, message):
 
 
 @pytest.mark.parametrize("backend,expected", [
-    ("nftables", "\t\tip saddr { 192.0.2.0/24, 198.51.100.7/32 } icmp type echo-request accept"),
+    ("nftables", "\t\tip saddr { 192.0.2.0/24, 198.51.100.7/32 } icmp type echo-request counter accept"),
     ("iptables", '-A NETDEVOPS-ICMP-IN -s 198.51.100.7/32 -p icmp -m comment --comment "netdevops-icmp aecb683e" '
                  '-m icmp --icmp-type 8 -j ACCEPT'),
 ])

@@ -37,7 +37,7 @@ def ours(*extra: t.Dict[str, t.Any]) -> str:
                    "hook": "input", "prio": 0, "policy": "accept"}},
         {"rule": {"family": "inet", "table": "netdevops_icmp", "chain": "input", "handle": 2, "expr": [
             {"match": {"op": "==", "left": {"payload": {"protocol": "icmp", "field": "type"}},
-                       "right": "echo-request"}}, {"accept": None}]}},
+                       "right": "echo-request"}}, {"counter": {"packets": 3, "bytes": 252}}, {"accept": None}]}},
     ]
     return json.dumps({"nftables": objects + list(extra)})
 
@@ -124,6 +124,8 @@ def test_gathered_lists_foreign_content_next_to_our_rules(tmp_path):
     runner = FakeRunner([(READ, 0, ours(SET, CUSTOM), "")])
     result = engine.execute(request(tmp_path, state="gathered"), seams(tmp_path, runner))
     assert [rule["type"] for rule in result["gathered"]["rules"]] == ["echo-request"]
+    assert [(row["rule"], row["packets"], row["bytes"], row["dropped_packets"]) for row in result["hits"]] == [
+        ("ipv4 input type echo-request accept", 3, 252, 0)]  # the counter of the same nft listing
     assert [item.split(" (")[0] for item in result["foreign"]] == ['set "blocklist"', 'chain "custom"']
     assert any("also holds content this module did not write" in w for w in result["warnings"])
 

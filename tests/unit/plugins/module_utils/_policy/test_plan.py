@@ -35,8 +35,8 @@ def test_merged_adds_and_replaces_by_key():
     assert [s.argv for s in result.steps] == [("nft", "-f", "-")]
     assert result.steps[0].check_argv == ("nft", "-c", "-f", "-")
     assert result.steps[0].stdin == nft.render_script(result.after)
-    assert "\t\ticmp type echo-request drop\n" in result.diff_after
-    assert "\t\ticmp type echo-request accept\n" in result.diff_before
+    assert "\t\ticmp type echo-request counter drop\n" in result.diff_after
+    assert "\t\ticmp type echo-request counter accept\n" in result.diff_before
     assert result.commands()[0] == "nft -f -"
 
 
@@ -57,8 +57,8 @@ def test_overridden_is_exactly_want():
     assert result.steps[0].stdin == (
         "table inet netdevops_icmp\ndelete table inet netdevops_icmp\ntable inet netdevops_icmp {\n"
         "\tchain output {\n\t\ttype filter hook output priority filter; policy accept;\n"
-        "\t\ticmpv6 type echo-request limit rate 1/second burst 5 packets accept\n"
-        "\t\ticmpv6 type echo-request drop\n\t}\n}\n")
+        "\t\ticmpv6 type echo-request limit rate 1/second burst 5 packets counter accept\n"
+        "\t\ticmpv6 type echo-request counter drop\n\t}\n}\n")
 
 
 def test_deleted_named_rules_and_everything():
