@@ -183,3 +183,14 @@ def test_snapshots_of_our_nft_table_leave_counter_values_out_so_a_rollback_to_th
     backend = backends.NftBackend(runner)
     raw = backend.capture(backends.Live(POLICY))
     assert backend.raw_steps({"nftables": nft.without_counts(idle)}, backends.Live(POLICY), raw) == []
+
+
+def test_iptables_counts_of_a_rule_with_several_prefixes_are_summed_over_its_lines():
+    rule = rule_from_dict({"family": "ipv4", "type": "echo-request", "action": "drop",
+                           "source": ["192.0.2.0/25", "198.51.100.7"]})
+    v4 = model.Policy.build([rule])
+    text = _save_with_counters(v4, "ipv4", [(3, 252), (4, 336)])
+    own = iptables.read_chains(text, "ipv4")
+    assert own.policy == v4 and own.foreign == [] and own.drift == []
+    row = hits.rows(own.policy, own.hits)[0]
+    assert (row["packets"], row["bytes"], row["dropped_packets"]) == (7, 588, 7)
