@@ -38,6 +38,10 @@ attributes:
     support: full
     platforms: [posix]
     description: Linux managed hosts (raw or unprivileged ICMP sockets of the Linux kernel).
+  action_group:
+    support: full
+    membership: [netdevops.icmp.probes]
+    description: Use C(group/netdevops.icmp.probes) in C(module_defaults) to set the options ping, traceroute and pmtud share.
 options:
   targets:
     description:
