@@ -154,6 +154,19 @@ def test_modules_document_their_action_group() -> None:
         assert all("group/%s" % group in attribute["description"] for group in member_of), path.name
 
 
+def test_requires_ansible_is_the_floor_the_compat_layer_tests() -> None:
+    """meta/runtime.yml states the floor scripts/compat.sh runs, and the guides say the same."""
+    runtime = yaml.safe_load((ROOT / "meta" / "runtime.yml").read_text(encoding="utf-8"))
+    floor = re.fullmatch(r">=(\d+)\.(\d+)\.0", runtime["requires_ansible"])
+    assert floor, runtime["requires_ansible"]
+    minor = "%s.%s" % floor.groups()
+    pin = re.search(r"^floor_pin=(\S+)$", (ROOT / "scripts" / "compat.sh").read_text(encoding="utf-8"), re.M)
+    assert pin and pin.group(1).startswith(minor + "."), "compat.sh must test the floor %s" % minor
+    for guide in ("quickstart.md", "awx.md", "pipeline.md"):
+        text = (ROOT / "docs" / guide).read_text(encoding="utf-8")
+        assert "ansible-core %s or later" % minor in text or "ansible-core>=%s" % minor in text, guide
+
+
 def _fragment_options(module: str) -> t.Dict[str, t.Any]:
     doc = _plugin_doc(ROOT / "plugins" / "modules" / ("%s.py" % module))
     merged: t.Dict[str, t.Any] = {}
