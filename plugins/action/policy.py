@@ -29,6 +29,7 @@
 """
 from __future__ import annotations
 
+import inspect
 import math
 import re
 import secrets
@@ -39,7 +40,11 @@ import typing as t
 from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
-from ansible.vars.clean import remove_internal_keys
+
+try:
+    from ansible.vars.clean import remove_internal_keys
+except ImportError:  # ansible-core 2.21+: the parsed result (a UnifiedTaskResult) cleans itself
+    remove_internal_keys = None  # type: ignore[assignment]
 
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy import confirm, defaults
 
@@ -59,6 +64,8 @@ INTERNAL = ("_confirm_token", "_confirm_marker")
 # Absolute, or under the remote user's home; no characters the shell would interpret.
 REMOTE_PATH_RE = re.compile(r"(?:/|~/)[A-Za-z0-9._/@+-]*")
 JOB_ID_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# ansible-core 2.19 added the profile argument; older cores parse with one argument.
+PARSE_TAKES_PROFILE = "profile" in inspect.signature(ActionBase._parse_returned_data).parameters
 RUNNING = '"started": true'  # only the async wrapper's first results file says this
 
 
@@ -248,9 +255,18 @@ class ActionModule(ActionBase):
 
     def _parse_job_result(self, body: str) -> t.Dict[str, t.Any]:
         """The module's result from its results file, parsed as ``_execute_module`` parses output."""
-        data = self._parse_returned_data({"stdout": body, "stderr": "", "rc": 0}, "legacy")
+        raw = {"stdout": body, "stderr": "", "rc": 0}
+        if PARSE_TAKES_PROFILE:
+            parsed: t.Any = self._parse_returned_data(raw, "legacy")  # type: ignore[arg-type,unused-ignore]
+        else:
+            parsed = self._parse_returned_data(raw)  # type: ignore[call-arg]  # ansible-core < 2.19
+        if remove_internal_keys is None:
+            parsed.remove_internal_keys()
+            parsed = parsed.as_result_dict(for_round_trip=True)
+        data: t.Dict[str, t.Any] = dict(parsed)
         data.pop("_ansible_suppress_tmpdir_delete", None)
-        remove_internal_keys(data)
+        if remove_internal_keys is not None:
+            remove_internal_keys(data)
         return data
 
 

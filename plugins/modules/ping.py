@@ -38,6 +38,10 @@ attributes:
     support: full
     platforms: [posix]
     description: Linux managed hosts (raw or unprivileged ICMP sockets of the Linux kernel).
+  action_group:
+    support: full
+    membership: [netdevops.icmp.probes]
+    description: Use C(group/netdevops.icmp.probes) in C(module_defaults) to set the options ping, traceroute and pmtud share.
 options:
   targets:
     description:
@@ -283,7 +287,8 @@ import sys
 import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.warnings import get_deprecations, get_warnings
+# The *_messages names: get_warnings / get_deprecations exist only from ansible-core 2.19 on.
+from ansible.module_utils.common.warnings import get_deprecation_messages, get_warning_messages
 
 from ansible_collections.netdevops.icmp.plugins.module_utils._adapter import fail_on_error
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.errors import IcmpError
@@ -365,8 +370,11 @@ def finish(module: AnsibleModule, result: t.Dict[str, t.Any], failure: t.Optiona
     unchanged; the C encoder then writes the same JSON (with the same ``invocation``). Any
     other case takes the general path.
     """
-    if not module.no_log_values and not get_warnings() and not get_deprecations():
-        rest = dict(result, invocation={"module_args": module.params})
+    if not module.no_log_values and not get_warning_messages() and not get_deprecation_messages():
+        rest = dict(result)
+        # ansible-core 2.21 adds invocation only when the controller asks (_inject_invocation).
+        if getattr(module, "_inject_invocation", True):
+            rest["invocation"] = {"module_args": module.params}
         results = rest.pop("results")
         if failure is not None:
             rest.update(failed=True, msg=failure)

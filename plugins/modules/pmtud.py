@@ -101,6 +101,10 @@ attributes:
     support: full
     platforms: posix
     description: Linux (socket error queue, C(IP_PMTUDISC_PROBE)).
+  action_group:
+    support: full
+    membership: [netdevops.icmp.probes]
+    description: Use C(group/netdevops.icmp.probes) in C(module_defaults) to set the options ping, traceroute and pmtud share.
 notes:
   - The module changes nothing, C(changed) is always V(false).
   - Probes go only to O(target). A PMTUD black hole stalls TCP sessions that send full-size

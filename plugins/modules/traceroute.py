@@ -111,6 +111,10 @@ attributes:
     support: full
     platforms: posix
     description: Linux (socket error queue, raw sockets).
+  action_group:
+    support: full
+    membership: [netdevops.icmp.probes]
+    description: Use C(group/netdevops.icmp.probes) in C(module_defaults) to set the options ping, traceroute and pmtud share.
 notes:
   - The module changes nothing, C(changed) is always V(false).
   - A failed expectation fails the task with a message that shows the path found; all return

@@ -14,17 +14,13 @@ import typing as t
 # Content Galaxy shows with documentation; action plugins share their module's docs, and
 # doc_fragments, module_utils and playbooks have none of their own.
 DOCUMENTED_TYPES = ("module", "connection", "filter", "lookup", "callback", "inventory", "test")
-# plugins/filter/validation.py still bundles five filters (plan_checks, compare_baseline, ...), so
-# Galaxy lists a filter "validation" without docs; remove it here once it is split per filter
-# like drill_diagnosis.py / drill_report_hosts.py.
-KNOWN_UNDOCUMENTED = {("filter", "validation")}
 
 
 def findings(log: str, result: t.Mapping[str, t.Any]) -> t.List[str]:
     found = [line for line in log.splitlines() if line.startswith(("WARNING:", "ERROR:"))]
     for content in result["docs_blob"]["contents"]:
         key = (content["content_type"], content["content_name"])
-        if key[0] in DOCUMENTED_TYPES and not content.get("doc_strings") and key not in KNOWN_UNDOCUMENTED:
+        if key[0] in DOCUMENTED_TYPES and not content.get("doc_strings"):
             found.append("undocumented %s %s" % key)
         if key[0] == "role" and not (content.get("readme_file") and content.get("readme_html")):
             found.append("role %s has no README" % key[1])

@@ -83,9 +83,6 @@ def test_every_filter_file_is_documented() -> None:
     for path in sorted((ROOT / "plugins" / "filter").glob("*.py")):
         source = path.read_text(encoding="utf-8")
         names = re.findall(r'"(\w+)": \w+', source.split("class FilterModule", 1)[-1])
-        # validation.py still bundles five filters (owned by the reports work; to be split like drill_*.py)
-        if path.stem == "validation":
-            continue
         assert names == [path.stem], "%s must provide exactly the filter %r, got %r" % (path.name, path.stem, names)
         assert (path.with_suffix(".yml")).is_file() or "DOCUMENTATION" in source, path
 
@@ -141,6 +138,33 @@ def test_action_groups_only_hold_modules_that_share_options() -> None:
     assert {"timeout", "family", "source", "interface", "privileged"} <= shared
     stats = set(_plugin_doc(ROOT / "plugins" / "modules" / "stats.py").get("options") or {})
     assert not stats & shared, "stats would fail with module_defaults of the probes group"
+
+
+def test_modules_document_their_action_group() -> None:
+    """attributes.action_group (as community.general does) names exactly the groups of meta/runtime.yml."""
+    groups = yaml.safe_load((ROOT / "meta" / "runtime.yml").read_text(encoding="utf-8"))["action_groups"]
+    for path in sorted((ROOT / "plugins" / "modules").glob("*.py")):
+        member_of = sorted("netdevops.icmp.%s" % group for group, names in groups.items() if path.stem in names)
+        attribute = (_plugin_doc(path).get("attributes") or {}).get("action_group")
+        if not member_of:
+            assert attribute is None, "%s is in no action group but documents one" % path.name
+            continue
+        assert attribute, "%s is in %s but has no attributes.action_group" % (path.name, member_of)
+        assert sorted(attribute["membership"]) == member_of and attribute["support"] == "full", path.name
+        assert all("group/%s" % group in attribute["description"] for group in member_of), path.name
+
+
+def test_requires_ansible_is_the_floor_the_compat_layer_tests() -> None:
+    """meta/runtime.yml states the floor scripts/compat.sh runs, and the guides say the same."""
+    runtime = yaml.safe_load((ROOT / "meta" / "runtime.yml").read_text(encoding="utf-8"))
+    floor = re.fullmatch(r">=(\d+)\.(\d+)\.0", runtime["requires_ansible"])
+    assert floor, runtime["requires_ansible"]
+    minor = "%s.%s" % floor.groups()
+    pin = re.search(r"^floor_pin=(\S+)$", (ROOT / "scripts" / "compat.sh").read_text(encoding="utf-8"), re.M)
+    assert pin and pin.group(1).startswith(minor + "."), "compat.sh must test the floor %s" % minor
+    for guide in ("quickstart.md", "awx.md", "pipeline.md"):
+        text = (ROOT / "docs" / guide).read_text(encoding="utf-8")
+        assert "ansible-core %s or later" % minor in text or "ansible-core>=%s" % minor in text, guide
 
 
 def _fragment_options(module: str) -> t.Dict[str, t.Any]:

@@ -5,6 +5,7 @@ import json
 import typing as t
 
 import pytest
+from ansible.module_utils.common.parameters import PASS_VARS
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp import ping as engine
@@ -40,7 +41,10 @@ def run_module(capsys: pytest.CaptureFixture[str], args: t.Dict[str, t.Any]) -> 
 
 
 def test_shape_and_numbers(capsys: pytest.CaptureFixture[str], network: FakeNetwork) -> None:
-    result = run_module(capsys, {"targets": ["192.0.2.1", "2001:db8::1", "192.0.2.3", "nope.invalid"], "count": 2})
+    args: t.Dict[str, t.Any] = {"targets": ["192.0.2.1", "2001:db8::1", "192.0.2.3", "nope.invalid"], "count": 2}
+    if "inject_invocation" in PASS_VARS:  # ansible-core 2.21+ returns invocation only when asked; older always
+        args["_ansible_inject_invocation"] = True
+    result = run_module(capsys, args)
     assert result["failed"] is True  # nope.invalid; the other targets still ran
     assert result["changed"] is False
     assert [set(r) for r in result["results"]] == [RESULT_KEYS] * 4
@@ -69,7 +73,7 @@ def test_fast_exit_writes_what_exit_json_writes(capsys: pytest.CaptureFixture[st
     """The C-encoder exit gives the same result as AnsibleModule.exit_json / fail_json."""
     args = {"targets": targets, "count": 1, "expect": expect}
     fast = run_module(capsys, args)
-    monkeypatch.setattr(ping_module, "get_warnings", lambda: ["pending"])  # forces the general path
+    monkeypatch.setattr(ping_module, "get_warning_messages", lambda: ("pending",))  # forces the general path
     general = run_module(capsys, args)
     for result in (fast, general):
         result["summary"].pop("elapsed_ms")

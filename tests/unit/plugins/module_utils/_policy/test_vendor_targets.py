@@ -271,7 +271,7 @@ def test_device_backends_render_and_parse_only(backend):
 
 
 def test_drift_between_a_router_and_the_policy_it_should_enforce():
-    from ansible_collections.netdevops.icmp.plugins.filter.validation import policy_drift
+    from ansible_collections.netdevops.icmp.plugins.filter.policy_drift import policy_drift
     from ansible_collections.netdevops.icmp.plugins.module_utils._policy import offline
 
     host = profiles.profile_policy("rfc4890-host")

@@ -9,7 +9,8 @@ import xml.etree.ElementTree as ET
 import jsonschema
 from prometheus_client.parser import text_string_to_metric_families
 
-from ansible_collections.netdevops.icmp.plugins.filter.validation import compare_baseline, plan_checks
+from ansible_collections.netdevops.icmp.plugins.filter.compare_baseline import compare_baseline
+from ansible_collections.netdevops.icmp.plugins.filter.plan_checks import plan_checks
 from ansible_collections.netdevops.icmp.plugins.plugin_utils._report import html, model, writers
 from ansible_collections.netdevops.icmp.tests.unit.plugins.plugin_utils._report.fixtures import ping_item, ping_result
 

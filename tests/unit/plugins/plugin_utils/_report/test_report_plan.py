@@ -9,7 +9,7 @@ import typing as t
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.netdevops.icmp.plugins.filter.validation import plan_checks
+from ansible_collections.netdevops.icmp.plugins.filter.plan_checks import plan_checks
 from ansible_collections.netdevops.icmp.tests.unit.plugins.plugin_utils._report.fixtures import trace_result
 
 PATH = ["192.0.2.1", None, "198.51.100.17", "2001:db8::5", "203.0.113.10"]
