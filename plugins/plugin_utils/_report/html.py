@@ -219,6 +219,7 @@ def _drills(hosts: t.Sequence[t.Mapping[str, t.Any]]) -> t.List[t.Dict[str, t.An
             measured = check["measured"] if isinstance(check["measured"], t.Mapping) else {}
             rows.append({"status": host["status"], "drill": expect.get("drill"), "badge": _badge(check),
                          "diagnosis": measured.get("diagnosis") or "",
+                         "evidence": (host.get("capture") or {}).get("evidence", [])[:CAPTURE_TYPES],
                          "phases": [_seconds(timeline.get(key)) for key in ("inject_s", "detect_s", "recover_s")]})
     return rows
 
