@@ -9,6 +9,8 @@ import typing as t
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._report import capture
+
 
 def _ping_entry(ping: t.Any) -> t.Optional[t.Mapping[str, t.Any]]:
     """One target's entry from a ping result (the module result or one of its results)."""
@@ -55,7 +57,22 @@ def _redirected(route: t.Any, gateway: t.Any) -> t.Optional[str]:
 
 def drill_diagnosis(ping: t.Any, tcp: t.Any = None, pmtud: t.Any = None, traceroute: t.Any = None,
                     neighbour: t.Any = None, target: str = "", reverse: t.Any = None, route: t.Any = None,
-                    gateway: t.Any = None) -> t.Dict[str, str]:
+                    gateway: t.Any = None) -> t.Dict[str, t.Any]:
+    """The verdict, with ``capture`` (the report's section) and ``evidence`` when a probe ran with ``capture``."""
+    verdict: t.Dict[str, t.Any] = _verdict(ping, tcp, pmtud, traceroute, neighbour, target, reverse, route, gateway)
+    captures = [result.get("capture") for result in (ping, pmtud, traceroute, reverse)
+                if isinstance(result, t.Mapping) and isinstance(result.get("capture"), t.Mapping)]
+    if captures:
+        try:
+            section = capture.section(captures)
+        except capture.CaptureInputError as err:
+            raise AnsibleFilterError("netdevops.icmp.drill_diagnosis: %s" % err) from err
+        verdict.update(capture=section, evidence=t.cast(t.Dict[str, t.Any], section)["evidence"])
+    return verdict
+
+
+def _verdict(ping: t.Any, tcp: t.Any, pmtud: t.Any, traceroute: t.Any, neighbour: t.Any, target: str,
+             reverse: t.Any, route: t.Any, gateway: t.Any) -> t.Dict[str, str]:
     """Combine probe results into one verdict and a sentence a person can act on.
 
     Verdicts: ``redirected``, ``pmtud_black_hole``, ``nd_failed``, ``asymmetric_filtering``, ``echo_filtered``,

@@ -37,6 +37,7 @@ def drill_report_hosts(results: t.Any, lab: t.Any = None) -> t.Dict[str, t.Dict[
                 "baseline": None, "regressions": [], "notes": notes,
             }],
             "drift": None,
+            "capture": details.get("capture"),
         }
     return hosts
 

@@ -27,6 +27,7 @@ author:
   - netdevops.icmp contributors (@netdevops)
 extends_documentation_fragment:
   - netdevops.icmp.probe
+  - netdevops.icmp.capture_probe
 attributes:
   check_mode:
     support: full
@@ -280,6 +281,11 @@ mode:
   returned: always
   type: dict
   sample: {ipv4: unprivileged, ipv6: unprivileged}
+capture:
+  description: What the capture beside the probes saw, or null without O(capture); its keys are listed under O(capture).
+  returned: always
+  type: dict
+  sample: {interface: eth0, packets: 3, evidence: [3 echo requests to 203.0.113.10 left eth0, no reply arrived]}
 """
 
 import json
@@ -290,7 +296,8 @@ from ansible.module_utils.basic import AnsibleModule
 # The *_messages names: get_warnings / get_deprecations exist only from ansible-core 2.19 on.
 from ansible.module_utils.common.warnings import get_deprecation_messages, get_warning_messages
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._adapter import fail_on_error
+from ansible_collections.netdevops.icmp.plugins.module_utils._adapter import ModuleRunner, fail_on_error
+from ansible_collections.netdevops.icmp.plugins.module_utils._capture import alongside
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.errors import IcmpError
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.models import PingOptions, ProbeOptions
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.ping import evaluate, ping, validate_expectations
@@ -314,6 +321,7 @@ ARGUMENT_SPEC = dict(
     ttl=dict(type="int"),
     df=dict(type="str", choices=["do", "want", "dont", "probe"]),
     tos=dict(type="int"),
+    capture=alongside.ARGUMENT_SPEC,
 )
 
 
@@ -343,7 +351,8 @@ def main() -> None:
     options = build_options(module)
     try:
         validate_expectations(params["max_loss_pct"], params["max_rtt_ms"])
-        report = ping(params["targets"], options)
+        with alongside.for_params(params, params["targets"], ModuleRunner(module)) as capture:
+            report = ping(params["targets"], options)
     except IcmpError as err:
         fail_on_error(module, err)
         return
@@ -352,6 +361,7 @@ def main() -> None:
         results=report.results,
         summary=report.summary,
         mode=report.mode,
+        capture=capture.result(),
     )
     failures = evaluate(report.results, params["expect"], params["max_loss_pct"], params["max_rtt_ms"])
     message = None

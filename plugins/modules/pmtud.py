@@ -90,6 +90,8 @@ options:
       - Fail the task when the measured path MTU is below this value, or when it cannot be
         measured. The result is returned either way.
     type: int
+extends_documentation_fragment:
+  - netdevops.icmp.capture_probe
 attributes:
   check_mode:
     support: full
@@ -229,10 +231,17 @@ message:
   returned: always
   type: str
   sample: path MTU to 203.0.113.10 is 1280 (reported by 192.0.2.6)
+capture:
+  description: What the capture beside the probes saw, or null without O(capture); its keys are listed under O(capture).
+  returned: always
+  type: dict
+  sample: {interface: eth0, packets: 3, evidence: [3 echo requests to 203.0.113.10 left eth0, no reply arrived]}
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.netdevops.icmp.plugins.module_utils._adapter import ModuleRunner
+from ansible_collections.netdevops.icmp.plugins.module_utils._capture import alongside
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.errors import IcmpError
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.pmtud import PmtuRequest, measure
 
@@ -248,6 +257,7 @@ ARGUMENT_SPEC = {
     "source": {"type": "str"},
     "interface": {"type": "str"},
     "expect_min_mtu": {"type": "int"},
+    "capture": alongside.ARGUMENT_SPEC,
 }
 
 
@@ -263,10 +273,11 @@ def main() -> None:
         interface=params["interface"],
     )
     try:
-        report = measure(request)
+        with alongside.for_params(params, [params["target"]], ModuleRunner(module)) as capture:
+            report = measure(request)
     except IcmpError as err:
         module.fail_json(msg=str(err), target=params["target"])
-    result = dict(report.as_dict(), target=params["target"], changed=False)
+    result = dict(report.as_dict(), target=params["target"], changed=False, capture=capture.result())
     expected = params["expect_min_mtu"]
     if expected is not None and (report.path_mtu is None or report.path_mtu < expected):
         module.fail_json(

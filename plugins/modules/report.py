@@ -37,7 +37,9 @@ options:
     description:
       - Per host, a dictionary with C(checks) (a list of checks), C(drift) (the result of
         P(netdevops.icmp.policy_drift#filter), or null when drift was not checked) and optionally
-        C(error) (why the host could not be checked).
+        C(error) (why the host could not be checked) and C(capture) (the result of
+        M(netdevops.icmp.capture), or the C(capture) of a probe module run with its O(netdevops.icmp.ping#module:capture)
+        option, or a list of them; the report adds them up).
     type: dict
     required: true
   kind:
@@ -180,5 +182,5 @@ schema_version:
   description: Version of the JSON report schema.
   returned: always
   type: str
-  sample: 1.2.0
+  sample: 1.3.0
 """

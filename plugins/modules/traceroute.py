@@ -100,6 +100,8 @@ options:
   max_hops_expected:
     description: Fail the task when the target is reached after more hops than this (or not reached).
     type: int
+extends_documentation_fragment:
+  - netdevops.icmp.capture_probe
 attributes:
   check_mode:
     support: full
@@ -263,6 +265,11 @@ elapsed_ms:
   returned: always
   type: float
   sample: 41.7
+capture:
+  description: What the capture beside the probes saw, or null without O(capture); its keys are listed under O(capture).
+  returned: always
+  type: dict
+  sample: {interface: eth0, packets: 3, evidence: [3 echo requests to 203.0.113.10 left eth0, no reply arrived]}
 """
 
 import ipaddress
@@ -270,6 +277,8 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.netdevops.icmp.plugins.module_utils._adapter import ModuleRunner
+from ansible_collections.netdevops.icmp.plugins.module_utils._capture import alongside
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.errors import IcmpError
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.pathmodels import TraceReport
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.traceroute import (
@@ -295,6 +304,7 @@ ARGUMENT_SPEC = {
     "expect_reached": {"type": "bool"},
     "must_traverse": {"type": "list", "elements": "str"},
     "max_hops_expected": {"type": "int"},
+    "capture": alongside.ARGUMENT_SPEC,
 }
 
 
@@ -334,10 +344,11 @@ def main() -> None:
         port=params["port"], size=params["size"], source=params["source"], interface=params["interface"],
     )
     try:
-        report = run_trace(request)
+        with alongside.for_params(params, [params["target"]], ModuleRunner(module)) as capture:
+            report = run_trace(request)
     except IcmpError as err:
         module.fail_json(msg=str(err), target=params["target"])
-    result = dict(report.as_dict(), target=params["target"], changed=False)
+    result = dict(report.as_dict(), target=params["target"], changed=False, capture=capture.result())
     problems = failed_expectations(module, report, result)
     if problems:
         module.fail_json(

@@ -170,10 +170,10 @@ def capture(source: PacketSource, clock: Clock, duration_s: float, count: t.Opti
         if left <= 0:
             break
         for frame in source.receive(min(left, 0.2)):
-            family = _FAMILY.get(frame.protocol)
-            if family is None or (frame.pkttype == PACKET_OUTGOING and frame.hatype == ARPHRD_LOOPBACK):
-                continue  # not IP; or loopback's copy of a packet it also delivers (libpcap skips it too)
-            summary.add(frame.timestamp_ns, "out" if frame.pkttype == PACKET_OUTGOING else "in", family, frame.data)
+            family = frame_family(frame)
+            if family is None:
+                continue
+            summary.add(frame.timestamp_ns, direction(frame), family, frame.data)
             if recorder is not None:
                 recorder.add(frame.timestamp_ns, frame.data, frame.pkttype, frame.hatype, frame.address,
                              frame.protocol)
@@ -185,6 +185,18 @@ def capture(source: PacketSource, clock: Clock, duration_s: float, count: t.Opti
     return {"elapsed_s": round(clock.monotonic() - started, 3), "captured": seen,
             "interfaces_seen": sorted(interfaces), "kernel": {"packets": packets, "drops": drops},
             "stopped_by": "count" if seen == count else "duration"}
+
+
+def frame_family(frame: Frame) -> t.Optional[int]:
+    """4 or 6 for a frame to count; None for one that is not IP, or loopback's copy of a packet
+    it also delivers (the kernel shows it sent and received; libpcap skips the sent copy too)."""
+    if frame.pkttype == PACKET_OUTGOING and frame.hatype == ARPHRD_LOOPBACK:
+        return None
+    return _FAMILY.get(frame.protocol)
+
+
+def direction(frame: Frame) -> str:
+    return "out" if frame.pkttype == PACKET_OUTGOING else "in"
 
 
 def interface_index(name: str) -> int:

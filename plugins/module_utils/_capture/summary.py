@@ -48,7 +48,7 @@ class Summary:
         self.last_ns = timestamp_ns
         self.per_second[timestamp_ns // 1_000_000_000] += 1
         try:
-            src, dst, icmp = _split(family, data)
+            src, dst, icmp = split_packet(family, data)
         except (CodecError, IndexError, ValueError):
             self.malformed += 1
             return
@@ -95,7 +95,7 @@ class Summary:
         }
 
 
-def _split(family: int, data: bytes) -> t.Tuple[str, str, t.Optional[bytes]]:
+def split_packet(family: int, data: bytes) -> t.Tuple[str, str, t.Optional[bytes]]:
     """(source, destination, ICMP bytes or None for a non-first fragment)."""
     if family == 4:
         header_len = (data[0] & 0x0F) * 4

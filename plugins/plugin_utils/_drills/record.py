@@ -52,6 +52,7 @@ def record(name: str, times: t.Mapping[str, t.Any], verdict: t.Any = None, detai
         error = "diagnosed %s, but drill %s must diagnose %s" % (reached, name, drill.verdict)
     spans = timeline(times)
     details["verdict"] = reached
+    details["capture"] = verdict.get("capture")  # the wire evidence, when a probe ran with capture
     return {
         "drill": name,
         "passed": error is None and times.get("recovered") not in (None, ""),

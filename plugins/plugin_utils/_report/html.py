@@ -31,6 +31,8 @@ DETAIL_ROWS = 300  # paths, MTUs and drift rows listed in full up to this many
 PROBLEM_ROWS = 500  # beyond DETAIL_ROWS: rows with problems listed, the rest counted
 PROBLEM_HOSTS = 500  # hosts with problems expanded under their group in the fleet matrix
 PROBLEM_GROUPS = 30
+CAPTURE_TYPES = 6  # types/codes and evidence lines shown per host
+CAPTURE_ROWS = 100  # beyond DETAIL_ROWS: capture rows of hosts with problems (the page's size budget)
 PROBLEM_EXAMPLES = 10
 _ENVIRONMENT = jinja2.Environment(
     loader=jinja2.FileSystemLoader(os.path.dirname(os.path.abspath(__file__))),
@@ -186,6 +188,22 @@ def _drift(hosts: t.Sequence[t.Mapping[str, t.Any]]) -> t.Dict[str, t.Any]:
     return {"rows": rows, "total": len(checked), "not_listed": len(checked) - len(rows)}
 
 
+def _captures(hosts: t.Sequence[t.Mapping[str, t.Any]]) -> t.Dict[str, t.Any]:
+    """Per host: packets in/out, the commonest types/codes, top talkers, drops, the evidence lines."""
+    captured = [host for host in hosts if host.get("capture")]
+    listed = captured if len(captured) <= DETAIL_ROWS else [h for h in captured if h["status"] != "pass"][:CAPTURE_ROWS]
+    rows = []
+    for host in listed:
+        section = host["capture"]
+        kinds = sorted(section["by_type"], key=lambda row: -row["packets"])
+        rows.append({"host": host["name"], "status": host["status"], "packets": section["packets"],
+                     "in": section["by_direction"]["in"], "out": section["by_direction"]["out"],
+                     "types": kinds[:CAPTURE_TYPES], "more_types": max(0, len(kinds) - CAPTURE_TYPES),
+                     "talkers": section["top_talkers"], "drops": section["kernel_drops"],
+                     "evidence": section["evidence"][:CAPTURE_TYPES]})
+    return {"rows": rows, "total": len(captured), "not_listed": len(captured) - len(rows)}
+
+
 def _seconds(value: t.Any) -> str:
     return "%s s" % _fmt(value) if _number(value) else "–"
 
@@ -201,6 +219,7 @@ def _drills(hosts: t.Sequence[t.Mapping[str, t.Any]]) -> t.List[t.Dict[str, t.An
             measured = check["measured"] if isinstance(check["measured"], t.Mapping) else {}
             rows.append({"status": host["status"], "drill": expect.get("drill"), "badge": _badge(check),
                          "diagnosis": measured.get("diagnosis") or "",
+                         "evidence": (host.get("capture") or {}).get("evidence", [])[:CAPTURE_TYPES],
                          "phases": [_seconds(timeline.get(key)) for key in ("inject_s", "detect_s", "recover_s")]})
     return rows
 
@@ -224,6 +243,7 @@ def view(report: t.Mapping[str, t.Any], groups: t.Optional[t.Mapping[str, str]] 
         "paths": _rows_of(hosts, "traceroute", _path_row),
         "mtus": _rows_of(hosts, "pmtud", _mtu_row),
         "drift": _drift(hosts),
+        "captures": _captures(hosts),
         "drills": _drills(hosts),
     }
 

@@ -16,7 +16,9 @@ import datetime
 import os
 import typing as t
 
-SCHEMA_VERSION = "1.2.0"  # 1.1.0: check kind "drill"; 1.2.0: top-level slice, check elapsed_ms
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._report import capture
+
+SCHEMA_VERSION = "1.3.0"  # 1.1.0: check kind "drill"; 1.2.0: top-level slice, check elapsed_ms; 1.3.0: host capture
 SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "report.schema.json")
 REPORT_KINDS = ("change_validation", "drift_check", "checks")
 PHASES = ("pre", "post")
@@ -48,8 +50,12 @@ def _host(name: str, raw: t.Mapping[str, t.Any], phase: t.Optional[str]) -> t.Di
         status = "fail" if failed or (drift and drift["drifted"]) else "pass"
     if raw.get("error"):
         status = "error"
+    try:
+        captured = capture.section(raw.get("capture"))
+    except capture.CaptureInputError as err:
+        raise ReportError("host %s: %s" % (name, err)) from err
     return {"name": str(name), "status": status, "error": raw.get("error"), "checks": checks, "drift": drift,
-            "summary": {"checks": len(checks), "failed": failed, "regressions": regressions}}
+            "summary": {"checks": len(checks), "failed": failed, "regressions": regressions}, "capture": captured}
 
 
 def build_report(hosts: t.Mapping[str, t.Any], *, kind: str = "checks",

@@ -176,6 +176,8 @@ _HELP = {
     "check_regressions": ("gauge", "Regressions of the check against the pre-change baseline."),
     "drift": ("gauge", "1 when the host's ICMP policy or sysctls drifted from the desired policy."),
     "drift_findings": ("gauge", "Drift findings per kind."),
+    "capture_packets_total": ("counter", "ICMP packets a capture on the host saw during the run, per family, type, "
+                              "code and direction (in, out)."),
     "host_passed": ("gauge", "1 when the host passed the run."),
     "last_run_timestamp_seconds": ("gauge", "Unix time of the last run, per host and report (kind and phase)."),
 }
@@ -226,6 +228,9 @@ def _host_samples(report: t.Mapping[str, t.Any], host: t.Mapping[str, t.Any]) ->
             kinds[finding["kind"]] = kinds.get(finding["kind"], 0) + 1
         for kind in sorted(kinds):
             out["drift_findings"].append(({"host": name, "kind": kind}, kinds[kind]))
+    for row in (host.get("capture") or {}).get("by_type", []):
+        out["capture_packets_total"].append(({"host": name, "family": row["family"], "type": row["type"],
+                                              "code": row["code"], "direction": row["direction"]}, row["packets"]))
     out["host_passed"].append(({"host": name}, int(host["status"] == "pass")))
     out["last_run_timestamp_seconds"].append(({"host": name}, report["timestamp"]))
     return out

@@ -125,7 +125,10 @@ def test_record_computes_the_timeline_and_passes_with_the_expected_verdict() -> 
     result = drill_record("flood", TIMES, verdict={"verdict": "limit_held", "diagnosis": "held"}, details={"a": 1})
     assert result == {"drill": "flood", "passed": True, "diagnosis": "held", "error": None,
                       "timeline": {"inject_s": 1.5, "detect_s": 1.75, "recover_s": 0.75},
-                      "details": {"a": 1, "verdict": "limit_held"}}
+                      "details": {"a": 1, "verdict": "limit_held", "capture": None}}
+    seen = {"interfaces": ["nl-r1"], "evidence": ["3 echo requests left nl-r1, no reply arrived"]}
+    with_capture = drill_record("flood", TIMES, verdict={"verdict": "limit_held", "diagnosis": "held", "capture": seen})
+    assert with_capture["details"]["capture"] == seen, "the wire evidence reaches the report"
 
 
 def test_record_fails_a_drill_whose_verdict_is_not_the_expected_one() -> None:

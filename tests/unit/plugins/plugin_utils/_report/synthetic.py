@@ -40,7 +40,22 @@ def host_result(index: int, targets: t.Sequence[str], broken: bool) -> t.Dict[st
     host_checks = checks.build_checks(plan, ping_result(*items),
                                       [trace_result(targets[-1], ["198.51.100.1", targets[-1]])],
                                       [pmtud_result(1280 if broken else 1500)])
-    return {"checks": host_checks, "drift": drift.compare_policy(DESIRED, DRIFTED if broken else IN_SYNC)}
+    return {"checks": host_checks, "drift": drift.compare_policy(DESIRED, DRIFTED if broken else IN_SYNC),
+            "capture": capture_result(targets[0], 5, 0 if broken else 5)}
+
+
+def capture_result(target: str, requests: int, replies: int) -> t.Dict[str, t.Any]:
+    """What the ping's capture option returns for the first target (the others add the same shape)."""
+    return {"packets": requests + replies, "by_direction": {"in": replies, "out": requests},
+            "kernel": {"packets": requests + replies, "drops": 0}, "interfaces_seen": ["eth0"],
+            "by_type": [{"family": "ipv6" if ":" in target else "ipv4", "type": kind, "code": 0, "name": name,
+                         "direction": direction, "packets": count}
+                        for kind, name, direction, count in ((0, "echo_reply", "in", replies),
+                                                             (8, "echo_request", "out", requests)) if count],
+            "top_sources": [{"address": "192.0.2.10", "packets": requests}] + (
+                [{"address": target, "packets": replies}] if replies else []),
+            "evidence": ["%d echo requests to %s left eth0, %s" % (
+                requests, target, "%d echo replies arrived" % replies if replies else "no reply arrived")]}
 
 
 def _placeholders(count: int) -> t.List[str]:

@@ -35,7 +35,8 @@ def written_metrics() -> t.Set[str]:
     """Every metric family in .prom files of pre, post, drift and drill reports."""
     names = set()
     for build in REPORTS.values():
-        names |= {family.name for family in text_string_to_metric_families(writers.to_prometheus(build()))}
+        names |= {family.name + ("_total" if family.type == "counter" else "")  # the parser drops the suffix
+                  for family in text_string_to_metric_families(writers.to_prometheus(build()))}
     return names
 
 
@@ -69,7 +70,8 @@ def test_the_dashboard_has_the_panels_the_fleet_needs() -> None:
               for target in panel["targets"] for metric in METRIC.findall(target["expr"])}
     for wanted in [("heatmap", "netdevops_icmp_ping_loss_ratio"), ("heatmap", "netdevops_icmp_ping_rtt_seconds"),
                    ("timeseries", "netdevops_icmp_path_mtu_bytes"), ("state-timeline", "netdevops_icmp_drift"),
-                   ("barchart", "netdevops_icmp_drill_phase_seconds")]:
+                   ("barchart", "netdevops_icmp_drill_phase_seconds"),
+                   ("timeseries", "netdevops_icmp_capture_packets_total")]:
         assert wanted in panels, wanted
 
 

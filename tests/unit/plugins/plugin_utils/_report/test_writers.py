@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 import typing as t
 import xml.etree.ElementTree as ET
 
@@ -12,10 +13,20 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from ansible_collections.netdevops.icmp.plugins.filter.drill_report_hosts import drill_report_hosts
-from ansible_collections.netdevops.icmp.plugins.plugin_utils._report import checks, compare, drift, model, writers
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._report import checks, compare, drift, html, model, writers
 from ansible_collections.netdevops.icmp.tests.unit.plugins.plugin_utils._report.fixtures import (
     DESIRED, PLAN, gathered, ping_item, ping_result, results, rule)
 
+# What ping's capture option returned beside a run whose echo to 203.0.113.10 got no answer.
+CAPTURE = {
+    "packets": 7, "by_direction": {"in": 2, "out": 5}, "kernel": {"packets": 7, "drops": 0},
+    "by_type": [{"family": "ipv4", "type": 0, "code": 0, "name": "echo_reply", "direction": "in", "packets": 2},
+                {"family": "ipv4", "type": 8, "code": 0, "name": "echo_request", "direction": "out", "packets": 5}],
+    "top_sources": [{"address": "192.0.2.10", "packets": 5}, {"address": "203.0.113.20", "packets": 2}],
+    "interfaces_seen": ["eth0"],
+    "evidence": ["3 echo requests to 203.0.113.10 left eth0, no reply arrived",
+                 "2 echo requests to 203.0.113.20 left eth0, 2 echo replies arrived"],
+}
 WHEN = datetime.datetime(2026, 11, 22, 12, 0, 0, tzinfo=datetime.timezone.utc)
 with open(model.SCHEMA_PATH, encoding="utf-8") as _schema:
     VALIDATOR = jsonschema.Draft202012Validator(json.load(_schema))
@@ -27,7 +38,8 @@ def run_checks(**over: t.Any) -> t.List[t.Dict[str, t.Any]]:
 
 def pre_report() -> t.Dict[str, t.Any]:
     broken = ping_result(ping_item("203.0.113.10", received=0), ping_item("203.0.113.20"), ping_item("192.0.2.99", received=0))
-    return model.build_report({"h1": {"checks": run_checks(ping=broken)}, "h2": {"checks": run_checks()}},
+    return model.build_report({"h1": {"checks": run_checks(ping=broken), "capture": [CAPTURE, None]},
+                               "h2": {"checks": run_checks()}},
                               kind="change_validation", phase="pre", run_id="CHG-1", generated_at=WHEN)
 
 
@@ -141,7 +153,8 @@ def samples(report: t.Dict[str, t.Any], name: str) -> t.Dict[t.Tuple[t.Tuple[str
 def test_prometheus_text_parses_with_every_metric_named_and_typed() -> None:
     for report in (pre_report(), post_report(), drift_report()):
         found = families(report)
-        assert found and all(name.startswith("netdevops_icmp_") and f.type == "gauge" for name, f in found.items())
+        kinds = {name: "counter" if name.endswith("_packets") else "gauge" for name in found}
+        assert found and all(name.startswith("netdevops_icmp_") and f.type == kinds[name] for name, f in found.items())
         assert all(f.documentation for f in found.values())
 
 
@@ -162,6 +175,35 @@ def test_prometheus_values() -> None:
     assert samples(report, "drift_findings") == {(("host", "r1"), ("kind", "rule_added")): 1,
                                                  (("host", "r1"), ("kind", "rule_missing")): 2}
     assert samples(report, "host_passed")[(("host", "r3"),)] == 0
+
+
+def test_capture_section_in_json_prometheus_and_html() -> None:
+    pre = pre_report()
+    h1 = pre["hosts"][0]
+    assert pre["schema_version"] == "1.3.0" and pre["hosts"][1]["capture"] is None
+    assert h1["capture"] == {
+        "packets": 7, "by_direction": {"in": 2, "out": 5}, "by_type": CAPTURE["by_type"],
+        "top_talkers": CAPTURE["top_sources"], "kernel_drops": 0, "interfaces": ["eth0"],
+        "evidence": CAPTURE["evidence"]}
+    assert samples(pre, "capture_packets") == {
+        (("code", "0"), ("direction", "in"), ("family", "ipv4"), ("host", "h1"), ("type", "0")): 2,
+        (("code", "0"), ("direction", "out"), ("family", "ipv4"), ("host", "h1"), ("type", "8")): 5}
+    page = html.to_html(pre)
+    row = page.split('data-capture-host="h1"', 1)[1].split("</tr>", 1)[0]
+    assert "7 (2 / 5)" in row and "echo_request out &times;5" in row and "192.0.2.10 &times;5" in row
+    assert "3 echo requests to 203.0.113.10 left eth0, no reply arrived" in row
+    assert 'data-capture-host="h2"' not in page
+    assert "<h2>Capture</h2>" not in html.to_html(drift_report())
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("lots", "capture must be a capture result"),
+    ({"packets": -1}, "capture packets must be a whole number >= 0, got -1"),
+    ({"by_type": [{"family": "ipx", "type": 8, "code": 0, "direction": "out", "packets": 1}]}, "family ipv4 or ipv6"),
+])
+def test_bad_capture_input_names_the_host_and_value(bad: t.Any, message: str) -> None:
+    with pytest.raises(model.ReportError, match="host h1: .*" + re.escape(message)):
+        model.build_report({"h1": {"checks": [], "capture": bad}})
 
 
 def test_prometheus_every_sample_names_its_report_so_runs_can_share_a_textfile_directory() -> None:
