@@ -32,7 +32,7 @@ import time
 import typing as t
 from dataclasses import dataclass
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._icmp import blackhole, probes, transport
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp import blackhole, kernel, probes, transport
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.errors import ParameterError, ResolveError
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.resolve import resolve_targets
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.scheduler import Clock, SystemClock
@@ -361,7 +361,7 @@ def kernel_local_limit(
     mtu = transport.route_mtu(family, destination, source, interface)
     if mtu is None or interface_mtu is None or mtu >= interface_mtu:
         return None
-    return LocalLimit(mtu, interface or transport.route_device(family, destination), interface_mtu)
+    return LocalLimit(mtu, interface or kernel.route_device(family, destination), interface_mtu)
 
 
 # --- production entry point ----------------------------------------------------------
@@ -408,7 +408,7 @@ def measure(request: PmtuRequest) -> PmtuReport:
     if resolved.error or resolved.address is None or resolved.family is None:
         raise ResolveError(resolved.error or "%s does not resolve" % request.target)
     family, address = resolved.family, resolved.address
-    local_mtu = probes.interface_mtu(family, address, request.source, request.interface)
+    local_mtu = transport.interface_mtu(family, address, request.source, request.interface)
     params = params_for(request, family, address, local_mtu)
     prober = probes.PathProber(
         family, request.method, address, mode=request.privileged, port=request.port, source=request.source,
