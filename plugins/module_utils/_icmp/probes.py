@@ -35,6 +35,7 @@ from ansible_collections.netdevops.icmp.plugins.module_utils._icmp import consta
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp import transport
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.codec import checksum, parse_packet
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.errors import CodecError
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.kernel import QueueError
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.models import IcmpMessage
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.pathmodels import ProbeEvent, ProbeSpec
 
@@ -196,7 +197,7 @@ class ProbeMatcher:
             return None
         return ProbeEvent((ack - 1 - self.tcp_base) & 0xFFFFFFFF, "reply", address, rx_ns, None, flags)
 
-    def decode_errqueue(self, data: bytes, queued: transport.QueueError, rx_ns: int) -> t.Optional[ProbeEvent]:
+    def decode_errqueue(self, data: bytes, queued: QueueError, rx_ns: int) -> t.Optional[ProbeEvent]:
         """An entry of an unprivileged socket's error queue (``sock_extended_err`` parsed)."""
         icmp_type, code = queued.icmp_type, queued.code
         if queued.origin not in (c.SO_EE_ORIGIN_ICMP, c.SO_EE_ORIGIN_ICMP6):

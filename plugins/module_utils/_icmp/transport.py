@@ -34,8 +34,8 @@ from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.kernel import
     PathPacket,
     QueueError,
     Received,
-    parse_extended_error,
     read_ancillary,
+    route_device,
 )
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.models import ProbeOptions
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.resolve import check_source_family
@@ -288,7 +288,7 @@ class Poller:
 
 
 class SystemNetwork:
-    """The production ``ping.Network``: real sockets, ``poll`` and the system resolver."""
+    """The production ``scheduler.Network``: real sockets, ``poll``, the system resolver."""
 
     def open(self, family: int, privileged: str, options: ProbeOptions, expected_packets: int) -> IcmpSocket:
         return open_socket(family, privileged, options, expected_packets)
@@ -301,6 +301,23 @@ class SystemNetwork:
 
     def zone_index(self, zone: str) -> int:
         return zone_index(zone)
+
+    def open_path(self, family: int, method: str, destination: str, **options: t.Any) -> t.Any:
+        # probes.PathProber builds on PathSockets below, so it is imported when first used.
+        from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.probes import PathProber  # noqa: PLC0415
+
+        return PathProber(family, method, destination, clock_ns=time.monotonic_ns, **options)
+
+    def interface_mtu(self, family: int, destination: str, source: t.Optional[str],
+                      interface: t.Optional[str]) -> t.Optional[int]:
+        return interface_mtu(family, destination, source, interface)
+
+    def route_mtu(self, family: int, destination: str, source: t.Optional[str],
+                  interface: t.Optional[str]) -> t.Optional[int]:
+        return route_mtu(family, destination, source, interface)
+
+    def route_device(self, family: int, destination: str) -> t.Optional[str]:
+        return route_device(family, destination)
 
 
 # --- path probes (traceroute, pmtud): one destination, chosen TTL and size ---------------
@@ -487,5 +504,5 @@ def _local_error_info(sock: socket.socket) -> t.Optional[int]:
         _data, ancillary, _flags, _address = sock.recvmsg(0, _ANCILLARY_LEN, c.MSG_ERRQUEUE | c.MSG_DONTWAIT)
     except (BlockingIOError, InterruptedError):
         return None
-    queued = read_ancillary(ancillary)[2]
+    queued: t.Optional[QueueError] = read_ancillary(ancillary)[2]
     return queued.info if queued is not None else None

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._icmp import probes, transport
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp import kernel, probes
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.codec import (
     build_extensions,
     build_mpls_stack,
@@ -117,9 +117,9 @@ def test_error_queue_captures_decode(name: str) -> None:
             expected["icmp_code"], expected["mtu"])
 
 
-def queued(cmsg_hex: str) -> transport.QueueError:
+def queued(cmsg_hex: str) -> kernel.QueueError:
     """The error-queue entry the transport parses from this captured control message."""
-    parsed = transport.parse_extended_error(bytes.fromhex(cmsg_hex))
+    parsed = kernel.parse_extended_error(bytes.fromhex(cmsg_hex))
     assert parsed is not None
     return parsed
 
@@ -135,7 +135,7 @@ def test_sock_extended_err_of_frag_needed() -> None:
 def test_local_errors_from_the_error_queue_are_left_to_send() -> None:
     matcher = probes.ProbeMatcher(4, "udp", "192.0.2.14", 33434, "unprivileged", b"tokentok")
     local = struct.pack("=IBBBBII", 90, 1, 0, 0, 0, 1500, 0) + bytes(16)
-    parsed = transport.parse_extended_error(local)
+    parsed = kernel.parse_extended_error(local)
     assert parsed is not None
     assert matcher.decode_errqueue(b"", parsed, 1) is None
 
@@ -204,7 +204,7 @@ def test_garbage_never_raises(data: bytes) -> None:
             matcher.decode(data, "192.0.2.1", 1, from_tcp_socket=True)
             unprivileged = probes.ProbeMatcher(family, method, "192.0.2.1", 80, "unprivileged", b"tokentok")
             unprivileged.decode(data, "192.0.2.1", 1)
-            queued = transport.parse_extended_error(data)
+            queued = kernel.parse_extended_error(data)
             if queued is not None:
                 unprivileged.decode_errqueue(data, queued, 1)
 
