@@ -75,3 +75,12 @@ class ResolveError(IcmpError):
 
 class FamilyUnavailableError(TransportError):
     """The host has no IPv4 or no IPv6 ICMP sockets (reported on that family's targets)."""
+
+
+def read_ping_group_range() -> t.Optional[str]:
+    """The current ``net.ipv4.ping_group_range`` (for the permission error), or None."""
+    try:
+        with open(PING_GROUP_RANGE_PATH) as handle:
+            return " ".join(handle.read().split())
+    except OSError:
+        return None

@@ -44,20 +44,7 @@ _ADVISORY = {4: (4, 5), 6: (137,)}
 _SOFT_SEND = frozenset((errno.EAGAIN, errno.ENOBUFS))  # the kernel had no room: retry
 
 
-class Network(t.Protocol):
-    """The seam to the kernel: ``transport.SystemNetwork`` or a fake in unit tests."""
-
-    def open(self, family: int, privileged: str, options: t.Any, expected_packets: int) -> t.Any:
-        """An ICMP socket (``transport.IcmpSocket`` interface)."""
-
-    def poller(self, sockets: t.Sequence[t.Any]) -> scheduler.Waitable:
-        """Something that waits on all sockets at once."""
-
-    def lookup(self, name: str, family: int) -> t.List[t.Tuple[int, str]]:
-        """Resolve a name: [(4 or 6, address)]."""
-
-    def zone_index(self, zone: str) -> int:
-        """The interface index of an IPv6 zone; ``OSError`` when there is no such interface."""
+Network = scheduler.Network  # the seam lives beside Clock in scheduler.py
 
 
 # Upper bounds keep every later computation finite (an interval of 1e9 s or inf used to

@@ -28,15 +28,13 @@
 """
 from __future__ import annotations
 
-import time
 import typing as t
 from dataclasses import dataclass
 
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp import blackhole, probes, transport
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.errors import ParameterError, ResolveError
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.resolve import resolve_targets
-from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.scheduler import Clock, SystemClock
-from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.transport import lookup, zone_index
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.scheduler import Clock, Network, SystemClock
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.pathmodels import (
     LocalLimit,
     PmtuReport,
@@ -355,13 +353,14 @@ def discover(prober: Prober, clock: Clock, params: PmtuParams,
 
 def kernel_local_limit(
     family: int, destination: str, source: t.Optional[str], interface: t.Optional[str],
-    interface_mtu: t.Optional[int],
+    interface_mtu: t.Optional[int], network: t.Optional[Network] = None,
 ) -> t.Optional[LocalLimit]:
-    """A ``LocalCheck`` over the real kernel: the route MTU when it is below the interface MTU."""
-    mtu = transport.route_mtu(family, destination, source, interface)
+    """A ``LocalCheck`` over the kernel: the route MTU when it is below the interface MTU."""
+    network = network or transport.SystemNetwork()
+    mtu = network.route_mtu(family, destination, source, interface)
     if mtu is None or interface_mtu is None or mtu >= interface_mtu:
         return None
-    return LocalLimit(mtu, interface or transport.route_device(family, destination), interface_mtu)
+    return LocalLimit(mtu, interface or network.route_device(family, destination), interface_mtu)
 
 
 # --- production entry point ----------------------------------------------------------
@@ -400,25 +399,27 @@ def params_for(request: PmtuRequest, family: int, address: str, local_mtu: t.Opt
     return PmtuParams(address, family, request.method, min_mtu, max_mtu, local_mtu, request.timeout_s, **extra)
 
 
-def measure(request: PmtuRequest) -> PmtuReport:
-    """Resolve, read the interface MTU, open the prober and search. Real sockets."""
+def measure(request: PmtuRequest, network: t.Optional[Network] = None, clock: t.Optional[Clock] = None) -> PmtuReport:
+    """Resolve, read the interface MTU, open the prober and search, over ``network``
+    (default: real sockets)."""
     if request.method not in ("icmp", "udp"):
         raise ParameterError("method", request.method, "use icmp or udp")
-    resolved = resolve_targets([request.target], request.family, lookup, zone_index)[0]
+    network = network or transport.SystemNetwork()
+    resolved = resolve_targets([request.target], request.family, network.lookup, network.zone_index)[0]
     if resolved.error or resolved.address is None or resolved.family is None:
         raise ResolveError(resolved.error or "%s does not resolve" % request.target)
     family, address = resolved.family, resolved.address
-    local_mtu = probes.interface_mtu(family, address, request.source, request.interface)
+    local_mtu = network.interface_mtu(family, address, request.source, request.interface)
     params = params_for(request, family, address, local_mtu)
-    prober = probes.PathProber(
+    prober = network.open_path(
         family, request.method, address, mode=request.privileged, port=request.port, source=request.source,
-        interface=request.interface, df_probe=True, clock_ns=time.monotonic_ns,
+        interface=request.interface, df_probe=True,
     )
 
     def local_check() -> t.Optional[LocalLimit]:
-        return kernel_local_limit(family, address, request.source, request.interface, local_mtu)
+        return kernel_local_limit(family, address, request.source, request.interface, local_mtu, network)
 
     try:
-        return discover(prober, SystemClock(), params, local_check)
+        return discover(prober, clock or SystemClock(), params, local_check)
     finally:
         prober.close()

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import typing as t
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.errors import ParameterError
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.errors import ParameterError, TransportError
 
 Lookup = t.Callable[[str, int], t.List[t.Tuple[int, str]]]
 _FAMILY_NUMBER = {"auto": 0, "ipv4": 4, "ipv6": 6}
@@ -173,3 +173,20 @@ def _lookup(target: str, wanted: int, lookup: Lookup) -> ResolvedTarget:
 
 def _suffix(wanted: int) -> str:
     return " to an IPv%d address" % wanted if wanted else ""
+
+
+def check_source_family(source: str, family: int) -> None:
+    """``TransportError`` unless ``source`` is an IP address of ``family``."""
+    import ipaddress  # noqa: PLC0415 - only runs with a source option; sweeps of IPv4 literals skip it
+
+    try:
+        version = ipaddress.ip_address(source.partition("%")[0]).version
+    except ValueError:
+        raise TransportError(
+            "source %r is not an IP address: give an address configured on this host (see `ip address`)" % source
+        ) from None
+    if version != family:
+        raise TransportError(
+            "source %r is an IPv%d address and cannot send the IPv%d probes: give an IPv%d source "
+            "(see `ip address`), or probe IPv4 and IPv6 targets in separate tasks" % (source, version, family, family)
+        )

@@ -46,6 +46,38 @@ class Waitable(t.Protocol):
         """Sockets ready to read, each with "its error queue has entries"."""
 
 
+class Network(t.Protocol):
+    """The seam to the kernel for ping, traceroute and pmtud: ``transport.SystemNetwork``,
+    or a fake in unit tests. Everything the engine asks of sockets, the resolver and the
+    routing table goes through it; with ``Clock`` the only side effects of a run."""
+
+    def open(self, family: int, privileged: str, options: t.Any, expected_packets: int) -> t.Any:
+        """An ICMP socket (``transport.IcmpSocket`` interface)."""
+
+    def poller(self, sockets: t.Sequence[t.Any]) -> Waitable:
+        """Something that waits on all sockets at once."""
+
+    def lookup(self, name: str, family: int) -> t.List[t.Tuple[int, str]]:
+        """Resolve a name: [(4 or 6, address)]."""
+
+    def zone_index(self, zone: str) -> int:
+        """The interface index of an IPv6 zone; ``OSError`` when there is no such interface."""
+
+    def open_path(self, family: int, method: str, destination: str, **options: t.Any) -> t.Any:
+        """A path prober (``probes.PathProber`` interface: send, poll, close, mode, probes_sent)."""
+
+    def interface_mtu(self, family: int, destination: str, source: t.Optional[str],
+                      interface: t.Optional[str]) -> t.Optional[int]:
+        """The MTU of the interface the route to ``destination`` leaves by."""
+
+    def route_mtu(self, family: int, destination: str, source: t.Optional[str],
+                  interface: t.Optional[str]) -> t.Optional[int]:
+        """The MTU the route to ``destination`` allows now (learnt PMTU included)."""
+
+    def route_device(self, family: int, destination: str) -> t.Optional[str]:
+        """The interface of the route to ``destination``."""
+
+
 class ProbeHandler(t.Protocol):
     def send(self, slot: int) -> object:
         """Send the next probe of target ``slot``: a key for its timeout, None when the

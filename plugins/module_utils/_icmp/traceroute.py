@@ -27,7 +27,6 @@ from __future__ import annotations
 import errno
 import heapq
 import ipaddress
-import time
 import typing as t
 from collections import Counter
 from dataclasses import dataclass
@@ -42,9 +41,9 @@ from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.pathmodels im
     TraceReport,
 )
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.pmtud import Prober
-from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.scheduler import Clock, SystemClock
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.scheduler import Clock, Network, SystemClock
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.resolve import resolve_targets
-from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.transport import lookup, zone_index
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.transport import SystemNetwork
 
 _NO_ROUTE = (errno.ENETUNREACH, errno.EHOSTUNREACH)
 
@@ -375,20 +374,21 @@ def params_for(request: TraceRequest, family: int, address: str) -> TraceParams:
     )
 
 
-def run_trace(request: TraceRequest) -> TraceReport:
-    """Resolve, open the prober and trace. Real sockets."""
+def run_trace(request: TraceRequest, network: t.Optional[Network] = None, clock: t.Optional[Clock] = None) -> TraceReport:
+    """Resolve, open the prober and trace, over ``network`` (default: real sockets)."""
     if request.method not in ("icmp", "udp", "tcp"):
         raise ParameterError("method", request.method, "use icmp, udp or tcp")
-    resolved = resolve_targets([request.target], request.family, lookup, zone_index)[0]
+    network = network or SystemNetwork()
+    resolved = resolve_targets([request.target], request.family, network.lookup, network.zone_index)[0]
     if resolved.error or resolved.address is None or resolved.family is None:
         raise ResolveError(resolved.error or "%s does not resolve" % request.target)
     params = params_for(request, resolved.family, resolved.address)
-    prober = probes.PathProber(
+    prober = network.open_path(
         resolved.family, request.method, resolved.address, mode=request.privileged, port=request.port,
-        source=request.source, interface=request.interface, clock_ns=time.monotonic_ns,
+        source=request.source, interface=request.interface,
     )
     try:
-        return trace(prober, SystemClock(), params)
+        return trace(prober, clock or SystemClock(), params)
     finally:
         prober.close()
 

@@ -19,58 +19,41 @@ import os
 import select
 import socket
 import struct
+import time
 import typing as t
 
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp import constants as c
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.errors import (
-    PING_GROUP_RANGE_PATH,
     FamilyUnavailableError,
+    ParameterError,
     SocketPermissionError,
     TransportError,
+    read_ping_group_range,
+)
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.kernel import (
+    PathPacket,
+    QueueError,
+    Received,
+    read_ancillary,
+    route_device,
 )
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.models import ProbeOptions
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.resolve import check_source_family
 
-_TIMESPEC = struct.Struct("@ll")
-_INT = struct.Struct("@i")
-_EXT_ERR = struct.Struct(c.SOCK_EXTENDED_ERR_FORMAT)
 _ANCILLARY_LEN = 512
 _new_tuple = tuple.__new__
-# Ancillary message kinds, as module constants: read once per received packet.
-_SOL_SOCKET, _SCM_TIMESTAMPNS = c.SOL_SOCKET, c.SCM_TIMESTAMPNS
-_TTL_MESSAGES = frozenset(((c.SOL_IP, c.IP_TTL), (c.IPPROTO_IPV6, c.IPV6_HOPLIMIT)))
-_ERROR_MESSAGES = frozenset(((c.SOL_IP, c.IP_RECVERR), (c.IPPROTO_IPV6, c.IPV6_RECVERR)))
 _DF_VALUES = {"dont": 0, "want": 1, "do": 2, "probe": 3}  # IP(V6)_PMTUDISC_* share values
 # Types a raw socket accepts; everything else (our own echo requests looping back,
 # neighbour discovery, other tools' traffic) is dropped by the kernel filter.
 _WANTED4 = (0, 3, 4, 5, 11, 12)
 _WANTED6 = (1, 2, 3, 4, 129, 137)
-
-
-class QueueError(t.NamedTuple):
-    """One ``struct sock_extended_err`` read from the socket error queue."""
-
-    errno: int
-    origin: int  # SO_EE_ORIGIN_*
-    icmp_type: int
-    code: int
-    info: int  # e.g. the MTU of a frag-needed / packet-too-big error
-    offender: t.Optional[str]  # address that sent the ICMP error
-
-
-class Received(t.NamedTuple):
-    data: bytes  # ICMP message (raw IPv4: the whole IP packet)
-    address: str  # source of the packet; for error-queue entries the original destination
-    ttl: t.Optional[int]  # from IP_RECVTTL / IPV6_RECVHOPLIMIT ancillary data
-    rx_realtime_ns: t.Optional[int]  # SO_TIMESTAMPNS: kernel receive time, CLOCK_REALTIME
-    queue_error: t.Optional[QueueError]  # set for entries read from the error queue
-
-
-def read_ping_group_range() -> t.Optional[str]:
-    try:
-        with open(PING_GROUP_RANGE_PATH) as handle:
-            return " ".join(handle.read().split())
-    except OSError:
-        return None
+# The errno a socket reports once more as its pending error (sk_err) after an ICMP error
+# arrived for it (icmp_err_convert / icmpv6_err_convert); the packet or error-queue entry
+# itself is still queued, so the read is simply repeated.
+PENDING_ICMP_ERRORS = frozenset((
+    errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENOPROTOOPT, errno.ECONNREFUSED, errno.EMSGSIZE,
+    errno.EOPNOTSUPP, errno.EHOSTDOWN, errno.ENONET, errno.EACCES, errno.EPROTO,
+))
 
 
 def lookup(name: str, family: int) -> t.List[t.Tuple[int, str]]:
@@ -111,23 +94,6 @@ def bind_source(sock: socket.socket, family: int, source: t.Optional[str]) -> No
         raise TransportError("cannot bind to source %r: %s" % (host, os.strerror(err.errno or 0) or err)) from err
 
 
-def check_source_family(source: str, family: int) -> None:
-    """``TransportError`` unless ``source`` is an IP address of ``family``."""
-    import ipaddress  # noqa: PLC0415 - only runs with a source option
-
-    try:
-        version = ipaddress.ip_address(source.partition("%")[0]).version
-    except ValueError:
-        raise TransportError(
-            "source %r is not an IP address: give an address configured on this host (see `ip address`)" % source
-        ) from None
-    if version != family:
-        raise TransportError(
-            "source %r is an IPv%d address and cannot send the IPv%d probes: give an IPv%d source "
-            "(see `ip address`), or probe IPv4 and IPv6 targets in separate tasks" % (source, version, family, family)
-        )
-
-
 def route_mtu(
     family: int, destination: str, source: t.Optional[str] = None, interface: t.Optional[str] = None
 ) -> t.Optional[int]:
@@ -135,69 +101,31 @@ def route_mtu(
     connected socket): the device MTU, or less where a PMTU exception was learnt, from a
     router's ICMP or locally (a tunnel driver lowers it when its encapsulated packet would
     not fit the underlay). Nothing is sent; None when there is no route."""
-    af = socket.AF_INET if family == 4 else socket.AF_INET6
-    level = c.SOL_IP if family == 4 else c.IPPROTO_IPV6
-    sock = socket.socket(af, socket.SOCK_DGRAM)
+    try:
+        with _connected_udp(family, destination, source, interface) as sock:
+            mtu: int = sock.getsockopt(c.SOL_IP if family == 4 else c.IPPROTO_IPV6,
+                                       c.IP_MTU if family == 4 else c.IPV6_MTU)
+            return mtu
+    except OSError:
+        return None
+
+
+def _connected_udp(family: int, destination: str, source: t.Optional[str], interface: t.Optional[str],
+                   *options: t.Tuple[int, int, int]) -> socket.socket:
+    """A UDP socket connected to ``destination`` (port 9) to ask the kernel about the route."""
+    sock = socket.socket(socket.AF_INET if family == 4 else socket.AF_INET6, socket.SOCK_DGRAM)
     try:
         if interface:
             bind_device(sock, interface)
         if source:
             bind_source(sock, family, source)
+        for level, option, value in options:
+            sock.setsockopt(level, option, value)
         sock.connect((destination, 9))
-        mtu: int = sock.getsockopt(level, c.IP_MTU if family == 4 else c.IPV6_MTU)
-        return mtu
-    except OSError:
-        return None
-    finally:
+    except BaseException:
         sock.close()
-
-
-def route_device(family: int, destination: str) -> t.Optional[str]:
-    """The interface of the main table's longest-prefix route to ``destination`` (from /proc)."""
-    path = "/proc/net/route" if family == 4 else "/proc/net/ipv6_route"
-    try:
-        with open(path, encoding="ascii") as handle:
-            text = handle.read()
-    except OSError:
-        return None
-    return pick_route_device(text, family, destination)
-
-
-def pick_route_device(table: str, family: int, destination: str) -> t.Optional[str]:
-    """Pure: the device of the longest-prefix, lowest-metric usable route in a /proc route table."""
-    import ipaddress  # noqa: PLC0415 - only runs for a local MTU limit
-
-    wanted = int(ipaddress.ip_address(destination))
-    best: t.Optional[t.Tuple[int, int, str]] = None  # (prefix length, -metric, device)
-    for line in table.splitlines():
-        fields = line.split()
-        route = _route_entry(fields, family)
-        if route is None:
-            continue
-        network, length, metric, device = route
-        bits = 32 if family == 4 else 128
-        mask = ((1 << length) - 1) << (bits - length) if length else 0
-        if wanted & mask == network & mask and (best is None or (length, -metric) > best[:2]):
-            best = (length, -metric, device)
-    return best[2] if best else None
-
-
-def _route_entry(fields: t.List[str], family: int) -> t.Optional[t.Tuple[int, int, int, str]]:
-    """(network, prefix length, metric, device) of one /proc route line; None for headers,
-    routes that are down and reject routes."""
-    try:
-        if family == 4 and len(fields) >= 8:
-            flags, mask = int(fields[3], 16), int.from_bytes(bytes.fromhex(fields[7]), "little")
-            network = int.from_bytes(bytes.fromhex(fields[1]), "little")
-            usable = flags & 0x0001 and not flags & 0x0200  # RTF_UP, not RTF_REJECT
-            return (network, bin(mask).count("1"), int(fields[6]), fields[0]) if usable else None
-        if family == 6 and len(fields) >= 10:
-            flags = int(fields[8], 16)
-            usable = flags & 0x0001 and not flags & 0x0200
-            return (int(fields[0], 16), int(fields[1], 16), int(fields[5], 16), fields[9]) if usable else None
-    except ValueError:
-        return None
-    return None
+        raise
+    return sock
 
 
 def zone_index(zone: str) -> int:
@@ -243,7 +171,7 @@ class IcmpSocket:
         sock.setsockopt(c.SOL_SOCKET, c.SO_TIMESTAMPNS, 1)
         self._size_receive_buffer(expected_packets)
         if options.interface:
-            self._bind_device(options.interface)
+            bind_device(self._sock, options.interface)
         if options.ttl is not None:
             sock.setsockopt(level, c.IP_TTL if self.family == 4 else c.IPV6_UNICAST_HOPS, options.ttl)
         if options.tos is not None:
@@ -283,9 +211,6 @@ class IcmpSocket:
         except OSError:
             self._sock.setsockopt(c.SOL_SOCKET, c.SO_RCVBUF, wanted)
 
-    def _bind_device(self, interface: str) -> None:
-        bind_device(self._sock, interface)
-
     def _bind(self, source: t.Optional[str]) -> None:
         if source is None and self.mode == "raw":
             return
@@ -313,38 +238,12 @@ class IcmpSocket:
         except (BlockingIOError, InterruptedError):
             return None
         except OSError as err:
-            # A raw socket reports some ICMP errors once more as a pending socket error
-            # (sk_err) on the next call; the ICMP packet itself is still queued.
-            if err.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EMSGSIZE, errno.ECONNREFUSED, errno.EPROTO):
+            if err.errno in PENDING_ICMP_ERRORS:
                 return self.receive(error_queue)
             raise
-        ttl, stamp, queue_error = None, None, None
-        for level, kind, payload in ancillary:
-            if kind == _SCM_TIMESTAMPNS and level == _SOL_SOCKET:
-                seconds, nanoseconds = _TIMESPEC.unpack_from(payload)
-                stamp = seconds * 1000000000 + nanoseconds
-            elif (level, kind) in _TTL_MESSAGES:
-                ttl = _INT.unpack_from(payload)[0]
-            elif (level, kind) in _ERROR_MESSAGES:
-                queue_error = parse_extended_error(payload)
+        ttl, stamp, queue_error = read_ancillary(ancillary)
         # tuple.__new__ skips the NamedTuple's Python-level __new__ (hot path: one per reply)
         return _new_tuple(Received, (bytes(self._view[:size]), address[0], ttl, stamp, queue_error))
-
-
-def parse_extended_error(payload: bytes) -> t.Optional[QueueError]:
-    """``struct sock_extended_err`` followed by the offender's ``sockaddr`` (if any)."""
-    if len(payload) < _EXT_ERR.size:
-        return None
-    ee_errno, origin, icmp_type, code, _pad, info, _data = _EXT_ERR.unpack_from(payload)
-    offender = None
-    rest = payload[_EXT_ERR.size:]
-    if len(rest) >= 8:
-        sa_family = struct.unpack_from("@H", rest)[0]
-        if sa_family == socket.AF_INET:
-            offender = socket.inet_ntop(socket.AF_INET, bytes(rest[4:8]))
-        elif sa_family == socket.AF_INET6 and len(rest) >= 24:
-            offender = socket.inet_ntop(socket.AF_INET6, bytes(rest[8:24]))
-    return QueueError(ee_errno, origin, icmp_type, code, info, offender)
 
 
 def open_socket(family: int, privileged: str, options: ProbeOptions, expected_packets: int = 1) -> IcmpSocket:
@@ -375,21 +274,21 @@ def open_socket(family: int, privileged: str, options: ProbeOptions, expected_pa
 class Poller:
     """Waits on several sockets at once (``select.poll``); reports error-queue readiness."""
 
-    def __init__(self, sockets: t.Sequence[IcmpSocket]) -> None:
+    def __init__(self, sockets: t.Sequence[t.Any]) -> None:  # IcmpSocket or socket.socket
         self._poll = select.poll()
-        self._by_fd: t.Dict[int, IcmpSocket] = {}
+        self._by_fd: t.Dict[int, t.Any] = {}
         for sock in sockets:
             self._poll.register(sock.fileno(), select.POLLIN | select.POLLERR)
             self._by_fd[sock.fileno()] = sock
 
-    def wait(self, timeout_s: float) -> t.List[t.Tuple[IcmpSocket, bool]]:
+    def wait(self, timeout_s: float) -> t.List[t.Tuple[t.Any, bool]]:
         """Sockets with something to read, each with "has error-queue entries"."""
         events = self._poll.poll(max(0, int(timeout_s * 1000 + 0.999)))
         return [(self._by_fd[fd], bool(mask & select.POLLERR)) for fd, mask in events]
 
 
 class SystemNetwork:
-    """The production ``ping.Network``: real sockets, ``poll`` and the system resolver."""
+    """The production ``scheduler.Network``: real sockets, ``poll``, the system resolver."""
 
     def open(self, family: int, privileged: str, options: ProbeOptions, expected_packets: int) -> IcmpSocket:
         return open_socket(family, privileged, options, expected_packets)
@@ -402,3 +301,208 @@ class SystemNetwork:
 
     def zone_index(self, zone: str) -> int:
         return zone_index(zone)
+
+    def open_path(self, family: int, method: str, destination: str, **options: t.Any) -> t.Any:
+        # probes.PathProber builds on PathSockets below, so it is imported when first used.
+        from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.probes import PathProber  # noqa: PLC0415
+
+        return PathProber(family, method, destination, clock_ns=time.monotonic_ns, **options)
+
+    def interface_mtu(self, family: int, destination: str, source: t.Optional[str],
+                      interface: t.Optional[str]) -> t.Optional[int]:
+        return interface_mtu(family, destination, source, interface)
+
+    def route_mtu(self, family: int, destination: str, source: t.Optional[str],
+                  interface: t.Optional[str]) -> t.Optional[int]:
+        return route_mtu(family, destination, source, interface)
+
+    def route_device(self, family: int, destination: str) -> t.Optional[str]:
+        return route_device(family, destination)
+
+
+# --- path probes (traceroute, pmtud): one destination, chosen TTL and size ---------------
+class PathSockets:
+    """The sockets of one path-probe run towards one destination (see ``probes.PathProber``).
+
+    ``raw``: a raw ICMP socket reads every answer and error; UDP probes leave by a datagram
+    socket, TCP SYNs by a raw TCP socket that also reads SYN-ACK / RST. ``unprivileged``: one
+    ICMP datagram ("ping") or UDP socket with IP_RECVERR, whose error queue carries the ICMP
+    errors (offender, type, code, and the MTU of frag-needed in ``ee_info``).
+    """
+
+    def __init__(self, family: int, method: str, destination: str, port: int, source: t.Optional[str],
+                 interface: t.Optional[str], df_probe: bool, clock_ns: t.Callable[[], int]) -> None:
+        self.family, self.method, self.destination, self.port = family, method, destination, port
+        self.source, self.interface, self.df_probe = source, interface, df_probe
+        self._clock_ns = clock_ns
+        self._af, self._sol = (socket.AF_INET, c.SOL_IP) if family == 4 else (socket.AF_INET6, c.IPPROTO_IPV6)
+        self._sockets: t.List[socket.socket] = []
+        self._receivers: t.List[socket.socket] = []
+        self._ttl: t.Dict[int, int] = {}
+        self._tcp_source = source or ""
+        self.mode = "raw"
+
+    def _open(self, mode: str) -> str:
+        """Open what ``mode`` (auto, raw, unprivileged) allows; the mode opened."""
+        if mode in ("auto", "raw"):
+            try:
+                self._open_raw()
+                return "raw"
+            except PermissionError as err:
+                self.close()
+                if mode == "raw":
+                    raise SocketPermissionError(
+                        self.family, "raw", os.getgid(), read_ping_group_range(), str(err)
+                    ) from err
+        if self.method == "tcp":
+            raise ParameterError(
+                "method", "tcp", "TCP SYN probes need raw sockets (root or CAP_NET_RAW); "
+                "use method icmp or udp without privileges, or run with become: true"
+            )
+        self._open_unprivileged()
+        return "unprivileged"
+
+    def _configure(self, sock: socket.socket) -> None:
+        if self.interface:
+            bind_device(sock, self.interface)
+        if self.df_probe:
+            option = c.IP_MTU_DISCOVER if self.family == 4 else c.IPV6_MTU_DISCOVER
+            sock.setsockopt(self._sol, option, c.IP_PMTUDISC_PROBE)
+        sock.setsockopt(c.SOL_SOCKET, c.SO_TIMESTAMPNS, 1)
+        sock.setblocking(False)
+
+    def _new(self, kind: int, proto: int) -> socket.socket:
+        sock = socket.socket(self._af, kind, proto)
+        self._sockets.append(sock)
+        return sock
+
+    def _open_raw(self) -> None:
+        self._icmp = self._new(socket.SOCK_RAW, c.IPPROTO_ICMP if self.family == 4 else c.IPPROTO_ICMPV6)
+        self._icmp.setsockopt(socket.SOL_SOCKET, c.SO_RCVBUF, 1 << 20)
+        self._configure(self._icmp)
+        if self.source:
+            bind_source(self._icmp, self.family, self.source)
+        self._send_sock = self._icmp
+        if self.method == "udp":
+            self._send_sock = self._new(socket.SOCK_DGRAM, c.IPPROTO_UDP)
+            self._configure(self._send_sock)
+            bind_source(self._send_sock, self.family, self.source)
+        elif self.method == "tcp":
+            self._send_sock = self._new(socket.SOCK_RAW, c.IPPROTO_TCP)
+            self._configure(self._send_sock)
+            if self.family == 6:
+                self._send_sock.setsockopt(socket.IPPROTO_IPV6, c.IPV6_CHECKSUM, 16)
+            self._tcp_source = self.source or route_source(self.family, self.destination, self.interface)
+        self._receivers = [self._icmp] + ([self._send_sock] if self.method == "tcp" else [])
+
+    def _open_unprivileged(self) -> None:
+        proto = c.IPPROTO_UDP
+        if self.method == "icmp":
+            proto = c.IPPROTO_ICMP if self.family == 4 else c.IPPROTO_ICMPV6
+        try:
+            sock = self._new(socket.SOCK_DGRAM, proto)
+        except PermissionError as err:
+            self.close()
+            raise SocketPermissionError(
+                self.family, "unprivileged", os.getgid(), read_ping_group_range(), str(err)
+            ) from err
+        self._configure(sock)
+        sock.setsockopt(self._sol, c.IP_RECVERR if self.family == 4 else c.IPV6_RECVERR, 1)
+        if self.family == 4:
+            sock.setsockopt(socket.IPPROTO_IP, c.IP_RECVTTL, 1)
+        bind_source(sock, self.family, self.source)
+        self._send_sock = sock
+        self._receivers = [sock]
+
+    def close(self) -> None:
+        for sock in self._sockets:
+            sock.close()
+        self._sockets = []
+
+    def _transmit(self, packet: bytes, ttl: int, port: int) -> t.Optional[OSError]:
+        """Send with this TTL; None, or the error of a send the kernel refused twice."""
+        if self._ttl.get(id(self._send_sock)) != ttl:
+            option = socket.IP_TTL if self.family == 4 else socket.IPV6_UNICAST_HOPS
+            self._send_sock.setsockopt(self._sol, option, ttl)
+            self._ttl[id(self._send_sock)] = ttl
+        last_error: t.Optional[OSError] = None
+        # A socket with IP_RECVERR also keeps the last ICMP error in sk_err, and the next
+        # send fails with it once (the packet is not sent). Retry once; a second failure
+        # is about this packet (EMSGSIZE over the interface MTU, no route, ...).
+        for _attempt in range(2):
+            try:
+                self._send_sock.sendto(packet, (self.destination, port))
+                return None
+            except OSError as err:
+                last_error = err
+        return last_error
+
+    def _receive(self, timeout_s: float) -> t.List[PathPacket]:
+        """Wait up to ``timeout_s`` for the sockets, then drain everything pending."""
+        if timeout_s > 0 and not Poller(self._receivers).wait(timeout_s):
+            return []
+        packets: t.List[PathPacket] = []
+        for sock in self._receivers:
+            tcp = self.method == "tcp" and sock is self._send_sock
+            if self.mode == "unprivileged":
+                self._drain(sock, tcp, c.MSG_ERRQUEUE | c.MSG_DONTWAIT, packets)
+            self._drain(sock, tcp, 0, packets)
+        return packets
+
+    def _drain(self, sock: socket.socket, tcp: bool, flags: int, into: t.List[PathPacket]) -> None:
+        while True:
+            try:
+                data, ancillary, _flags, address = sock.recvmsg(c.RECEIVE_BUFFER_LEN, _ANCILLARY_LEN, flags)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as err:
+                if err.errno in PENDING_ICMP_ERRORS:
+                    continue  # a pending sk_err surfaced on recv; the error queue has it
+                raise TransportError("cannot read the IPv%d probe socket: %s" % (self.family, err)) from err
+            rx_ns = self._clock_ns()
+            _ttl, stamp, queue_error = read_ancillary(ancillary)
+            if stamp is not None:  # the kernel's receive time, moved onto the monotonic clock
+                rx_ns -= max(0, time.time_ns() - stamp)
+            if flags and queue_error is None:
+                continue
+            into.append(PathPacket(data, address[0] if address else "", rx_ns, tcp, queue_error))
+
+
+def route_source(family: int, destination: str, interface: t.Optional[str]) -> str:
+    """The source address the kernel picks for ``destination`` (nothing is sent)."""
+    with _connected_udp(family, destination, None, interface) as sock:
+        return str(sock.getsockname()[0])
+
+
+def interface_mtu(
+    family: int, destination: str, source: t.Optional[str] = None, interface: t.Optional[str] = None
+) -> t.Optional[int]:
+    """The MTU of the interface the route to ``destination`` leaves by (not the cached PMTU).
+
+    A too-large UDP datagram with IP_PMTUDISC_PROBE (which ignores the route's cached path MTU)
+    fails locally with EMSGSIZE and, with IP_RECVERR, queues a local error whose ``ee_info`` is
+    the device MTU. Nothing is sent. Falls back to IP_MTU."""
+    sol = socket.IPPROTO_IP if family == 4 else socket.IPPROTO_IPV6
+    options = ((sol, c.IP_MTU_DISCOVER if family == 4 else c.IPV6_MTU_DISCOVER, c.IP_PMTUDISC_PROBE),
+               (sol, c.IP_RECVERR if family == 4 else c.IPV6_RECVERR, 1))
+    try:
+        with _connected_udp(family, destination, source, interface, *options) as sock:
+            try:
+                sock.send(bytes(65507 if family == 4 else 65527))
+            except OSError as err:
+                info = _local_error_info(sock) if err.errno == errno.EMSGSIZE else None
+                if info is not None:
+                    return info
+    except OSError:
+        return None  # no route, or the interface cannot be used: no local MTU to report
+    return route_mtu(family, destination, source, interface)
+
+
+def _local_error_info(sock: socket.socket) -> t.Optional[int]:
+    """``ee_info`` (the device MTU) of the local error queued for a refused send, or None."""
+    try:
+        _data, ancillary, _flags, _address = sock.recvmsg(0, _ANCILLARY_LEN, c.MSG_ERRQUEUE | c.MSG_DONTWAIT)
+    except (BlockingIOError, InterruptedError):
+        return None
+    queued: t.Optional[QueueError] = read_ancillary(ancillary)[2]
+    return queued.info if queued is not None else None

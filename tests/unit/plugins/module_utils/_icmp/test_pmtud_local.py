@@ -7,7 +7,7 @@ import pytest
 
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.pathmodels import LocalLimit
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.pmtud import PmtuParams, discover
-from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.transport import pick_route_device
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.kernel import pick_route_device
 from tests.unit.fakes.clock import FakeClock
 from tests.unit.fakes.path import FakePath, FakeRouter
 

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._icmp import probes
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp import kernel, probes
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.codec import (
     build_extensions,
     build_mpls_stack,
@@ -109,7 +109,7 @@ def test_error_queue_captures_decode(name: str) -> None:
     capture = load(name)
     matcher = matcher_for(capture, mode="unprivileged")
     for entry in capture["errqueue"]:
-        event = matcher.decode_errqueue(bytes.fromhex(entry["payload_hex"]), bytes.fromhex(entry["cmsg_hex"]), 3)
+        event = matcher.decode_errqueue(bytes.fromhex(entry["payload_hex"]), queued(entry["cmsg_hex"]), 3)
         expected = entry["event"]
         assert event is not None
         assert (event.number, event.kind, event.address, event.icmp_type, event.icmp_code, event.mtu) == (
@@ -117,11 +117,17 @@ def test_error_queue_captures_decode(name: str) -> None:
             expected["icmp_code"], expected["mtu"])
 
 
+def queued(cmsg_hex: str) -> kernel.QueueError:
+    """The error-queue entry the transport parses from this captured control message."""
+    parsed = kernel.parse_extended_error(bytes.fromhex(cmsg_hex))
+    assert parsed is not None
+    return parsed
+
+
 def test_sock_extended_err_of_frag_needed() -> None:
     capture = load("errqueue_v4_udp.json")
     too_big = [e for e in capture["errqueue"] if e["event"]["kind"] == "too_big"][0]
-    ee_errno, origin, icmp_type, code, info, address = probes.parse_sock_extended_err(
-        bytes.fromhex(too_big["cmsg_hex"]), 4)
+    ee_errno, origin, icmp_type, code, info, address = queued(too_big["cmsg_hex"])
     assert (ee_errno, origin, icmp_type, code, info) == (90, 2, 3, 4, 1400)  # EMSGSIZE, SO_EE_ORIGIN_ICMP
     assert address == too_big["event"]["address"]
 
@@ -129,7 +135,9 @@ def test_sock_extended_err_of_frag_needed() -> None:
 def test_local_errors_from_the_error_queue_are_left_to_send() -> None:
     matcher = probes.ProbeMatcher(4, "udp", "192.0.2.14", 33434, "unprivileged", b"tokentok")
     local = struct.pack("=IBBBBII", 90, 1, 0, 0, 0, 1500, 0) + bytes(16)
-    assert matcher.decode_errqueue(b"", local, 1) is None
+    parsed = kernel.parse_extended_error(local)
+    assert parsed is not None
+    assert matcher.decode_errqueue(b"", parsed, 1) is None
 
 
 @given(number=st.integers(0, 2**32 - 1), seq=st.integers(0, 0xFFFF), ident=st.integers(0, 0xFFFF),
@@ -196,8 +204,9 @@ def test_garbage_never_raises(data: bytes) -> None:
             matcher.decode(data, "192.0.2.1", 1, from_tcp_socket=True)
             unprivileged = probes.ProbeMatcher(family, method, "192.0.2.1", 80, "unprivileged", b"tokentok")
             unprivileged.decode(data, "192.0.2.1", 1)
-            if len(data) >= 16:
-                unprivileged.decode_errqueue(data, data, 1)
+            queued = kernel.parse_extended_error(data)
+            if queued is not None:
+                unprivileged.decode_errqueue(data, queued, 1)
 
 
 @pytest.mark.parametrize("name", ["raw_v4_icmp.json", "raw_v6_icmp.json"])
