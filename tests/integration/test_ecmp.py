@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sys
 import typing as t
+from pathlib import Path
 
 import pytest
 
@@ -89,3 +90,60 @@ def test_with_the_l3_hash_every_flow_takes_one_branch(lab_ecmp: Lab) -> None:
     finally:
         lab_ecmp.sysctl("r1", key, "1")
     assert sorted(counts.values()) == [0, 32], counts
+
+
+# --- multipath traceroute on the diamond -------------------------------------------
+TRACE = (
+    "import json, sys\n"
+    "from ansible_collections.netdevops.icmp.plugins.module_utils._icmp import multipath, traceroute\n"
+    "request = traceroute.TraceRequest(target=sys.argv[2], method='udp', port=int(sys.argv[3]), timeout_s=1.0)\n"
+    "if sys.argv[1] == 'multipath':\n"
+    "    print(json.dumps(multipath.run_multipath(request).as_dict()))\n"
+    "else:\n"
+    "    print(json.dumps(traceroute.run_trace(request).as_dict()))\n"
+)
+
+
+def trace(lab: Lab, kind: str, family: int, port: int = 33434) -> t.Dict[str, t.Any]:
+    collections = str(Path(__file__).resolve().parents[2] / ".build" / "collections")
+    proc = lab.run("h1", ["env", "PYTHONPATH=" + collections, sys.executable, "-c", TRACE, kind,
+                          lab.address("h2", family), str(port)], timeout=120)
+    result: t.Dict[str, t.Any] = json.loads(proc.stdout)
+    return result
+
+
+def branch_addresses(lab: Lab, family: int) -> t.Set[str]:
+    return {lab.addresses(node)["ipv%d" % family][0] for node in BRANCHES}
+
+
+@pytest.mark.parametrize("family", [4, 6])
+def test_multipath_trace_finds_both_branches(lab_ecmp: Lab, family: int) -> None:
+    report = trace(lab_ecmp, "multipath", family)
+    hops = report["hops"]
+    assert [len(hop["addresses"]) for hop in hops] == [1, 2, 1, 1], hops
+    assert set(hops[1]["addresses"]) == branch_addresses(lab_ecmp, family)
+    assert hops[1]["answered"] >= 11 and hops[1]["confidence"] >= 0.95
+    assert report["branches"] == 2 and report["all_reached"] and report["failing"] == []
+    r4 = hops[2]["addresses"][0]
+    assert all(hops[1]["next_hops"][branch] == [r4] for branch in hops[1]["addresses"])
+
+
+def test_classic_trace_shows_one_branch_per_flow(lab_ecmp: Lab) -> None:
+    seen: t.Set[str] = set()
+    for port in range(33434, 33446):
+        hops = trace(lab_ecmp, "classic", 4, port)["hops"]
+        assert len(hops[1]["addresses"]) == 1, hops
+        seen.update(hops[1]["addresses"])
+    assert seen == branch_addresses(lab_ecmp, 4)
+
+
+def test_multipath_trace_names_the_branch_that_drops(lab_ecmp: Lab) -> None:
+    drop = "table inet ecmpdrop {\n chain forward {\n type filter hook forward priority 0;\n udp dport 33434 drop\n }\n}\n"
+    lab_ecmp.nft("r3", drop)
+    try:
+        report = trace(lab_ecmp, "multipath", 4)
+    finally:
+        lab_ecmp.run("r3", ["nft", "delete", "table", "inet", "ecmpdrop"])
+    r3 = [address for address in lab_ecmp.addresses("r3")["ipv4"] if address in report["hops"][1]["addresses"]]
+    assert report["reached"] and not report["all_reached"]
+    assert report["failing"] == r3 and len(r3) == 1
