@@ -35,7 +35,7 @@ options:
   topology:
     description:
       - The topology as a mapping. Keys C(name) (lab name, 1 to 12 lower-case letters and
-        digits), C(nodes), C(links), optional C(segments), C(routes) and C(auto_routes).
+        digits), C(nodes), C(links), optional C(segments), C(routes), C(auto_routes) and C(ecmp).
       - C(nodes) items have C(name), C(role) (C(host) or C(router), default C(host)), optional
         C(sshd) (bool), C(ssh_from) (node whose namespace the controller's SSH sessions start
         from), C(sysctls) (mapping of per-namespace keys under C(net.); others are refused),
@@ -53,7 +53,14 @@ options:
         192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24 or 2001:db8::/32, V(false) to leave the
         family off the link, or absent to allocate one).
       - C(routes) items have C(node), C(to) (prefix or C(default)) and C(via) (a neighbour's
-        address); they replace the automatic route of that node to that destination.
+        address, or a list of them for an equal-cost multipath route); they replace the
+        automatic route of that node to that destination.
+      - C(ecmp) has C(auto) (default V(false); V(true) keeps every equal-cost next hop in the
+        automatic routes, so a topology with equal-cost paths gets multipath routes) and
+        C(hash_policy) (C(net.ipv4/ipv6.fib_multipath_hash_policy), default V(1), the L4 hash of
+        addresses and ports; V(0) addresses only, V(2) inner addresses). Once the lab has a
+        multipath route, every router and every host holding one gets the hash policy, unless its
+        own C(sysctls) set it.
       - Mutually exclusive with O(topology_file).
     type: dict
   topology_file:
@@ -230,7 +237,10 @@ links:
   type: list
   elements: dict
 routes:
-  description: Static routes of the lab (C(node), C(family), C(to), C(via), C(dev), C(origin) auto or static).
+  description:
+    - Static routes of the lab (C(node), C(family), C(to), C(via), C(dev), C(origin) auto or static).
+    - C(nexthops) lists every next hop as C({via, dev}); more than one for a multipath (ECMP)
+      route, whose C(via) and C(dev) are the first.
   returned: always
   type: list
   elements: dict
@@ -363,7 +373,8 @@ def describe(topo: Topology) -> t.Dict[str, t.Any]:
         "segments": lab_inventory.segment_facts(topo),
         "routes": [
             {"node": route.node, "family": route.family, "to": route.destination, "via": route.via,
-             "dev": route.dev, "origin": route.origin}
+             "dev": route.dev, "origin": route.origin,
+             "nexthops": [{"via": via, "dev": dev} for via, dev in route.nexthops()]}
             for route in topo.routes
         ],
     }

@@ -24,6 +24,8 @@ description:
     rate limiter always lets its first burst through).
   - An unresponsive tail ends the trace after O(max_silent_hops) consecutive silent hops
     (about 1.5 seconds), not after O(max_hops) times O(timeout).
+  - O(multipath=true) enumerates every branch of equal-cost (ECMP) paths instead, with the
+    Multipath Detection Algorithm (MDA) of scamper's C(tracelb) and Dublin Traceroute; see O(multipath).
   - MPLS label stacks that routers attach to time-exceeded messages (RFC 4884 / RFC 4950) are
     returned per probe (raw sockets only).
 author:
@@ -89,6 +91,28 @@ options:
   interface:
     description: Send through this interface or VRF device (C(SO_BINDTODEVICE)).
     type: str
+  multipath:
+    description:
+      - V(false) traces one flow (Paris traceroute). V(true) sends UDP probes (to O(port),
+        default 33434, whatever O(method) says; V(tcp) is refused), each flow from a source port of
+        its own, so routers that hash addresses and ports spread them over their equal-cost next
+        hops, and one flow keeps its branch at every TTL. At every TTL new flows are added until
+        the MDA stopping rule rules out one more next hop with O(confidence) (at 95 percent, 6 answers for
+        one next hop seen, 11 for two, 16 for three). Returns C(hops) with every next hop per TTL,
+        the links between them (C(next_hops)), a C(confidence) per hop, C(branches), C(flows) and
+        C(failing) (the last hop of flows that died while others reached the target).
+      - With V(true), O(queries) and O(max_hops_expected) do not apply, and
+        O(expect_reached=true) fails the task unless every flow reached the target.
+    type: bool
+    default: false
+  confidence:
+    description: O(multipath=true) only. Probability (0.5 to 0.99) with which another next hop is ruled out per hop.
+    type: float
+    default: 0.95
+  max_flows:
+    description: O(multipath=true) only. Most flows (source ports) used in the whole trace, 2 to 256.
+    type: int
+    default: 64
   expect_reached:
     description: Fail the task when the trace does (V(false)) or does not (V(true)) reach the target.
     type: bool
@@ -250,6 +274,27 @@ reached:
   returned: always
   type: bool
   sample: true
+branches:
+  description: O(multipath=true) only. The most next hops seen at one TTL (2 behind a two-way ECMP).
+  returned: when multipath is true
+  type: int
+  sample: 2
+all_reached:
+  description: O(multipath=true) only. Whether every flow that got an answer went on to the target.
+  returned: when multipath is true
+  type: bool
+  sample: false
+failing:
+  description:
+    - O(multipath=true) only. The last answering hop of every flow that was lost while other flows
+      reached the target, that is the branches that drop traffic.
+    - In multipath mode C(hops) items have C(addresses), C(flows) (address -> flow numbers),
+      C(next_hops) (address -> addresses one TTL later), C(probes), C(answered), C(confidence) and
+      C(status); C(flows) (top level) is, per flow, the answering address at every TTL.
+  returned: when multipath is true
+  type: list
+  elements: str
+  sample: [192.0.2.18]
 stop_reason:
   description: V(reached), V(unreachable), V(silent_tail) or V(max_hops).
   returned: always
@@ -280,6 +325,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.netdevops.icmp.plugins.module_utils._adapter import ModuleRunner
 from ansible_collections.netdevops.icmp.plugins.module_utils._capture import alongside
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.errors import IcmpError
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.multipath import run_multipath
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.pathmodels import TraceReport
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.traceroute import (
     TraceRequest,
@@ -305,6 +351,9 @@ ARGUMENT_SPEC = {
     "must_traverse": {"type": "list", "elements": "str"},
     "max_hops_expected": {"type": "int"},
     "capture": alongside.ARGUMENT_SPEC,
+    "multipath": {"type": "bool", "default": False},
+    "confidence": {"type": "float", "default": 0.95},
+    "max_flows": {"type": "int", "default": 64},
 }
 
 
@@ -327,6 +376,30 @@ def failed_expectations(module: AnsibleModule, report: TraceReport, result: t.Di
     return problems
 
 
+def trace_all_branches(module: AnsibleModule, request: TraceRequest) -> None:
+    """Every ECMP branch (multipath=true); exits the module."""
+    params = module.params
+    if params["method"] == "tcp":
+        module.fail_json(msg="method=tcp with multipath=true: multipath probes are UDP; use method udp")
+    try:
+        report = run_multipath(request, params["confidence"], params["max_flows"])
+    except IcmpError as err:
+        module.fail_json(msg=str(err), target=params["target"])
+    result = dict(report.as_dict(), target=params["target"], changed=False)
+    problems = []
+    if params["expect_reached"] is not None and report.all_reached != params["expect_reached"]:
+        problems.append("%s was %sreached by every flow (failing branches: %s)"
+                        % (report.destination, "" if report.all_reached else "not ", ", ".join(report.failing) or "none"))
+    seen = [address for hop in report.hops for address in hop.addresses]
+    for wanted in params["must_traverse"] or []:
+        network = ipaddress.ip_network(wanted, strict=False)
+        if not any(ipaddress.ip_address(address) in network for address in seen):
+            problems.append("no hop in %s" % wanted)
+    if problems:
+        module.fail_json(msg="multipath traceroute to %s: %s" % (params["target"], "; ".join(problems)), **result)
+    module.exit_json(**result)
+
+
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params = module.params
@@ -343,6 +416,8 @@ def main() -> None:
         queries=params["queries"], timeout_s=params["timeout"], max_silent_hops=params["max_silent_hops"],
         port=params["port"], size=params["size"], source=params["source"], interface=params["interface"],
     )
+    if params["multipath"]:
+        trace_all_branches(module, request)
     try:
         with alongside.for_params(params, [params["target"]], ModuleRunner(module)) as capture:
             report = run_trace(request)

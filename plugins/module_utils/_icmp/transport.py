@@ -414,6 +414,17 @@ class PathSockets:
         self._send_sock = sock
         self._receivers = [sock]
 
+    def open_flow(self) -> socket.socket:
+        """Another UDP socket like the send socket, so another source port (one per multipath flow);
+        unprivileged, its error queue joins the receivers. Closed with the others."""
+        sock = self._new(socket.SOCK_DGRAM, c.IPPROTO_UDP)
+        self._configure(sock)
+        if self.mode == "unprivileged":
+            sock.setsockopt(self._sol, c.IP_RECVERR if self.family == 4 else c.IPV6_RECVERR, 1)
+            self._receivers.append(sock)
+        bind_source(sock, self.family, self.source)
+        return sock
+
     def close(self) -> None:
         for sock in self._sockets:
             sock.close()

@@ -127,9 +127,18 @@ class Route:
     node: str
     family: int
     destination: str  # normalised prefix, "0.0.0.0/0" / "::/0" for default
-    via: str
+    via: str  # the first next hop; ``nexthops()`` has them all
     dev: str
     origin: str  # "auto" or "static"
+    # Further equal-cost next hops (via, dev): a multipath (ECMP) route when not empty.
+    extra_nexthops: t.Tuple[t.Tuple[str, str], ...] = ()
+
+    def nexthops(self) -> t.Tuple[t.Tuple[str, str], ...]:
+        return ((self.via, self.dev),) + self.extra_nexthops
+
+    @property
+    def multipath(self) -> bool:
+        return bool(self.extra_nexthops)
 
 
 @dataclass(frozen=True)

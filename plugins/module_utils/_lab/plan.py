@@ -28,6 +28,7 @@ from ansible_collections.netdevops.icmp.plugins.module_utils._lab.model import (
     EARLY_SYSCTLS,
     Endpoint,
     Node,
+    Route,
     Segment,
     Topology,
 )
@@ -149,7 +150,7 @@ def _without(state: LiveState, removed: t.Set[t.Tuple[str, str]]) -> LiveState:
         detail[netns] = NamespaceState(
             netns,
             {name: iface for name, iface in live.interfaces.items() if name not in gone},
-            [route for route in live.routes if route.dev not in gone],
+            [route for route in live.routes if not any(dev in gone for _via, dev in route.all_nexthops())],
             live.sysctls,
             live.pids,
         )
@@ -279,14 +280,23 @@ def _plan_routes(topo: Topology, state: LiveState) -> t.List[Step]:
                 ))
         for key, want in wanted.items():
             have = current.get(key)
-            if have is not None and have.protocol == "static" and have.via == want.via and have.dev == want.dev:
+            if have is not None and have.protocol == "static" and set(have.all_nexthops()) == set(want.nexthops()):
                 continue
             verb = "add" if have is None else "replace"
             steps.append(run(
                 "ip", "-n", node.netns, "-%d" % want.family, "route", verb, want.destination,
-                "via", want.via, "dev", want.dev, "proto", "static",
+                *_nexthop_args(want),
             ))
     return steps
+
+
+def _nexthop_args(route: Route) -> t.List[str]:
+    if not route.multipath:
+        return ["via", route.via, "dev", route.dev, "proto", "static"]
+    args: t.List[str] = ["proto", "static"]  # before the nexthops, which take the rest of the line
+    for via, dev in route.nexthops():
+        args += ["nexthop", "via", via, "dev", dev]
+    return args
 
 
 def _plan_sshd(topo: Topology, state: LiveState, paths: sshd.LabPaths) -> t.List[Step]:

@@ -32,6 +32,7 @@ from ansible_collections.netdevops.icmp.plugins.module_utils._lab.model import (
 _ROUTE_KEYS = ("node", "to", "via")
 
 
+IPAddress = t.Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 Hop = t.Tuple[Endpoint, Endpoint]  # (own endpoint, neighbour's endpoint) of a first hop
 
 
@@ -43,24 +44,33 @@ def _neighbours(topo: Topology, nets: t.Sequence[Net]) -> t.Dict[str, t.List[t.T
     return graph
 
 
-def _first_hops(topo: Topology, graph: t.Dict[str, t.List[t.Tuple[str, Hop]]], source: str) -> t.Dict[str, t.Tuple[int, t.Optional[Hop]]]:
-    """BFS from ``source``: node -> (hops, first hop). Only routers are transit."""
+def _first_hops(topo: Topology, graph: t.Dict[str, t.List[t.Tuple[str, Hop]]], source: str) -> t.Dict[str, t.Tuple[int, t.List[Hop]]]:
+    """BFS from ``source``: node -> (hops, first hops of every shortest path). Only routers are transit.
+
+    The first hop of the first path found comes first, so a single-path route is the
+    same whether equal-cost paths are used or not.
+    """
     roles = {node.name: node.role for node in topo.nodes}
-    found: t.Dict[str, t.Tuple[int, t.Optional[Hop]]] = {source: (0, None)}
+    found: t.Dict[str, t.Tuple[int, t.List[Hop]]] = {source: (0, [])}
     queue = collections.deque([source])
     while queue:
         current = queue.popleft()
-        hops, first = found[current]
+        hops, firsts = found[current]
         if current != source and roles[current] != "router":
             continue  # reachable, but hosts do not forward
         for neighbour, hop in graph[current]:
+            offered = firsts if firsts else [hop]
             if neighbour not in found:
-                found[neighbour] = (hops + 1, first if first is not None else hop)
+                found[neighbour] = (hops + 1, list(offered))
                 queue.append(neighbour)
+            elif found[neighbour][0] == hops + 1:
+                known = found[neighbour][1]
+                known += [item for item in offered if item not in known]
     return found
 
 
-def compute_routes(topo: Topology) -> t.List[Route]:
+def compute_routes(topo: Topology, multipath: bool = False) -> t.List[Route]:
+    """Routes to every lab prefix; ``multipath`` keeps every equal-cost first hop (ECMP)."""
     routes: t.List[Route] = []
     roles = {node.name: node.role for node in topo.nodes}
     for family in (4, 6):
@@ -76,15 +86,27 @@ def compute_routes(topo: Topology) -> t.List[Route]:
                 ends = [end for end in members if end in reach]
                 if not ends:
                     continue
-                best = min(ends, key=lambda end: (reach[end][0], roles[end] != "router"))
-                first = reach[best][1]
-                # Not attached, so at least one hop away: ``first`` is set, and it carries
-                # ``family`` because the graph holds only such nets.
-                via = first[1].address(family) if first is not None else None
-                if first is None or via is None:
-                    raise TopologyError("internal error: no next hop from %r to %s" % (node.name, net.prefix))
-                routes.append(Route(node.name, family, str(net.prefix), str(via.ip), first[0].ifname, "auto"))
+                best = min((reach[end][0], roles[end] != "router") for end in ends)
+                firsts: t.List[Hop] = []
+                for end in ends:
+                    if (reach[end][0], roles[end] != "router") == best:
+                        firsts += [hop for hop in reach[end][1] if hop not in firsts]
+                routes.append(_auto_route(node.name, family, net, firsts if multipath else firsts[:1]))
     return routes
+
+
+def _auto_route(node: str, family: int, net: Net, firsts: t.List[Hop]) -> Route:
+    # Not attached, so at least one hop away: there is a first hop, and it carries
+    # ``family`` because the graph holds only such nets.
+    hops: t.List[t.Tuple[str, str]] = []
+    for own, neighbour in firsts:
+        via = neighbour.address(family)
+        if via is None:
+            raise TopologyError("internal error: no next hop from %r to %s" % (node, net.prefix))
+        hops.append((str(via.ip), own.ifname))
+    if not hops:
+        raise TopologyError("internal error: no next hop from %r to %s" % (node, net.prefix))
+    return Route(node, family, str(net.prefix), hops[0][0], hops[0][1], "auto", tuple(hops[1:]))
 
 
 def parse_static_routes(value: t.Any, topo: Topology) -> t.List[Route]:
@@ -113,27 +135,54 @@ def _parse_static_route(raw: t.Any, index: int, topo: Topology) -> Route:
     names = [item.name for item in topo.nodes]
     if node not in names:
         raise TopologyError("route %d names unknown node %r; known nodes: %s" % (index, node, ", ".join(names)))
-    try:
-        via = ipaddress.ip_address(str(data.get("via")))
-    except ValueError as err:
-        raise TopologyError("route %d has via %r, which is not an address" % (index, data.get("via"))) from err
+    vias = _parse_vias(data.get("via"), index)
+    family = vias[0].version
     target = data.get("to")
     try:
         if target == "default":
-            destination = ipaddress.ip_network("0.0.0.0/0" if via.version == 4 else "::/0")
+            destination = ipaddress.ip_network("0.0.0.0/0" if family == 4 else "::/0")
         else:
             destination = ipaddress.ip_network(str(target), strict=True)
     except ValueError as err:
         raise TopologyError(
             "route %d has to %r, which is not a prefix (%s); write a prefix or 'default'" % (index, target, err)
         ) from err
-    if destination.version != via.version:
-        raise TopologyError("route %d mixes families: to %s via %s" % (index, destination, via))
+    if destination.version != family:
+        raise TopologyError("route %d mixes families: to %s via %s" % (index, destination, vias[0]))
     if destination.prefixlen and not in_doc_ranges(destination):
         raise TopologyError(
             "route %d goes to %s, outside the documentation ranges; labs use only %s"
             % (index, destination, doc_ranges_text())
         )
+    hops = [(str(via), _neighbour_dev(topo, str(node), via, index)) for via in vias]
+    return Route(str(node), family, str(destination), hops[0][0], hops[0][1], "static", tuple(hops[1:]))
+
+
+def _parse_vias(value: t.Any, index: int) -> t.List[IPAddress]:
+    """``via``: one address, or a list of them for an equal-cost multipath (ECMP) route."""
+    items = value if isinstance(value, list) else [value]
+    if not items:
+        raise TopologyError("route %d has an empty via list; name one or more neighbour addresses" % index)
+    vias: t.List[IPAddress] = []
+    for item in items:
+        try:
+            via = ipaddress.ip_address(str(item))
+        except ValueError as err:
+            raise TopologyError("route %d has via %r, which is not an address" % (index, item)) from err
+        if via in vias:
+            raise TopologyError(
+                "route %d lists via %s twice; each next hop of a multipath route once" % (index, via)
+            )
+        if vias and via.version != vias[0].version:
+            raise TopologyError(
+                "route %d mixes families in via %r; the next hops of one route share a family" % (index, value)
+            )
+        vias.append(via)
+    return vias
+
+
+def _neighbour_dev(topo: Topology, node: str, via: IPAddress, index: int) -> str:
+    """The interface of ``node`` on which ``via`` is a neighbour's address."""
     for net in topo.nets(via.version):
         own = [end for end in net.endpoints if end.node == node]
         if not own or via not in net.prefix:
@@ -144,7 +193,7 @@ def _parse_static_route(raw: t.Any, index: int, topo: Topology) -> Route:
                 "route %d: via %s is not the address of a neighbour of node %r on %s (neighbours: %s)"
                 % (index, via, node, net.label, ", ".join(sorted(others)) or "none")
             )
-        return Route(str(node), via.version, str(destination), str(via), own[0].ifname, "static")
+        return own[0].ifname
     raise TopologyError(
         "route %d: via %s is not on any link of node %r; use the address of a directly connected neighbour"
         % (index, via, node)

@@ -31,9 +31,13 @@ class Interface:
 class LiveRoute:
     family: int
     destination: str  # normalised prefix
-    via: t.Optional[str]
+    via: t.Optional[str]  # the first next hop of a multipath route
     dev: t.Optional[str]
     protocol: str
+    nexthops: t.Tuple[t.Tuple[t.Optional[str], t.Optional[str]], ...] = ()  # (via, dev) of every next hop
+
+    def all_nexthops(self) -> t.Tuple[t.Tuple[t.Optional[str], t.Optional[str]], ...]:
+        return self.nexthops or ((self.via, self.dev),)
 
 
 @dataclass
@@ -108,8 +112,12 @@ def parse_routes(text: str, family: int) -> t.List[LiveRoute]:
             destination = normalise_destination(str(dst), family)
         except ValueError:
             continue  # not a prefix we could have written
+        # A multipath route has no gateway of its own, only "nexthops".
+        hops = tuple((hop.get("gateway"), hop.get("dev")) for hop in entry.get("nexthops") or ())
+        if not hops:
+            hops = ((entry.get("gateway"), entry.get("dev")),)
         routes.append(LiveRoute(
-            family, destination, entry.get("gateway"), entry.get("dev"), str(entry.get("protocol", "boot")),
+            family, destination, hops[0][0], hops[0][1], str(entry.get("protocol", "boot")), hops,
         ))
     return routes
 

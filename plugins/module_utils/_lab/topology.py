@@ -16,6 +16,7 @@ import re
 import typing as t
 
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab import frr, names
+from ansible_collections.netdevops.icmp.plugins.module_utils._lab.ecmp import parse_ecmp, with_hash_policy
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab.errors import TopologyError
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab.links import parse_links
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab.model import (
@@ -34,7 +35,7 @@ from ansible_collections.netdevops.icmp.plugins.module_utils._lab.routing import
 )
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab.segments import SegmentParser
 
-_TOP_KEYS = ("name", "nodes", "links", "segments", "routes", "auto_routes", "description")
+_TOP_KEYS = ("name", "nodes", "links", "segments", "routes", "auto_routes", "ecmp", "description")
 _NODE_KEYS = ("name", "role", "sshd", "ssh_from", "sysctls", "ping_group_range", "count", "frr")
 MAX_COUNT = 1000
 # Per-namespace sysctls only: everything outside net.* is host-wide (kernel.*, vm.*,
@@ -59,12 +60,14 @@ def parse_topology(data: t.Any, name: t.Optional[str] = None, fleet_size: t.Opti
     auto_routes = data.get("auto_routes", True)
     if not isinstance(auto_routes, bool):
         raise TopologyError("auto_routes must be true or false, got %r" % (auto_routes,))
+    ecmp = parse_ecmp(data.get("ecmp"))
     topo = Topology(lab, tuple(nodes), tuple(links), (), tuple(built))
     static = parse_static_routes(data.get("routes"), topo)
-    auto = compute_routes(topo) if auto_routes else []
+    auto = compute_routes(topo, multipath=ecmp.auto) if auto_routes else []
     overridden = {(route.node, route.destination) for route in static}
-    routes = [route for route in auto if (route.node, route.destination) not in overridden]
-    topo = Topology(lab, tuple(nodes), tuple(links), tuple(routes + static), tuple(built))
+    routes = [route for route in auto if (route.node, route.destination) not in overridden] + static
+    nodes = with_hash_policy(nodes, routes, ecmp)
+    topo = Topology(lab, tuple(nodes), tuple(links), tuple(routes), tuple(built))
     return dataclasses.replace(topo, bgp=frr.parse_routers(data["nodes"], topo))
 
 

@@ -63,7 +63,7 @@ def test_check_mode_plans_and_writes_nothing() -> None:
     assert result["nodes"][1]["addresses"]["ipv6"] == ["2001:db8:1::1", "2001:db8:2::1"]
     assert result["addresses"]["h2"] == {"ipv4": ["203.0.113.10"], "ipv6": ["2001:db8:2::10"]}
     assert {"node": "h1", "family": 4, "to": "203.0.113.0/24", "via": "198.51.100.1", "dev": "nl-r1",
-            "origin": "auto"} in result["routes"]
+            "origin": "auto", "nexthops": [{"via": "198.51.100.1", "dev": "nl-r1"}]} in result["routes"]
     assert [link["mtu"] for link in result["links"]] == [1500, 1400]
 
 
