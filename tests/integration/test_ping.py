@@ -204,3 +204,30 @@ def test_unprivileged_without_ping_group_range_says_how_to_fix(make_lab: t.Any) 
     # with the range set, the very same call works
     own.sysctl("h1", "net.ipv4.ping_group_range", "0 2147483647")
     assert run_module(own, {"targets": [own.address("h2")], "count": 1}, user=NOBODY)["results"][0]["received"] == 1
+
+
+# h2 answers echo requests of one size (ICMP payload 150 bytes: IPv4 length 178) from an address it
+# does not own, rewritten statelessly on the way out, like a VIP or a multi-homed host answering from
+# another interface. The run token in the payload still proves the reply is ours.
+OTHER_SOURCE = """
+table ip ping_test_other_source {
+  chain output {
+    type filter hook output priority 0;
+    icmp type echo-reply ip length 178 ip saddr set 203.0.113.77
+  }
+}
+"""
+
+
+@USERS
+def test_a_reply_from_another_address_counts_and_names_that_address(lab: t.Any, user: t.Optional[int]) -> None:
+    lab.nft("h2", OTHER_SOURCE)
+    try:
+        result = run_module(lab, {"targets": [lab.address("h2", 4)], "count": 3, "interval": 0.05, "size": 150},
+                            user=user)
+    finally:
+        lab.run("h2", ["nft", "delete", "table", "ip", "ping_test_other_source"])
+    assert "failed" not in result, result.get("msg")
+    (far,) = result["results"]
+    assert (far["sent"], far["received"], far["loss_pct"]) == (3, 3, 0.0)
+    assert far["reply_address"] == "203.0.113.77" and far["address"] == lab.address("h2", 4)
