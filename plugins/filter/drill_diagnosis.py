@@ -45,13 +45,23 @@ def _broken_hops(trace: t.Any) -> t.List[t.Any]:
     return [hop.get("ttl") for hop in trace.get("hops") or [] if hop.get("status") in ("silent", "partial")]
 
 
+def _redirected(route: t.Any, gateway: t.Any) -> t.Optional[str]:
+    """The next hop a route lookup (one entry of ``ip -j route get``) uses instead of ``gateway``."""
+    if not isinstance(route, t.Mapping) or not gateway:
+        return None
+    via = route.get("gateway")
+    return str(via) if via and str(via) != str(gateway) else None
+
+
 def drill_diagnosis(ping: t.Any, tcp: t.Any = None, pmtud: t.Any = None, traceroute: t.Any = None,
-                    neighbour: t.Any = None, target: str = "", reverse: t.Any = None) -> t.Dict[str, str]:
+                    neighbour: t.Any = None, target: str = "", reverse: t.Any = None, route: t.Any = None,
+                    gateway: t.Any = None) -> t.Dict[str, str]:
     """Combine probe results into one verdict and a sentence a person can act on.
 
-    Verdicts: ``pmtud_black_hole``, ``nd_failed``, ``asymmetric_filtering``, ``echo_filtered``,
+    Verdicts: ``redirected``, ``pmtud_black_hole``, ``nd_failed``, ``asymmetric_filtering``, ``echo_filtered``,
     ``host_down``, ``icmp_rate_limited``, ``broken_hop``, ``healthy``. ``reverse`` is the ping
-    result of the same pair in the other direction (from the target back to us).
+    result of the same pair in the other direction (from the target back to us); ``route`` the
+    host's route lookup for the target and ``gateway`` the next hop it should use.
     """
     if ping is not None and not isinstance(ping, t.Mapping):
         raise AnsibleFilterError("netdevops.icmp.drill_diagnosis: ping must be a ping result (a mapping), got %r" % (ping,))
@@ -60,6 +70,11 @@ def drill_diagnosis(ping: t.Any, tcp: t.Any = None, pmtud: t.Any = None, tracero
     echo_ok = None if entry is None else bool(entry.get("reachable"))
     tcp_up = _tcp_alive(tcp)
     pm = pmtud if isinstance(pmtud, t.Mapping) and not pmtud.get("skipped") else None
+    via = _redirected(route, gateway)
+    if via is not None:
+        return {"verdict": "redirected",
+                "diagnosis": "traffic to %s redirected: the route lookup says via %s, not the gateway %s (a next hop "
+                             "learnt from an ICMP redirect)%s" % (name, via, gateway, "; echo fails" if echo_ok is False else "")}
     if pm is not None and pm.get("black_hole"):
         return {"verdict": "pmtud_black_hole",
                 "diagnosis": "PMTUD black hole towards %s: packets up to %s bytes pass, larger ones vanish without "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import typing as t
@@ -67,6 +68,10 @@ def test_demo_lab_mode(tmp_path: Path) -> None:
     post = json.loads((reports / "change-validation-post.json").read_text())
     assert {host["name"] for host in post["hosts"]} == {"h1", "r1", "h2"}, post["hosts"]
     assert post["status"] == "pass", post["problems"]
+    # the drills' timeline table closes the demo: one row per drill, all passed
+    assert "result  inject s  detect s  recover s  verdict" in result.stdout, result.stdout[-3000:]
+    rows = re.findall(r"\b([a-z_0-9]+) +(PASS|FAIL) +[-0-9.]+ +[-0-9.]+ +[-0-9.]+ +[a-z_-]+", result.stdout)
+    assert ("flood", "PASS") in rows and all(row[1] == "PASS" for row in rows), rows
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 

@@ -22,6 +22,21 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 MY_DRILLS = ["pmtud_blackhole", "echo_blocked", "rate_limit", "nd_blocked", "asymmetric", "policy_cutoff", "flood"]
+# A LAN with other names and addresses: client c1, rogue x1 and gateway gw on one bridge, server s1 behind gw.
+LAN_TOPOLOGY = {
+    "name": "lan",
+    "nodes": [{"name": "c1", "role": "host"}, {"name": "x1", "role": "host"}, {"name": "gw", "role": "router"},
+              {"name": "s1", "role": "host"}],
+    "segments": [{"name": "lan", "ipv4": "192.0.2.0/24", "ipv6": "2001:db8:10::/64", "members": [
+        {"node": "c1", "ipv4": "192.0.2.20", "ipv6": "2001:db8:10::20"},
+        {"node": "x1", "ipv4": "192.0.2.66", "ipv6": "2001:db8:10::66"},
+        {"node": "gw", "ipv4": "192.0.2.1", "ipv6": "2001:db8:10::1"}]}],
+    "links": [{"a": {"node": "gw", "ipv4": "198.51.100.1", "ipv6": "2001:db8:20::1"},
+               "b": {"node": "s1", "ipv4": "198.51.100.30", "ipv6": "2001:db8:20::30"},
+               "ipv4": "198.51.100.0/24", "ipv6": "2001:db8:20::/64"}],
+}
+REDIRECT_SYSCTLS = ("net.ipv4.conf.all.accept_redirects", "net.ipv4.conf.all.secure_redirects",
+                    "net.ipv4.conf.default.accept_redirects", "net.ipv6.conf.all.accept_redirects")
 
 pytestmark = [pytest.mark.root, pytest.mark.lab]
 
@@ -181,3 +196,44 @@ def test_check_mode_runs_no_drill(lab_default: t.Any, tmp_path: Path) -> None:
     assert "Check mode: the drills inject real faults and are skipped" in run.stdout
     assert not (tmp_path / "reports").exists()
     assert lab_snapshot(lab_default) == before
+
+
+def test_a_drill_the_lab_cannot_run_is_refused_naming_what_is_missing(lab_default: t.Any, tmp_path: Path) -> None:
+    before = lab_snapshot(lab_default)
+    run = drill_run(lab_default, tmp_path, ["echo_blocked", "redirect", "no_such_drill"])
+    assert run.returncode != 0
+    assert "drill redirect cannot run on this lab: it needs a LAN segment with IPv4 that has the client, the router" \
+        in run.stdout, run.stdout[-3000:]
+    assert "unknown drill 'no_such_drill'" in run.stdout
+    assert "Nothing was changed." in run.stdout
+    assert not (tmp_path / "reports").exists()
+    assert not (tmp_path / "state").exists()
+    assert lab_snapshot(lab_default) == before
+
+
+def lan_snapshot(lab: t.Any) -> t.Dict[str, t.Any]:
+    return {
+        "c1": {"sysctls": [lab.sysctl("c1", key) for key in REDIRECT_SYSCTLS],
+               "nft": lab.run("c1", ["nft", "list", "ruleset"]).stdout,
+               "routes": lab.run("c1", ["ip", "-4", "route", "show"]).stdout},
+        "x1": {"addresses": lab.run("x1", ["ip", "-4", "-brief", "address", "show"]).stdout},
+    }
+
+
+def test_redirect_drill_on_a_lan_diagnoses_the_redirect_and_strict_host_stops_it(make_lab: t.Any, tmp_path: Path) -> None:
+    lab = make_lab(LAN_TOPOLOGY)
+    before = lan_snapshot(lab)
+    run = drill_run(lab, tmp_path, ["redirect"])
+    report = json.loads((tmp_path / "reports" / "disaster-drill.json").read_text())
+    check = [host for host in report["hosts"] if host["name"] == "drill_redirect"][0]["checks"][0]
+    assert run.returncode == 0, run.stdout[-5000:]
+    assert check["status"] == "pass", check
+    assert check["measured"]["verdict"] == "redirected"
+    assert check["notes"][0] == ("diagnosis: traffic to 198.51.100.30 redirected: the route lookup says via 192.0.2.254, "
+                                 "not the gateway 192.0.2.1 (a next hop learnt from an ICMP redirect); echo fails")
+    _timeline(check)
+    assert "redirect    PASS" in run.stdout or "redirect  PASS" in run.stdout, run.stdout[-3000:]
+    # the second attack, under strict-host, left the route alone; the lab is as before
+    route = json.loads(lab.run("c1", ["ip", "-4", "-j", "route", "get", "198.51.100.30"]).stdout)[0]
+    assert route["gateway"] == "192.0.2.1", route
+    assert lan_snapshot(lab) == before

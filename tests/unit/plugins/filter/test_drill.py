@@ -127,3 +127,16 @@ def test_echo_lost_one_way_only_is_asymmetric_filtering() -> None:
 def test_both_directions_lost_is_not_asymmetric() -> None:
     verdict = drill_diagnosis(ping(False), tcp={"connected": True, "error": None}, reverse=ping(False))
     assert verdict["verdict"] == "echo_filtered"
+
+
+def test_a_route_via_another_next_hop_than_the_gateway_is_redirected() -> None:
+    route = {"dst": TARGET, "gateway": "192.0.2.254", "dev": "eth0"}
+    verdict = drill_diagnosis(ping(False), route=route, gateway="192.0.2.1", target=TARGET)
+    assert verdict["verdict"] == "redirected"
+    assert verdict["diagnosis"] == ("traffic to 203.0.113.10 redirected: the route lookup says via 192.0.2.254, not the "
+                                    "gateway 192.0.2.1 (a next hop learnt from an ICMP redirect); echo fails")
+
+
+def test_a_route_via_the_gateway_is_not_redirected() -> None:
+    verdict = drill_diagnosis(ping(True), route={"dst": TARGET, "gateway": "192.0.2.1"}, gateway="192.0.2.1")
+    assert verdict["verdict"] == "healthy"
