@@ -54,6 +54,7 @@ SECTIONS: t.List[t.Tuple[str, t.List[t.Tuple[str, str]]]] = [
         ("drill_asymmetric", "docs/drills/asymmetric.md"),
         ("drill_policy_cutoff", "docs/drills/policy_cutoff.md"),
         ("drill_flood", "docs/drills/flood.md"),
+        ("drill_bgp_pmtud", "docs/drills/bgp_pmtud.md"),
     ]),
 ]
 _LINK = re.compile(r"(!?\[[^\]]*\]\()([^)\s]+)(\))")
