@@ -64,6 +64,7 @@ def test_the_drill_finds_the_black_hole_and_the_flap_and_the_lab_is_back(bgp_lab
     assert check["status"] == "pass", check
     assert check["measured"]["verdict"] == "bgp_pmtud_black_hole"
     diagnosis = check["notes"][0]
+    print(run.stdout[run.stdout.rindex("Show the drill timeline"):], json.dumps(check, indent=1))  # the numbers, with -s
     for words in ("BGP session flapping on a PMTUD black hole: the session r1 -> r2 dropped",
                   "r2 received at most", "of 257 prefixes", "pmtud from r1 finds a black hole towards 203.0.113.2",
                   "packets up to 1280 bytes pass", "the hold timer expires"):
