@@ -55,6 +55,7 @@ SECTIONS: t.List[t.Tuple[str, t.List[t.Tuple[str, str]]]] = [
         ("drill_policy_cutoff", "docs/drills/policy_cutoff.md"),
         ("drill_flood", "docs/drills/flood.md"),
         ("drill_redirect", "docs/drills/redirect.md"),
+        ("drill_bgp_pmtud", "docs/drills/bgp_pmtud.md"),
     ]),
 ]
 _LINK = re.compile(r"(!?\[[^\]]*\]\()([^)\s]+)(\))")

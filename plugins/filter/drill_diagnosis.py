@@ -9,6 +9,7 @@ import typing as t
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._drills import bgp as bgp_drill
 from ansible_collections.netdevops.icmp.plugins.plugin_utils._report import capture
 
 
@@ -57,9 +58,10 @@ def _redirected(route: t.Any, gateway: t.Any) -> t.Optional[str]:
 
 def drill_diagnosis(ping: t.Any, tcp: t.Any = None, pmtud: t.Any = None, traceroute: t.Any = None,
                     neighbour: t.Any = None, target: str = "", reverse: t.Any = None, route: t.Any = None,
-                    gateway: t.Any = None) -> t.Dict[str, t.Any]:
+                    gateway: t.Any = None, bgp: t.Any = None) -> t.Dict[str, t.Any]:
     """The verdict, with ``capture`` (the report's section) and ``evidence`` when a probe ran with ``capture``."""
-    verdict: t.Dict[str, t.Any] = _verdict(ping, tcp, pmtud, traceroute, neighbour, target, reverse, route, gateway)
+    verdict: t.Dict[str, t.Any] = _verdict(ping, tcp, pmtud, traceroute, neighbour, target, reverse, route, gateway,
+                                           bgp)
     captures = [result.get("capture") for result in (ping, pmtud, traceroute, reverse)
                 if isinstance(result, t.Mapping) and isinstance(result.get("capture"), t.Mapping)]
     if captures:
@@ -72,16 +74,25 @@ def drill_diagnosis(ping: t.Any, tcp: t.Any = None, pmtud: t.Any = None, tracero
 
 
 def _verdict(ping: t.Any, tcp: t.Any, pmtud: t.Any, traceroute: t.Any, neighbour: t.Any, target: str,
-             reverse: t.Any, route: t.Any, gateway: t.Any) -> t.Dict[str, str]:
+             reverse: t.Any, route: t.Any, gateway: t.Any, bgp: t.Any) -> t.Dict[str, t.Any]:
     """Combine probe results into one verdict and a sentence a person can act on.
 
     Verdicts: ``redirected``, ``pmtud_black_hole``, ``nd_failed``, ``asymmetric_filtering``, ``echo_filtered``,
     ``host_down``, ``icmp_rate_limited``, ``broken_hop``, ``healthy``. ``reverse`` is the ping
     result of the same pair in the other direction (from the target back to us); ``route`` the
-    host's route lookup for the target and ``gateway`` the next hop it should use.
+    host's route lookup for the target and ``gateway`` the next hop it should use. ``bgp`` is
+    ``{samples: <registered loop of 'show bgp summary json' on the peer>, parts: <the plan's lab.bgp>}`` for the
+    bgp_pmtud drill: then the verdict is
+    ``bgp_pmtud_black_hole``, ``bgp_flapping``, ``pmtud_black_hole`` or ``healthy`` and the result also holds
+    ``bgp_history``.
     """
     if ping is not None and not isinstance(ping, t.Mapping):
         raise AnsibleFilterError("netdevops.icmp.drill_diagnosis: ping must be a ping result (a mapping), got %r" % (ping,))
+    if isinstance(bgp, t.Mapping):
+        try:
+            return bgp_drill.diagnose(pmtud, bgp)
+        except bgp_drill.BgpDataError as err:
+            raise AnsibleFilterError("netdevops.icmp.drill_diagnosis: %s" % err) from err
     entry = _ping_entry(ping)
     name = target or (entry or {}).get("address") or (pmtud or {}).get("destination") or "the target"
     echo_ok = None if entry is None else bool(entry.get("reachable"))

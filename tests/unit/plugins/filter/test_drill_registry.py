@@ -26,6 +26,10 @@ SEGMENT = {"name": "lan1", "ipv4": "192.0.2.0/24", "members": {
     "x1": {"ipv4": "192.0.2.66", "ipv6": None}}, "controller": None}
 INTERFACES = {"h1": [{"ifname": "eth0", "ipv4": "198.51.100.10/24"}, {"ifname": "lan1", "ipv4": "192.0.2.10/24"}],
               "x1": [{"ifname": "lan0", "ipv4": "192.0.2.66/24"}]}
+# two BGP routers across a 1280 hop, for bgp_pmtud
+BGP_INTERFACES = {"b1": [{"mtu": 1500}], "m1": [{"mtu": 1500}, {"mtu": 1280}], "b2": [{"mtu": 1500}]}
+BGP_FRR = {"b1": {"vtysh": "/usr/bin/vtysh", "networks": 9, "neighbors": [{"node": "b2", "address": "203.0.113.2"}]},
+           "b2": {"vtysh": "/usr/bin/vtysh", "networks": 0, "neighbors": [{"node": "b1", "address": "198.51.100.1"}]}}
 LAB: t.Dict[str, t.Any] = {
     "client": "h1", "router": "r1", "server": "h2", "client_v4": "198.51.100.10", "client_v6": "2001:db8:1::10",
     "server_v4": "203.0.113.10", "server_v6": "2001:db8:2::10", "ssh_host": "h1_ssh", "segments": [],
@@ -46,7 +50,7 @@ def test_every_registered_drill_has_its_task_file_and_guide() -> None:
 
 
 def test_all_runs_every_drill_in_registry_order_on_a_lab_with_a_lan() -> None:
-    plan = drill_plan(["all"], lab(segments=[SEGMENT], interfaces=INTERFACES))
+    plan = drill_plan(["all"], lab(segments=[SEGMENT], interfaces=dict(INTERFACES, **BGP_INTERFACES), frr=BGP_FRR))
     assert [d["name"] for d in plan["drills"]] == [d.name for d in registry.DRILLS]
     assert plan["drills"][0]["tasks"] == "drill_pmtud_blackhole.yml"
     assert plan["refused"] == [] and plan["skipped"] == []
@@ -55,8 +59,9 @@ def test_all_runs_every_drill_in_registry_order_on_a_lab_with_a_lan() -> None:
 def test_all_on_a_lab_without_a_lan_skips_the_lan_drills_and_says_why() -> None:
     plan = drill_plan(["all"], LAB)
     assert "redirect" not in [d["name"] for d in plan["drills"]]
-    assert plan["skipped"] == ["redirect (needs a LAN segment with IPv4 that has the client, the router and a third node "
-                               "(the rogue, icmp_drill_rogue) as members ('segments' in the lab topology))"]
+    assert plan["skipped"][0] == ("redirect (needs a LAN segment with IPv4 that has the client, the router and a third node "
+                                  "(the rogue, icmp_drill_rogue) as members ('segments' in the lab topology))")
+    assert [item.split(" ")[0] for item in plan["skipped"]] == ["redirect", "bgp_pmtud"]
     assert plan["lab"]["lan"] is None
 
 
