@@ -98,7 +98,7 @@ def test_policy_playbook_check_apply_idempotent(lab_default: t.Any, tmp_path: Pa
     try:
         first_check = playbook(*common, "--check", "--diff")
         assert changed_total(first_check.stdout) == 3, first_check.stdout
-        assert "+\t\ticmp type timestamp-request drop" in first_check.stdout or \
+        assert "+\t\ticmp type timestamp-request counter drop" in first_check.stdout or \
             "+-A NETDEVOPS-ICMP-IN -p icmp -m icmp --icmp-type 13 -j DROP" in first_check.stdout, first_check.stdout
         applied = playbook(*common, "--diff")
         assert changed_total(applied.stdout) == 3, applied.stdout
