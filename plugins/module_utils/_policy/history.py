@@ -112,9 +112,26 @@ class History:
         names = self._names()
         ids = [number for number, kind in names if kind == "json"]
         doomed = [self.path(number) for number in ids[: max(0, len(ids) - self.keep)]]
-        doomed += [self._claim(number) for number, kind in names if kind == "claim" and number < newest]
+        doomed += [self._claim(number) for number, kind in names
+                   if kind == "claim" and number < newest and self._stale_claim(number)]
         for path in doomed:
             statefiles.remove(path)
+
+    def _stale_claim(self, number: int) -> bool:
+        """A claim whose writer is gone (a killed run). A live writer's claim is never removed: another
+        writer would then take that id while the first still writes it, and one snapshot would be lost."""
+        try:
+            text = statefiles.read_text(self._claim(number))
+            pid = int((text or "").strip())
+        except (PolicyError, ValueError):
+            return False  # unreadable, or created but not yet written: leave it
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except OSError:
+            return False  # exists, another user's
+        return False
 
     def load(self, snapshot_id: int) -> Snapshot:
         path = self.path(snapshot_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import subprocess
 
 import pytest
 
@@ -44,9 +45,27 @@ def test_a_damaged_snapshot_is_a_policy_error(tmp_path, content, error):
         history_mod.History(str(tmp_path)).load(1)
 
 
+def _dead_pid() -> int:
+    child = subprocess.Popen(["true"])  # noqa: S603,S607 - a process that has exited and been reaped
+    child.wait()
+    return child.pid
+
+
+def test_a_live_writers_claim_is_never_pruned(tmp_path):
+    """Another writer is still writing id 2: pruning must leave its claim, or a third writer takes id 2 too."""
+    history = history_mod.History(str(tmp_path), keep=10)
+    (tmp_path / "000002.claim").write_text("%d\n" % os.getpid())
+    (tmp_path / "000003.json").write_text("{}")
+    history._prune(4)
+    assert (tmp_path / "000002.claim").exists()
+    (tmp_path / "000002.claim").write_text("%d\n" % _dead_pid())
+    history._prune(4)
+    assert not (tmp_path / "000002.claim").exists()
+
+
 def test_ids_skip_taken_claims_and_pruning_removes_only_old_snapshots_and_stale_claims(tmp_path):
     history = history_mod.History(str(tmp_path), keep=2)
-    (tmp_path / "000003.claim").write_text("999\n")  # a run killed after claiming id 3
+    (tmp_path / "000003.claim").write_text("%d\n" % _dead_pid())  # a run killed after claiming id 3
     (tmp_path / "junk.json").write_text("{}")
     (tmp_path / "000001.json.tmp").write_text("{}")
     assert history.save("nftables", True, HOST).snapshot_id == 4
