@@ -46,8 +46,8 @@ def test_a_damaged_snapshot_is_a_policy_error(tmp_path, content, error):
 
 
 def _dead_pid() -> int:
-    child = subprocess.Popen(["true"])  # noqa: S603,S607 - a process that has exited and been reaped
-    child.wait()
+    with subprocess.Popen(["true"]) as child:  # a process that has exited and been reaped
+        child.wait()
     return child.pid
 
 
