@@ -1,6 +1,7 @@
 """Source/destination prefixes of policy rules: validation, order, the guard, nft and iptables parsing."""
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
 
@@ -26,7 +27,8 @@ def rule(**raw):
     ("ipv4", ["198.51.100.0/24", "192.0.2.0/25", "192.0.2.128/25", "192.0.2.9"], ("192.0.2.0/24", "198.51.100.0/24")),
     ("ipv6", "2001:DB8::/32", ("2001:db8::/32",)),
     ("ipv6", "2001:db8:0:0::1", ("2001:db8::1/128",)),
-    ("ipv6", "::ffff:192.0.2.1", ("::ffff:c000:201/128",)),
+    # Python 3.13 prints an IPv4-mapped address in dotted form, older ones in hex: the text is Python's.
+    ("ipv6", "::ffff:192.0.2.1", (str(ipaddress.ip_network("::ffff:192.0.2.1/128")),)),
     ("ipv4", None, ()),
 ])
 def test_prefixes_parse_to_canonical_collapsed_tuples(family, value, want):
