@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import struct
 import typing as t
 
@@ -132,3 +133,28 @@ def _route_entry(fields: t.List[str], family: int) -> t.Optional[t.Tuple[int, in
     except ValueError:
         return None
     return None
+
+
+# Tunnel devices: their own ARPHRD type (IPIP, TUNNEL6, SIT, IPGRE, IP6GRE, NONE for wireguard/tun),
+# or Ethernet-type devices whose sysfs uevent names a tunnel DEVTYPE (vxlan, geneve, gretap, ...).
+_TUNNEL_ARPHRD = frozenset((768, 769, 776, 778, 823, 65534))
+_TUNNEL_DEVTYPES = frozenset(("vxlan", "geneve", "gretap", "ip6gretap", "erspan", "ip6erspan", "wireguard",
+                              "bareudp", "ipip", "sit", "gre", "ip6gre", "ip6tnl", "vti", "vti6", "xfrm"))
+
+
+def is_tunnel(device: t.Optional[str], root: str = "/sys/class/net") -> bool:
+    """Whether ``device`` is a tunnel (read from sysfs): only a tunnel lowers a route's MTU by itself;
+    on any other device a route MTU below the device's was learnt from a router (perhaps in an earlier run)."""
+    if not device or "/" in device or device in (".", ".."):
+        return False
+    base = os.path.join(root, device)
+    try:
+        with open(os.path.join(base, "type"), encoding="ascii") as handle:
+            kind = int(handle.read().strip())
+        if kind in _TUNNEL_ARPHRD:
+            return True
+        with open(os.path.join(base, "uevent"), encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except (OSError, ValueError):
+        return False
+    return any(line.startswith("DEVTYPE=") and line[8:] in _TUNNEL_DEVTYPES for line in lines)

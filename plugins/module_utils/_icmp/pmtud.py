@@ -360,7 +360,12 @@ def kernel_local_limit(
     mtu = network.route_mtu(family, destination, source, interface)
     if mtu is None or interface_mtu is None or mtu >= interface_mtu:
         return None
-    return LocalLimit(mtu, interface or network.route_device(family, destination), interface_mtu)
+    device = interface or network.route_device(family, destination)
+    # Only a tunnel lowers its route's MTU by itself; elsewhere a lower route MTU is a PMTU a router
+    # reported, perhaps in an earlier run and still cached: this run's probes measure that path.
+    if not getattr(network, "is_tunnel", lambda _device: True)(device):
+        return None
+    return LocalLimit(mtu, device, interface_mtu)
 
 
 # --- production entry point ----------------------------------------------------------

@@ -34,6 +34,7 @@ from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.kernel import
     PathPacket,
     QueueError,
     Received,
+    is_tunnel,
     read_ancillary,
     route_device,
 )
@@ -318,6 +319,9 @@ class SystemNetwork:
 
     def route_device(self, family: int, destination: str) -> t.Optional[str]:
         return route_device(family, destination)
+
+    def is_tunnel(self, device: t.Optional[str]) -> bool:
+        return is_tunnel(device)
 
 
 # --- path probes (traceroute, pmtud): one destination, chosen TTL and size ---------------

@@ -6,8 +6,8 @@ import typing as t
 import pytest
 
 from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.pathmodels import LocalLimit
-from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.pmtud import PmtuParams, discover
-from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.kernel import pick_route_device
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.pmtud import PmtuParams, discover, kernel_local_limit
+from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.kernel import is_tunnel, pick_route_device
 from tests.unit.fakes.clock import FakeClock
 from tests.unit.fakes.path import FakePath, FakeRouter
 
@@ -92,3 +92,32 @@ ROUTE6 = (
 def test_route_device_is_the_longest_usable_prefix(
         family: int, table: str, destination: str, device: t.Optional[str]) -> None:
     assert pick_route_device(table, family, destination) == device
+
+
+def test_only_tunnels_count_as_devices(tmp_path) -> None:
+    for name, kind, uevent in (("vxt0", "1", "DEVTYPE=vxlan\nINTERFACE=vxt0\n"), ("gre1", "778", ""),
+                               ("wg0", "65534", "DEVTYPE=wireguard\n"), ("eth0", "1", "INTERFACE=eth0\n"),
+                               ("veth1", "1", "")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "type").write_text(kind + "\n")
+        (tmp_path / name / "uevent").write_text(uevent)
+    found = {name: is_tunnel(name, root=str(tmp_path)) for name in ("vxt0", "gre1", "wg0", "eth0", "veth1", "nosuch")}
+    assert found == {"vxt0": True, "gre1": True, "wg0": True, "eth0": False, "veth1": False, "nosuch": False}
+    assert not is_tunnel("../etc", root=str(tmp_path)) and not is_tunnel(None)
+
+
+class _CachedPmtuNetwork:
+    """A veth whose route MTU is a PMTU a router reported earlier (still cached), not a tunnel."""
+
+    def route_mtu(self, family, destination, source, interface):
+        return 1300
+
+    def route_device(self, family, destination):
+        return "nl-r1"
+
+    def is_tunnel(self, device):
+        return False
+
+
+def test_a_cached_pmtu_on_a_plain_device_is_not_a_local_limit() -> None:
+    assert kernel_local_limit(4, "203.0.113.10", None, None, 1500, network=_CachedPmtuNetwork()) is None
