@@ -363,7 +363,7 @@ def kernel_local_limit(
     device = interface or network.route_device(family, destination)
     # Only a tunnel lowers its route's MTU by itself; elsewhere a lower route MTU is a PMTU a router
     # reported, perhaps in an earlier run and still cached: this run's probes measure that path.
-    if not getattr(network, "is_tunnel", lambda _device: True)(device):
+    if not network.is_tunnel(device):
         return None
     return LocalLimit(mtu, device, interface_mtu)
 

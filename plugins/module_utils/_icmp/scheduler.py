@@ -77,6 +77,9 @@ class Network(t.Protocol):
     def route_device(self, family: int, destination: str) -> t.Optional[str]:
         """The interface of the route to ``destination``."""
 
+    def is_tunnel(self, device: t.Optional[str]) -> bool:
+        """Whether ``device`` is a tunnel (the only kind that lowers its route's MTU by itself)."""
+
 
 class ProbeHandler(t.Protocol):
     def send(self, slot: int) -> object:

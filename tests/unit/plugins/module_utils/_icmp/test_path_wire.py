@@ -205,6 +205,9 @@ class WireNetwork:
     def route_device(self, family: int, destination: str) -> t.Optional[str]:
         return "vxt0"
 
+    def is_tunnel(self, device: t.Optional[str]) -> bool:
+        return device == "vxt0"
+
 
 def test_run_trace_resolves_opens_and_traces_through_the_network_seam() -> None:
     clock = FakeClock()
