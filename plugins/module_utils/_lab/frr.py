@@ -80,10 +80,12 @@ def vtysh_argv(node_dir: str, command: str) -> t.Tuple[str, ...]:
 # -- parsing -------------------------------------------------------------------
 def parse_routers(raw_nodes: t.Sequence[t.Any], topo: Topology) -> t.Tuple[Router, ...]:
     """Every node entry's ``frr`` (raw YAML), validated against the built topology."""
-    raw = {item["name"]: item["frr"] for item in raw_nodes if isinstance(item, dict) and item.get("frr") is not None}
-    for name in raw:
-        if "count" in next(item for item in raw_nodes if isinstance(item, dict) and item.get("name") == name):
-            raise TopologyError("node entry %r: frr is not allowed on a counted entry; list BGP routers one by one" % name)
+    entries = [item for item in raw_nodes if isinstance(item, dict) and item.get("frr") is not None]
+    for item in entries:
+        if "count" in item:
+            raise TopologyError("node entry %r: frr is not allowed on a counted entry; list BGP routers one by one"
+                                % item["name"])
+    raw = {item["name"]: item["frr"] for item in entries}
     asns = {name: _asn(check_keys(spec, _KEYS, "node %r frr" % name).get("asn"), "node %r frr asn" % name)
             for name, spec in raw.items()}
     return tuple(_router(name, spec, topo, asns) for name, spec in raw.items())
