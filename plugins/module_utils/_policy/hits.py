@@ -87,18 +87,3 @@ def deltas(first: t.Sequence[t.Mapping[str, t.Any]], second: t.Sequence[t.Mappin
         result.append(out)
     return result
 
-
-def prometheus_samples(hit_rows: t.Sequence[t.Mapping[str, t.Any]]) -> t.List[t.Tuple[t.Dict[str, str], int, int]]:
-    """``(labels, packets, dropped_packets)`` per counted rule, for a per-rule hits metric.
-
-    Labels: family, direction, type, code ("" for any), action. For ``capprobe``'s
-    Prometheus writer (``netdevops_icmp_policy_rule_hits_total``); rules with null counts are left out.
-    """
-    samples = []
-    for row in hit_rows:
-        if row.get("packets") is None:
-            continue
-        labels = {"family": str(row["family"]), "direction": str(row["direction"]), "type": str(row["type"]),
-                  "code": "" if row["code"] is None else str(row["code"]), "action": str(row["action"])}
-        samples.append((labels, int(row["packets"]), int(row["dropped_packets"])))
-    return samples

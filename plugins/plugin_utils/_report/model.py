@@ -16,9 +16,10 @@ import datetime
 import os
 import typing as t
 
-from ansible_collections.netdevops.icmp.plugins.plugin_utils._report import capture
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._report import capture, hits
 
-SCHEMA_VERSION = "1.3.0"  # 1.1.0: check kind "drill"; 1.2.0: top-level slice, check elapsed_ms; 1.3.0: host capture
+# 1.1.0: check kind "drill"; 1.2.0: top-level slice, check elapsed_ms; 1.3.0: host capture; 1.4.0: host policy_hits
+SCHEMA_VERSION = "1.4.0"
 SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "report.schema.json")
 REPORT_KINDS = ("change_validation", "drift_check", "checks")
 PHASES = ("pre", "post")
@@ -52,10 +53,12 @@ def _host(name: str, raw: t.Mapping[str, t.Any], phase: t.Optional[str]) -> t.Di
         status = "error"
     try:
         captured = capture.section(raw.get("capture"))
-    except capture.CaptureInputError as err:
+        rule_hits = hits.section(raw.get("policy_hits"))
+    except (capture.CaptureInputError, hits.HitsInputError) as err:
         raise ReportError("host %s: %s" % (name, err)) from err
     return {"name": str(name), "status": status, "error": raw.get("error"), "checks": checks, "drift": drift,
-            "summary": {"checks": len(checks), "failed": failed, "regressions": regressions}, "capture": captured}
+            "summary": {"checks": len(checks), "failed": failed, "regressions": regressions}, "capture": captured,
+            "policy_hits": rule_hits}
 
 
 def build_report(hosts: t.Mapping[str, t.Any], *, kind: str = "checks",

@@ -18,6 +18,8 @@ import re
 import typing as t
 import xml.etree.ElementTree as ET
 
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._report import hits
+
 METRIC_PREFIX = "netdevops_icmp_"
 # characters XML 1.0 cannot carry at all (a probe's error text could hold one)
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -178,6 +180,10 @@ _HELP = {
     "drift_findings": ("gauge", "Drift findings per kind."),
     "capture_packets_total": ("counter", "ICMP packets a capture on the host saw during the run, per family, type, "
                               "code and direction (in, out)."),
+    "policy_rule_hits_total": ("counter", "Packets a rule of the host's ICMP policy matched (rule: its position in "
+                               "the policy), from the policy's counters."),
+    "policy_rule_dropped_total": ("counter", "Packets a rule of the host's ICMP policy dropped (a drop rule: all it "
+                                  "matched; a rate-limited accept: those over the rate)."),
     "host_passed": ("gauge", "1 when the host passed the run."),
     "last_run_timestamp_seconds": ("gauge", "Unix time of the last run, per host and report (kind and phase)."),
 }
@@ -231,6 +237,8 @@ def _host_samples(report: t.Mapping[str, t.Any], host: t.Mapping[str, t.Any]) ->
     for row in (host.get("capture") or {}).get("by_type", []):
         out["capture_packets_total"].append(({"host": name, "family": row["family"], "type": row["type"],
                                               "code": row["code"], "direction": row["direction"]}, row["packets"]))
+    for suffix, labels, value in hits.samples(name, host.get("policy_hits")):
+        out[suffix].append((labels, value))
     out["host_passed"].append(({"host": name}, int(host["status"] == "pass")))
     out["last_run_timestamp_seconds"].append(({"host": name}, report["timestamp"]))
     return out

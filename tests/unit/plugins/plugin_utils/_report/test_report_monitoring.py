@@ -71,7 +71,8 @@ def test_the_dashboard_has_the_panels_the_fleet_needs() -> None:
     for wanted in [("heatmap", "netdevops_icmp_ping_loss_ratio"), ("heatmap", "netdevops_icmp_ping_rtt_seconds"),
                    ("timeseries", "netdevops_icmp_path_mtu_bytes"), ("state-timeline", "netdevops_icmp_drift"),
                    ("barchart", "netdevops_icmp_drill_phase_seconds"),
-                   ("timeseries", "netdevops_icmp_capture_packets_total")]:
+                   ("timeseries", "netdevops_icmp_capture_packets_total"),
+                   ("timeseries", "netdevops_icmp_policy_rule_dropped_total")]:
         assert wanted in panels, wanted
 
 

@@ -32,6 +32,20 @@ with open(model.SCHEMA_PATH, encoding="utf-8") as _schema:
     VALIDATOR = jsonschema.Draft202012Validator(json.load(_schema))
 
 
+# The hits of netdevops.icmp.policy state: gathered after 10 dropped pings (an older rule without counters last).
+POLICY_HITS = [
+    {"family": "ipv4", "direction": "input", "type": "echo-request", "code": None, "action": "drop", "rate": None,
+     "burst": None, "log_prefix": None, "rule": "ipv4 input type echo-request drop", "packets": 10, "bytes": 840,
+     "dropped_packets": 10, "dropped_bytes": 840},
+    {"family": "ipv4", "direction": "input", "type": "destination-unreachable", "code": 4, "action": "accept",
+     "rate": None, "burst": None, "log_prefix": None, "rule": "ipv4 input type destination-unreachable code 4 accept",
+     "packets": 3, "bytes": 1680, "dropped_packets": 0, "dropped_bytes": 0},
+    {"family": "ipv4", "direction": "input", "type": "echo-request", "code": None, "action": "accept", "rate": 10,
+     "burst": 20, "log_prefix": None, "rule": "ipv4 input type echo-request limit 10/s accept",
+     "packets": None, "bytes": None, "dropped_packets": None, "dropped_bytes": None},
+]
+
+
 def run_checks(**over: t.Any) -> t.List[t.Dict[str, t.Any]]:
     return checks.build_checks(PLAN, **results(**over))
 
@@ -59,7 +73,7 @@ def drift_report() -> t.Dict[str, t.Any]:
     live = gathered(rules=[r for r in DESIRED["rules"] if r["type"] != "echo-request"] + [rule("ipv4", "timestamp-request")])
     return model.build_report({
         "r1": {"checks": run_checks(), "drift": drift.compare_policy(DESIRED, live)},
-        "r2": {"checks": run_checks(), "drift": drift.compare_policy(DESIRED, gathered())},
+        "r2": {"checks": run_checks(), "drift": drift.compare_policy(DESIRED, gathered()), "policy_hits": POLICY_HITS},
         "r3": {"error": "the host did not finish its checks"},
     }, kind="drift_check", run_id="42", generated_at=WHEN)
 
@@ -153,7 +167,8 @@ def samples(report: t.Dict[str, t.Any], name: str) -> t.Dict[t.Tuple[t.Tuple[str
 def test_prometheus_text_parses_with_every_metric_named_and_typed() -> None:
     for report in (pre_report(), post_report(), drift_report()):
         found = families(report)
-        kinds = {name: "counter" if name.endswith("_packets") else "gauge" for name in found}
+        counters = ("netdevops_icmp_capture_packets", "netdevops_icmp_policy_rule_hits", "netdevops_icmp_policy_rule_dropped")
+        kinds = {name: "counter" if name in counters else "gauge" for name in found}
         assert found and all(name.startswith("netdevops_icmp_") and f.type == kinds[name] for name, f in found.items())
         assert all(f.documentation for f in found.values())
 
@@ -180,7 +195,7 @@ def test_prometheus_values() -> None:
 def test_capture_section_in_json_prometheus_and_html() -> None:
     pre = pre_report()
     h1 = pre["hosts"][0]
-    assert pre["schema_version"] == "1.3.0" and pre["hosts"][1]["capture"] is None
+    assert pre["schema_version"] == "1.4.0" and pre["hosts"][1]["capture"] is None
     assert h1["capture"] == {
         "packets": 7, "by_direction": {"in": 2, "out": 5}, "by_type": CAPTURE["by_type"],
         "top_talkers": CAPTURE["top_sources"], "kernel_drops": 0, "interfaces": ["eth0"],
@@ -204,6 +219,35 @@ def test_capture_section_in_json_prometheus_and_html() -> None:
 def test_bad_capture_input_names_the_host_and_value(bad: t.Any, message: str) -> None:
     with pytest.raises(model.ReportError, match="host h1: .*" + re.escape(message)):
         model.build_report({"h1": {"checks": [], "capture": bad}})
+
+
+def test_policy_hits_in_json_and_prometheus_per_rule_and_schema_valid() -> None:
+    report = model.build_report({"h1": {"checks": run_checks(), "policy_hits": POLICY_HITS}, "h2": {"checks": run_checks()}},
+                                kind="drift_check", generated_at=WHEN)
+    jsonschema.validate(json.loads(writers.to_json(report)), json.loads(open(model.SCHEMA_PATH).read()))
+    assert report["hosts"][1]["policy_hits"] is None
+    assert report["hosts"][0]["policy_hits"] == [
+        {"rule": 1, "family": "ipv4", "direction": "input", "type": "echo-request", "code": None, "action": "drop",
+         "packets": 10, "dropped_packets": 10},
+        {"rule": 2, "family": "ipv4", "direction": "input", "type": "destination-unreachable", "code": 4,
+         "action": "accept", "packets": 3, "dropped_packets": 0}]
+    base = (("action", "drop"), ("code", ""), ("direction", "input"), ("family", "ipv4"), ("host", "h1"), ("rule", "1"),
+            ("type", "echo-request"))
+    frag = (("action", "accept"), ("code", "4"), ("direction", "input"), ("family", "ipv4"), ("host", "h1"),
+            ("rule", "2"), ("type", "destination-unreachable"))
+    assert samples(report, "policy_rule_hits") == {base: 10, frag: 3}
+    assert samples(report, "policy_rule_dropped") == {base: 10, frag: 0}
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"family": "ipv4"}, "policy_hits must be a list"),
+    (["echo"], "got the entry 'echo'"),
+    ([dict(POLICY_HITS[0], packets=-3)], "policy_hits rule 1 packets must be a whole number >= 0, got -3"),
+    ([dict(POLICY_HITS[0], type=None)], "policy_hits rule 1 needs type as a string, got None"),
+])
+def test_bad_policy_hits_name_the_host_and_value(bad: t.Any, message: str) -> None:
+    with pytest.raises(model.ReportError, match="host h1: .*" + re.escape(message)):
+        model.build_report({"h1": {"checks": [], "policy_hits": bad}})
 
 
 def test_prometheus_every_sample_names_its_report_so_runs_can_share_a_textfile_directory() -> None:
