@@ -21,6 +21,7 @@ export ANSIBLE_COLLECTIONS_PATH="$work/collections"
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false
 export ANSIBLE_STDOUT_CALLBACK=default ANSIBLE_CALLBACK_RESULT_FORMAT=yaml
 export ANSIBLE_DISPLAY_SKIPPED_HOSTS=false ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false
+export ANSIBLE_FORKS="${ANSIBLE_FORKS:-10}"  # the default lab's nine nodes at once (Ansible's default is 5)
 playbook=("$bin/ansible-playbook" -e "demo_reports_dir=$reports")
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -55,7 +56,7 @@ finish() {
 }
 trap finish EXIT
 
-step "Building the default lab (h1 - r1 - h2, r1-h2 at MTU 1400)"
+step "Building the default lab (a LAN h1, x1, r1; r1-h2 at MTU 1400; an ECMP diamond and iBGP r1-r3 behind r1)"
 "${playbook[@]}" netdevops.icmp.lab_up -e "icmp_lab_inventory_path=$inventory" -e "icmp_lab_state_dir=$work/lab"
 
 step "Running the demo against the lab: nodes, policy, validation, drift, measurements, drills"

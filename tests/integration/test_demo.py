@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._drills.registry import DRILLS
+
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = REPO / ".venv" / "bin"
 
@@ -66,12 +68,16 @@ def test_demo_lab_mode(tmp_path: Path) -> None:
     assert_reports(reports, "demo-measure", "measurements")
     assert_reports(reports, "disaster-drill", "Disaster drills")
     post = json.loads((reports / "change-validation-post.json").read_text())
-    assert {host["name"] for host in post["hosts"]} == {"h1", "r1", "h2"}, post["hosts"]
+    assert {host["name"] for host in post["hosts"]} == {"h1", "x1", "r1", "e1", "e2", "r2", "r3", "h3", "h2"}, post["hosts"]
     assert post["status"] == "pass", post["problems"]
     # the drills' timeline table closes the demo: one row per drill, all passed
     assert "result  inject s  detect s  recover s  verdict" in result.stdout, result.stdout[-3000:]
     rows = re.findall(r"\b([a-z_0-9]+) +(PASS|FAIL) +[-0-9.]+ +[-0-9.]+ +[-0-9.]+ +[a-z_-]+", result.stdout)
-    assert ("flood", "PASS") in rows and all(row[1] == "PASS" for row in rows), rows
+    assert {name for name, _result in rows} == {drill.name for drill in DRILLS}, rows  # every drill ran on the default lab
+    assert all(row[1] == "PASS" for row in rows), rows
+    drift = json.loads((reports / "drift-check.json").read_text())
+    assert drift["hosts"][0]["policy_hits"], "the drift check reports the policy's per-rule counters"
+    assert "netdevops_icmp_policy_rule_hits_total{" in (reports / "drift-check.prom").read_text()
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 

@@ -3,8 +3,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Disaster drills in a lab: netdevops.icmp.disaster_drill with ansible-playbook.
 
-One run of all seven drills against a default lab (h1 - r1 - h2, MTU 1400 on r1-h2, h1 also
-managed over SSH from h2's side) with a unique name; the tests read its reports and then check
+One run of every drill of the registry against a default lab (h1 and the rogue x1 on r1's LAN,
+MTU 1400 on r1-h2, the ECMP diamond and BGP routers behind r1, h1 also managed over SSH from h2's
+side) with a unique name; the tests read its reports and then check
 that the lab is back at its steady state. The guard and check-mode tests change nothing.
 """
 from __future__ import annotations
@@ -19,9 +20,12 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._drills.registry import DRILLS
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-MY_DRILLS = ["pmtud_blackhole", "echo_blocked", "rate_limit", "nd_blocked", "asymmetric", "policy_cutoff", "flood"]
+# Every drill of the registry: the default lab has what each of them needs.
+MY_DRILLS = [drill.name for drill in DRILLS]
 # A LAN with other names and addresses: client c1, rogue x1 and gateway gw on one bridge, server s1 behind gw.
 LAN_TOPOLOGY = {
     "name": "lan",
@@ -117,6 +121,10 @@ def test_all_drills_pass_and_the_play_succeeds(drills: t.Dict[str, t.Any]) -> No
     ("policy_cutoff", ["the push cut the controller off from h1", "black-holed (frag-needed dropped)",
                        "h1 restored its previous policy by itself"]),
     ("flood", ["echo rate limit on 203.0.113.10 held", "reachability from r1 passes"]),
+    ("redirect", ["traffic to 203.0.113.10 redirected: the route lookup says via 198.51.100.126",
+                  "not the gateway 198.51.100.1"]),
+    ("bgp_pmtud", ["BGP session flapping on a PMTUD black hole: the session r1 -> r3 dropped", "of 257 prefixes",
+                   "pmtud from r1 finds a black hole towards 198.51.100.146", "packets up to 1280 bytes pass"]),
 ])
 def test_each_drill_passed_with_the_right_diagnosis(drills: t.Dict[str, t.Any], name: str, words: t.List[str]) -> None:
     check = _drill(drills, name)
@@ -198,17 +206,19 @@ def test_check_mode_runs_no_drill(lab_default: t.Any, tmp_path: Path) -> None:
     assert lab_snapshot(lab_default) == before
 
 
-def test_a_drill_the_lab_cannot_run_is_refused_naming_what_is_missing(lab_default: t.Any, tmp_path: Path) -> None:
-    before = lab_snapshot(lab_default)
-    run = drill_run(lab_default, tmp_path, ["echo_blocked", "redirect", "no_such_drill"])
+def test_a_drill_the_lab_cannot_run_is_refused_naming_what_is_missing(lab_chain: t.Any, tmp_path: Path) -> None:
+    # The chain lab (h1 - r1 ... r6 - h2) has no LAN segment and no BGP routers.
+    before = lab_snapshot(lab_chain)
+    run = drill_run(lab_chain, tmp_path, ["echo_blocked", "redirect", "bgp_pmtud", "no_such_drill"])
     assert run.returncode != 0
     assert "drill redirect cannot run on this lab: it needs a LAN segment with IPv4 that has the client, the router" \
         in run.stdout, run.stdout[-3000:]
+    assert "drill bgp_pmtud cannot run on this lab: it needs two BGP routers" in run.stdout
     assert "unknown drill 'no_such_drill'" in run.stdout
     assert "Nothing was changed." in run.stdout
     assert not (tmp_path / "reports").exists()
     assert not (tmp_path / "state").exists()
-    assert lab_snapshot(lab_default) == before
+    assert lab_snapshot(lab_chain) == before
 
 
 def lan_snapshot(lab: t.Any) -> t.Dict[str, t.Any]:

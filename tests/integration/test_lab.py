@@ -68,7 +68,7 @@ def every_address(lab: t.Any) -> t.List[t.Tuple[str, str]]:
 
 def test_default_every_node_reaches_every_address(lab_default: t.Any) -> None:
     failures = []
-    for source in ("h1", "r1", "h2"):
+    for source in ("h1", "r1", "h2", "h3"):
         for owner, target in every_address(lab_default):
             result = ping(lab_default, source, target)
             if result.returncode != 0:
@@ -79,14 +79,17 @@ def test_default_every_node_reaches_every_address(lab_default: t.Any) -> None:
 def test_default_addresses_and_links_match_the_contract(lab_default: t.Any) -> None:
     assert lab_default.address("h1") == "198.51.100.10"
     assert lab_default.address("h2", 6) == "2001:db8:2::10"
-    assert lab_default.addresses("r1") == {
-        "ipv4": ["198.51.100.1", "203.0.113.1"],
-        "ipv6": ["2001:db8:1::1", "2001:db8:2::1"],
-    }
+    assert sorted(lab_default.addresses("r1")["ipv4"]) == ["198.51.100.1", "198.51.100.129", "198.51.100.133", "203.0.113.1"]
+    assert "2001:db8:1::1" in lab_default.addresses("r1")["ipv6"]
     mtus = {(link["a"], link["b"]): link["mtu"] for link in lab_default.links()}
-    assert mtus == {("h1", "r1"): 1500, ("r1", "h2"): 1400}
+    assert mtus == {("r1", "h2"): 1400, ("r1", "e1"): 1500, ("r1", "e2"): 1500, ("e1", "r2"): 1280, ("e2", "r2"): 1280,
+                    ("r2", "r3"): 1500, ("r3", "h3"): 1500}
     live = json.loads(lab_default.run("h2", ["ip", "-j", "link", "show", "nl-r1"]).stdout)
     assert live[0]["mtu"] == 1400
+    # h1, x1 and r1 share the LAN; r1 reaches r3 over both branches of the diamond.
+    assert ping(lab_default, "h1", "198.51.100.66").returncode == 0
+    to_r3 = json.loads(lab_default.run("r1", ["ip", "-j", "-4", "route", "show", "198.51.100.144/30"]).stdout)
+    assert sorted(hop["dev"] for hop in to_r3[0]["nexthops"]) == ["nl-e1", "nl-e2"]
 
 
 def test_default_sysctls(lab_default: t.Any) -> None:
@@ -146,16 +149,19 @@ def test_second_up_changes_nothing(lab_default: t.Any) -> None:
 def test_up_repairs_drift_then_is_idempotent(make_lab: t.Any) -> None:
     lab = make_lab("default")
     h1 = lab.netns("h1")
-    subprocess.run(["ip", "-n", h1, "addr", "del", "198.51.100.10/24", "dev", "nl-r1"], check=True)
+    subprocess.run(["ip", "-n", h1, "addr", "del", "198.51.100.10/25", "dev", "nl-lan"], check=True)
     subprocess.run(["ip", "-n", lab.netns("r1"), "link", "set", "nl-h2", "mtu", "1500"], check=True)
     lab.sysctl("r1", "net.ipv4.ip_forward", "0")
     outcome = lab.engine.up(lab.topology)
+    # Deleting the address took its connected and static routes with it: every IPv4 route of h1 comes back.
+    routes = ["ip -n %s -4 route add %s via 198.51.100.1 dev nl-lan proto static" % (h1, route.destination)
+              for route in lab.topology.routes if route.node == "h1" and route.family == 4]
+    assert len(routes) == 7
     assert outcome.commands == [
         "ip -n %s link set nl-h2 mtu 1400" % lab.netns("r1"),
         "ip netns exec %s sysctl -q -w net.ipv4.ip_forward=1" % lab.netns("r1"),
-        "ip -n %s addr add 198.51.100.10/24 dev nl-r1" % h1,
-        # Deleting the address took its connected and static routes with it.
-        "ip -n %s -4 route add 203.0.113.0/24 via 198.51.100.1 dev nl-r1 proto static" % h1,
+        "ip -n %s addr add 198.51.100.10/25 dev nl-lan" % h1,
+        *routes,
     ]
     assert ping(lab, "h1", lab.address("h2")).returncode == 0
     assert lab.engine.up(lab.topology).changed is False

@@ -35,13 +35,16 @@ def _row(position: int, raw: t.Any) -> t.Optional[t.Dict[str, t.Any]]:
                              "got the entry %r" % (raw,))
     if raw.get("packets") is None:
         return None
-    for key in _TEXT_KEYS + ("type",):
+    for key in _TEXT_KEYS:
         if not isinstance(raw.get(key), str) or not raw.get(key):
             raise HitsInputError("policy_hits rule %d needs %s as a string, got %r" % (position, key, raw.get(key)))
+    icmp_type = raw.get("type")  # a name, or the number of a type without one (ICMPv6 148)
+    if not (isinstance(icmp_type, str) and icmp_type) and not isinstance(icmp_type, int) or isinstance(icmp_type, bool):
+        raise HitsInputError("policy_hits rule %d needs type as a name or a number, got %r" % (position, icmp_type))
     code = raw.get("code")
     if code is not None:
         _count(code, "policy_hits rule %d code" % position)
-    return {"rule": position, "family": raw["family"], "direction": raw["direction"], "type": raw["type"],
+    return {"rule": position, "family": raw["family"], "direction": raw["direction"], "type": str(icmp_type),
             "code": code, "action": raw["action"],
             "packets": _count(raw.get("packets"), "policy_hits rule %d packets" % position),
             "dropped_packets": _count(raw.get("dropped_packets", 0), "policy_hits rule %d dropped_packets" % position)}

@@ -19,13 +19,15 @@ from ansible_collections.netdevops.icmp.tests.unit.fakes.runner import FakeRunne
 from ansible_collections.netdevops.icmp.tests.unit.plugins.module_utils._lab.memory_files import MemoryFiles
 
 REPO = Path(__file__).resolve().parents[4]
-DEFAULT = REPO / "roles" / "lab" / "files" / "topologies" / "default.yml"
+SHIPPED = REPO / "roles" / "lab" / "files" / "topologies"
+DEFAULT = REPO / "tests" / "unit" / "plugins" / "module_utils" / "_lab" / "fixtures" / "small.yml"  # the golden lab
 FIXTURE = REPO / "tests" / "unit" / "plugins" / "module_utils" / "_lab" / "fixtures" / "default_live.json"
 INVENTORY = "/inv/golden.yml"
 
 
 def network_only_default() -> t.Dict[str, t.Any]:
-    """The shipped default lab without its sshd, which the recorded live state has not got."""
+    """The small golden lab (the shipped default before it grew) without its sshd, which the recorded
+    live state has not got."""
     topology = yaml.safe_load(DEFAULT.read_text(encoding="utf-8"))
     for node in topology["nodes"]:
         node.pop("sshd", None)
@@ -145,7 +147,7 @@ def test_python_interpreter_that_reaches_proxycommand_is_matched_in_full(python:
 
 
 def test_fleet_size_sizes_the_counted_nodes() -> None:
-    fleet = yaml.safe_load((DEFAULT.parent / "fleet.yml").read_text(encoding="utf-8"))
+    fleet = yaml.safe_load((SHIPPED / "fleet.yml").read_text(encoding="utf-8"))
     script = [(["ip", "-j", "netns", "list"], 0, "[]", ""), (["ip", "-j", "addr", "show"], 0, "[]", "")]
     result = lab_topology.execute(params(topology=fleet, fleet_size=4, name=None), engine(script), True)
     assert [node["name"] for node in result["nodes"]] == ["h1", "h2", "h3", "h4"]
@@ -154,7 +156,7 @@ def test_fleet_size_sizes_the_counted_nodes() -> None:
 
 
 def test_main_warns_when_the_neighbour_table_comes_close(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    fleet = yaml.safe_load((DEFAULT.parent / "fleet.yml").read_text(encoding="utf-8"))
+    fleet = yaml.safe_load((SHIPPED / "fleet.yml").read_text(encoding="utf-8"))
     monkeypatch.setattr(lab_topology, "Files", lambda: MemoryFiles({"/proc/sys/net/ipv4/neigh/default/gc_thresh3": "50\n"}))
     script = [(["ip", "-j", "netns", "list"], 0, "[]", ""), (["ip", "-j", "addr", "show"], 0, "[]", "")]
     monkeypatch.setattr(lab_topology, "ModuleRunner", lambda module: FakeRunner(script))

@@ -42,7 +42,7 @@ class RecordingRunner(SubprocessRunner):
 
 
 def main() -> None:
-    data = yaml.safe_load((REPO / "roles/lab/files/topologies/default.yml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((HERE / "fixtures" / "small.yml").read_text(encoding="utf-8"))
     topo = parse_topology(data, name="golden")
     engine = LabEngine(SubprocessRunner(), state_dir="/nonexistent")
     engine.up(topo)

@@ -40,6 +40,9 @@ POLICY_HITS = [
     {"family": "ipv4", "direction": "input", "type": "destination-unreachable", "code": 4, "action": "accept",
      "rate": None, "burst": None, "log_prefix": None, "rule": "ipv4 input type destination-unreachable code 4 accept",
      "packets": 3, "bytes": 1680, "dropped_packets": 0, "dropped_bytes": 0},
+    {"family": "ipv6", "direction": "input", "type": 148, "code": None, "action": "accept", "rate": None,
+     "burst": None, "log_prefix": None, "rule": "ipv6 input type 148 accept", "packets": 0, "bytes": 0,
+     "dropped_packets": 0, "dropped_bytes": 0},
     {"family": "ipv4", "direction": "input", "type": "echo-request", "code": None, "action": "accept", "rate": 10,
      "burst": 20, "log_prefix": None, "rule": "ipv4 input type echo-request limit 10/s accept",
      "packets": None, "bytes": None, "dropped_packets": None, "dropped_bytes": None},
@@ -230,20 +233,25 @@ def test_policy_hits_in_json_and_prometheus_per_rule_and_schema_valid() -> None:
         {"rule": 1, "family": "ipv4", "direction": "input", "type": "echo-request", "code": None, "action": "drop",
          "packets": 10, "dropped_packets": 10},
         {"rule": 2, "family": "ipv4", "direction": "input", "type": "destination-unreachable", "code": 4,
-         "action": "accept", "packets": 3, "dropped_packets": 0}]
+         "action": "accept", "packets": 3, "dropped_packets": 0},
+        {"rule": 3, "family": "ipv6", "direction": "input", "type": "148", "code": None, "action": "accept",
+         "packets": 0, "dropped_packets": 0}]
     base = (("action", "drop"), ("code", ""), ("direction", "input"), ("family", "ipv4"), ("host", "h1"), ("rule", "1"),
             ("type", "echo-request"))
     frag = (("action", "accept"), ("code", "4"), ("direction", "input"), ("family", "ipv4"), ("host", "h1"),
             ("rule", "2"), ("type", "destination-unreachable"))
-    assert samples(report, "policy_rule_hits") == {base: 10, frag: 3}
-    assert samples(report, "policy_rule_dropped") == {base: 10, frag: 0}
+    cps = (("action", "accept"), ("code", ""), ("direction", "input"), ("family", "ipv6"), ("host", "h1"), ("rule", "3"),
+           ("type", "148"))
+    assert samples(report, "policy_rule_hits") == {base: 10, frag: 3, cps: 0}
+    assert samples(report, "policy_rule_dropped") == {base: 10, frag: 0, cps: 0}
 
 
 @pytest.mark.parametrize("bad, message", [
     ({"family": "ipv4"}, "policy_hits must be a list"),
     (["echo"], "got the entry 'echo'"),
     ([dict(POLICY_HITS[0], packets=-3)], "policy_hits rule 1 packets must be a whole number >= 0, got -3"),
-    ([dict(POLICY_HITS[0], type=None)], "policy_hits rule 1 needs type as a string, got None"),
+    ([dict(POLICY_HITS[0], type=None)], "policy_hits rule 1 needs type as a name or a number, got None"),
+    ([dict(POLICY_HITS[0], type=True)], "policy_hits rule 1 needs type as a name or a number, got True"),
 ])
 def test_bad_policy_hits_name_the_host_and_value(bad: t.Any, message: str) -> None:
     with pytest.raises(model.ReportError, match="host h1: .*" + re.escape(message)):
