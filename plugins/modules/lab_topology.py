@@ -66,7 +66,7 @@ options:
         with explicit overlay addresses), C(vni) (1 to 16777215), optional C(type) (V(vxlan)),
         C(mtu) (default the underlay MTU minus 50 over IPv4, 70 over IPv6), C(df) (V(set),
         V(unset) (default) or V(inherit)), C(port) (default 4789), C(ipv4) and C(ipv6) (overlay
-        prefixes as for links) and C(underlay) (V(ipv4) or V(ipv6): the ends' addresses on a link
+        prefixes as for links) and C(underlay) (V(ipv4) or V(ipv6), the ends' addresses on a link
         or segment they share, the default; or C({a, b}), addresses of the two nodes).
       - Mutually exclusive with O(topology_file).
     type: dict
