@@ -37,9 +37,12 @@ def overlay_parts(lab: Lab) -> t.Optional[t.Dict[str, t.Any]]:
     return None
 
 
-def _tcp_sentence(tcp: t.Any) -> str:
+def _tcp_sentence(tcp: t.Any, limited: bool = False) -> str:
     if not isinstance(tcp, t.Mapping) or tcp.get("connected") is None:
         return ""
+    if tcp.get("completed") and limited:
+        return ("; a full-size TCP transfer from the tunnel end still completed in %s s (its own kernel lowered the "
+                "route MTU; hosts behind the tunnel end get no such help)" % tcp.get("elapsed_s"))
     if tcp.get("completed"):
         return "; a full-size TCP transfer across it completed in %s s" % tcp.get("elapsed_s")
     if tcp.get("connected"):
@@ -60,6 +63,7 @@ def diagnose(pmtud: t.Any, tcp: t.Any, parts: t.Mapping[str, t.Any]) -> t.Dict[s
     limit = pm.get("local_limit") if isinstance(pm.get("local_limit"), t.Mapping) else None
     tcp_text = _tcp_sentence(tcp)
     if limit is not None and limit.get("interface") == ifname and limit.get("interface_mtu", 0) > limit.get("mtu", 0):
+        tcp_text = _tcp_sentence(tcp, limited=True)
         return {"verdict": "overlay_mtu_too_high",
                 "diagnosis": "overlay MTU too high on tunnel %s: interface %s has MTU %s but only %s-byte packets "
                              "fit its underlay (MTU %s less the %s-byte VXLAN encapsulation), so larger packets to %s "

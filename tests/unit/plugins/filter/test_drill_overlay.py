@@ -65,3 +65,7 @@ def test_a_local_limit_elsewhere_a_black_hole_and_a_fitting_mtu_are_told_apart()
     verdict = drill_diagnosis({}, tcp=done, pmtud=pmtud(), tunnel=PARTS)
     assert verdict == {"verdict": "healthy", "diagnosis": "tunnel vx7 carries 1430-byte packets to 192.0.2.202 "
                        "(path MTU 1430); a full-size TCP transfer across it completed in 0.02 s"}
+    limit = {"mtu": 1430, "interface": "nl-vx7", "interface_mtu": 1500}
+    verdict = drill_diagnosis({}, tcp=done, pmtud=pmtud(limit), tunnel=PARTS)
+    assert "a full-size TCP transfer from the tunnel end still completed in 0.02 s (its own kernel lowered the " \
+        "route MTU; hosts behind the tunnel end get no such help)" in verdict["diagnosis"]
