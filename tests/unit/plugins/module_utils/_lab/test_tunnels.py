@@ -200,3 +200,11 @@ def test_inventory_and_facts_expose_the_tunnels() -> None:
     assert (fact["ifname"], fact["vni"], fact["ipv4"]) == ("nl-ov1", 100, "192.0.2.8/30")
     no_tunnels = parse_topology(dict(copy.deepcopy(BASE), tunnels=[]))
     assert "lab_tunnels" not in inventory.build_inventory(no_tunnels, sshd.LabPaths("/s", "ovl"), "/p")["all"]["vars"]
+
+
+def test_each_tunnel_family_counts_two_neighbour_entries() -> None:
+    from ansible_collections.netdevops.icmp.plugins.module_utils._lab.neigh import needed_entries
+
+    without = parse_topology(dict(copy.deepcopy(BASE), tunnels=[]))
+    assert needed_entries(topo(), 4) == needed_entries(without, 4) + 2
+    assert needed_entries(topo(ipv6=False), 6) == needed_entries(without, 6)
