@@ -35,7 +35,8 @@ options:
   topology:
     description:
       - The topology as a mapping. Keys C(name) (lab name, 1 to 12 lower-case letters and
-        digits), C(nodes), C(links), optional C(segments), C(routes), C(auto_routes) and C(ecmp).
+        digits), C(nodes), C(links), optional C(segments), C(routes), C(auto_routes), C(ecmp) and
+        C(tunnels).
       - C(nodes) items have C(name), C(role) (C(host) or C(router), default C(host)), optional
         C(sshd) (bool), C(ssh_from) (node whose namespace the controller's SSH sessions start
         from), C(sysctls) (mapping of per-namespace keys under C(net.); others are refused),
@@ -61,6 +62,12 @@ options:
         addresses and ports; V(0) addresses only, V(2) inner addresses). Once the lab has a
         multipath route, every router and every host holding one gets the hash policy, unless its
         own C(sysctls) set it.
+      - C(tunnels) items have C(name), C(a) and C(b) (node names, or mappings C({node, ipv4, ipv6})
+        with explicit overlay addresses), C(vni) (1 to 16777215), optional C(type) (V(vxlan)),
+        C(mtu) (default the underlay MTU minus 50 over IPv4, 70 over IPv6), C(df) (V(set),
+        V(unset) (default) or V(inherit)), C(port) (default 4789), C(ipv4) and C(ipv6) (overlay
+        prefixes as for links) and C(underlay) (V(ipv4) or V(ipv6), the ends' addresses on a link
+        or segment they share, the default; or C({a, b}), addresses of the two nodes).
       - Mutually exclusive with O(topology_file).
     type: dict
   topology_file:
@@ -101,7 +108,7 @@ options:
         directly from the controller when it is on a segment with C(controller) and has no
         C(ssh_from); else across the lab from the namespace of its C(ssh_from) node.
       - C(lab_segments) (a group variable of C(all)) lists the segments with their members' and
-        the controller's addresses.
+        the controller's addresses; C(lab_tunnels) (the same) the tunnels, as in RV(tunnels).
       - Needs PyYAML (it comes with ansible-core).
     type: path
   fleet_size:
@@ -229,6 +236,15 @@ segments:
   returned: always
   type: list
   elements: dict
+tunnels:
+  description: >-
+    The VXLAN tunnels; C(name), C(type), C(ifname), C(vni), C(port), C(df), C(mtu), C(fitting_mtu)
+    (the underlay MTU minus the encapsulation), C(underlay_family), C(underlay_mtu), overlay
+    prefixes C(ipv4) and C(ipv6), and C(a) / C(b) (C(node), overlay C(ipv4) and C(ipv6), and
+    C(underlay), the end's underlay address). Empty unless O(state=present).
+  returned: always
+  type: list
+  elements: dict
 links:
   description: >-
     The links; C(a), C(b), C(mtu), C(a_ifname), C(b_ifname), prefixes C(ipv4) and C(ipv6), and
@@ -257,6 +273,7 @@ import typing as t
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab import inventory as lab_inventory
+from ansible_collections.netdevops.icmp.plugins.module_utils._lab import tunnels as lab_tunnels
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab.build import Files, LabEngine, Outcome
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab.errors import LabError
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab.model import Topology
@@ -329,7 +346,8 @@ def execute(params: t.Dict[str, t.Any], engine: LabEngine, check_mode: bool) -> 
     lab = topo.name if topo is not None else params["name"]
     inventory_path = params["inventory_path"]
     result: t.Dict[str, t.Any] = {
-        "lab": lab, "nodes": [], "addresses": {}, "links": [], "segments": [], "routes": [], "namespaces": [],
+        "lab": lab, "nodes": [], "addresses": {}, "links": [], "segments": [], "tunnels": [], "routes": [],
+        "namespaces": [],
         "inventory_path": inventory_path,
     }
     if state == "present":
@@ -371,6 +389,7 @@ def describe(topo: Topology) -> t.Dict[str, t.Any]:
         "addresses": {node.name: lab_inventory.node_addresses(topo, node.name) for node in topo.nodes},
         "links": lab_inventory.link_facts(topo),
         "segments": lab_inventory.segment_facts(topo),
+        "tunnels": [lab_tunnels.facts(tunnel) for tunnel in topo.tunnels],
         "routes": [
             {"node": route.node, "family": route.family, "to": route.destination, "via": route.via,
              "dev": route.dev, "origin": route.origin,

@@ -130,6 +130,9 @@ class LabEngine:
                 node = wanted[netns]
                 keys = [key for key, _value in node.sysctls]
                 live.detail[netns] = self.read_namespace(netns, keys, pids=node.sshd or node.name in bgp)
+                if topo.tunnels_of(node.name):
+                    live.detail[netns].vxlan = state.parse_vxlan(
+                        self._out("ip", "-n", netns, "-j", "-d", "link", "show", "type", "vxlan"))
             elif netns in bridges:
                 live.detail[netns] = state.NamespaceState(
                     netns, state.parse_addr_show(self._out("ip", "-n", netns, "-j", "addr", "show")),

@@ -14,7 +14,7 @@ from __future__ import annotations
 import shlex
 import typing as t
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._lab import frr, sshd
+from ansible_collections.netdevops.icmp.plugins.module_utils._lab import frr, sshd, tunnels
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab.model import Endpoint, Node, Segment, Topology
 
 CONNECTION = "netdevops.icmp.netns"
@@ -141,6 +141,8 @@ def build_inventory(topo: Topology, paths: sshd.LabPaths, python: str) -> t.Dict
     lab_vars: t.Dict[str, t.Any] = {"lab_links": link_facts(topo)}
     if topo.segments:
         lab_vars["lab_segments"] = segment_facts(topo)
+    if topo.tunnels:
+        lab_vars["lab_tunnels"] = [tunnels.facts(tunnel) for tunnel in topo.tunnels]
     return {"all": {"children": children, "vars": lab_vars}}
 
 

@@ -180,8 +180,13 @@ def _parse_address(value: t.Any, family: int, draft: _Draft, side: str) -> t.Opt
     if value is None:
         return None
     where = "link %d (%s) endpoint %s" % (draft.index, draft.label, side)
+    return parse_host_address(value, family, draft.prefix[family], where, "link")
+
+
+def parse_host_address(value: t.Any, family: int, prefix: t.Optional[IPNetwork], where: str, kind: str) -> IPInterface:
+    """An address of a ``kind`` ("link", "tunnel") with the prefix ``prefix``, or the prefix
+    length it is written with when ``prefix`` is None; a host address in the documentation ranges."""
     text = str(value)
-    prefix = draft.prefix[family]
     if "/" not in text and prefix is not None:
         text = "%s/%d" % (text, prefix.prefixlen)
     try:
@@ -192,15 +197,15 @@ def _parse_address(value: t.Any, family: int, draft: _Draft, side: str) -> t.Opt
         raise TopologyError("%s has ipv%d address %r of the wrong family" % (where, family, value))
     if "/" not in str(value) and prefix is None:
         raise TopologyError(
-            "%s has ipv%d address %r without a prefix length and the link has no ipv%d prefix; "
-            "write it like %s" % (where, family, value, family, "198.51.100.1/24" if family == 4 else "2001:db8:1::1/64")
+            "%s has ipv%d address %r without a prefix length and the %s has no ipv%d prefix; "
+            "write it like %s" % (where, family, value, kind, family, "198.51.100.1/24" if family == 4 else "2001:db8:1::1/64")
         )
     if not in_doc_ranges(addr):
         raise TopologyError(
             "%s has address %s outside the documentation ranges; labs use only %s" % (where, addr, doc_ranges_text())
         )
     if prefix is not None and addr.network != prefix:
-        raise TopologyError("%s has address %s, which is not in the link prefix %s" % (where, addr, prefix))
+        raise TopologyError("%s has address %s, which is not in the %s prefix %s" % (where, addr, kind, prefix))
     if addr.ip in (addr.network.network_address, addr.network.broadcast_address) and addr.network.num_addresses > 2:
         raise TopologyError(
             "%s has address %s, the %s address of its prefix; use a host address"

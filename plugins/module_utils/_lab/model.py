@@ -150,6 +150,8 @@ class Topology:
     segments: t.Tuple[Segment, ...] = ()
     # BGP routers (frr.Router): bgpd runs in these nodes' namespaces.
     bgp: t.Tuple[t.Any, ...] = ()
+    # VXLAN tunnels (tunnels.Tunnel): an interface at each end, not part of routing.
+    tunnels: t.Tuple[t.Any, ...] = ()
 
     def node(self, name: str) -> Node:
         for node in self.nodes:
@@ -162,6 +164,9 @@ class Topology:
 
     def segments_of(self, node: str) -> t.List[Segment]:
         return [segment for segment in self.segments if segment.member(node) is not None]
+
+    def tunnels_of(self, node: str) -> t.List[t.Any]:
+        return [tunnel for tunnel in self.tunnels if tunnel.end(node) is not None]
 
     def interfaces(self, node: str) -> t.List[t.Tuple[Endpoint, int, str]]:
         """(endpoint, mtu, peer) of every interface of ``node``; peer is a node or a segment."""

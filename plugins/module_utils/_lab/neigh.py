@@ -55,6 +55,7 @@ def parse_cache_entries(text: t.Optional[str]) -> t.Optional[int]:
 def needed_entries(topo: Topology, family: int) -> int:
     """The entries the lab needs at the least (see the module docstring)."""
     total = 2 * sum(1 for link in topo.links if link.prefix(family) is not None)
+    total += 2 * sum(1 for tunnel in topo.tunnels if (tunnel.ipv4 if family == 4 else tunnel.ipv6) is not None)
     for segment in topo.segments:
         if segment.prefix(family) is not None:
             stations = len(segment.members) + (1 if segment.controller is not None else 0)

@@ -99,7 +99,9 @@ def plan_up(topo: Topology, state: LiveState, paths: sshd.LabPaths) -> t.List[St
         segment_steps, gone = _plan_segment(topo, segment, state)
         steps += segment_steps
         removed |= gone
-    state = _without(state, removed)
+    tunnel_steps, gone = _plan_tunnels(topo, state)
+    steps += tunnel_steps
+    state = _without(state, removed | gone)
     for node in topo.nodes:
         steps += _plan_sysctls(node, _ns(state, node.netns), node.netns not in state.netns)
     steps += _plan_addresses(topo, state)
@@ -115,6 +117,7 @@ def _plan_links(topo: Topology, state: LiveState) -> t.Tuple[t.List[Step], t.Set
     removed: t.Set[t.Tuple[str, str]] = set()
     for node in topo.nodes:
         wanted = {end.ifname for end, _mtu, _peer in topo.interfaces(node.name)}
+        wanted |= {tunnel.ifname for tunnel in topo.tunnels_of(node.name)}
         for ifname in sorted(_ns(state, node.netns).interfaces):
             if ifname != "lo" and ifname not in wanted:
                 steps.append(run("ip", "-n", node.netns, "link", "del", ifname))
@@ -153,6 +156,7 @@ def _without(state: LiveState, removed: t.Set[t.Tuple[str, str]]) -> LiveState:
             [route for route in live.routes if not any(dev in gone for _via, dev in route.all_nexthops())],
             live.sysctls,
             live.pids,
+            {name: config for name, config in live.vxlan.items() if name not in gone},
         )
     return LiveState(state.netns, detail, state.files)
 
@@ -172,6 +176,7 @@ def _plan_addresses(topo: Topology, state: LiveState) -> t.List[Step]:
     ups: t.List[Step] = []
     where = [(node.netns, end) for node in topo.nodes for end, _mtu, _peer in topo.interfaces(node.name)]
     where += [(ROOT, segment.controller) for segment in topo.segments if segment.controller is not None]
+    where += [(topo.node(end.node).netns, end) for tunnel in topo.tunnels for end in (tunnel.a, tunnel.b)]
     for netns, end in where:
         iface = _ns(state, netns).interfaces.get(end.ifname)
         have = iface.addresses if iface else frozenset()
@@ -189,6 +194,26 @@ def _plan_addresses(topo: Topology, state: LiveState) -> t.List[Step]:
         if iface is None or not iface.up:
             ups.append(_ip(netns, "link", "set", end.ifname, "up"))
     return steps + ups
+
+
+def _plan_tunnels(topo: Topology, state: LiveState) -> t.Tuple[t.List[Step], t.Set[t.Tuple[str, str]]]:
+    """Each end's VXLAN interface: created, recreated when its VXLAN settings drifted, MTU set."""
+    steps: t.List[Step] = []
+    removed: t.Set[t.Tuple[str, str]] = set()
+    for tunnel in topo.tunnels:
+        for end, local, remote in tunnel.ends():
+            netns = topo.node(end.node).netns
+            live = _ns(state, netns)
+            iface = live.interfaces.get(tunnel.ifname)
+            if iface is not None and live.vxlan.get(tunnel.ifname) != tunnel.config(local, remote):
+                steps.append(run("ip", "-n", netns, "link", "del", tunnel.ifname))
+                removed.add((netns, tunnel.ifname))
+                iface = None
+            if iface is None:
+                steps.append(run("ip", "-n", netns, "link", "add", tunnel.ifname, *tunnel.create_args(local, remote)))
+            elif iface.mtu != tunnel.mtu:
+                steps.append(run("ip", "-n", netns, "link", "set", tunnel.ifname, "mtu", str(tunnel.mtu)))
+    return steps, removed
 
 
 def _plan_segment(topo: Topology, segment: Segment, state: LiveState) -> t.Tuple[t.List[Step], t.Set[t.Tuple[str, str]]]:

@@ -47,6 +47,8 @@ class NamespaceState:
     routes: t.List[LiveRoute] = field(default_factory=list)
     sysctls: t.Dict[str, t.Optional[str]] = field(default_factory=dict)
     pids: t.List[int] = field(default_factory=list)
+    # VXLAN interfaces: name -> (vni, local, remote, port, df), see ``parse_vxlan``.
+    vxlan: t.Dict[str, t.Tuple[t.Any, ...]] = field(default_factory=dict)
 
 
 # The key of the init namespace in ``LiveState.detail`` (where the controller's veth is).
@@ -138,3 +140,18 @@ def parse_pids(text: str) -> t.List[int]:
 def parse_link_names(text: str) -> t.List[str]:
     """``ip -j link show`` -> interface names."""
     return [str(entry["ifname"]) for entry in _load_json(text, "ip -j link show")]
+
+
+def parse_vxlan(text: str) -> t.Dict[str, t.Tuple[t.Any, ...]]:
+    """``ip -j -d link show type vxlan`` -> name -> (vni, local, remote, port, df)."""
+    found: t.Dict[str, t.Tuple[t.Any, ...]] = {}
+    for entry in _load_json(text, "ip -j -d link show type vxlan"):
+        data = (entry.get("linkinfo") or {}).get("info_data") or {}
+        found[str(entry["ifname"])] = (
+            data.get("id"),
+            data.get("local", data.get("local6")),
+            data.get("remote", data.get("remote6")),
+            data.get("port"),
+            data.get("df", "unset"),
+        )
+    return found

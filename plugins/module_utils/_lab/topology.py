@@ -34,8 +34,9 @@ from ansible_collections.netdevops.icmp.plugins.module_utils._lab.routing import
     parse_static_routes,
 )
 from ansible_collections.netdevops.icmp.plugins.module_utils._lab.segments import SegmentParser
+from ansible_collections.netdevops.icmp.plugins.module_utils._lab.tunnels import parse_tunnels
 
-_TOP_KEYS = ("name", "nodes", "links", "segments", "routes", "auto_routes", "ecmp", "description")
+_TOP_KEYS = ("name", "nodes", "links", "segments", "routes", "auto_routes", "ecmp", "tunnels", "description")
 _NODE_KEYS = ("name", "role", "sshd", "ssh_from", "sysctls", "ping_group_range", "count", "frr")
 MAX_COUNT = 1000
 # Per-namespace sysctls only: everything outside net.* is host-wide (kernel.*, vm.*,
@@ -68,6 +69,7 @@ def parse_topology(data: t.Any, name: t.Optional[str] = None, fleet_size: t.Opti
     routes = [route for route in auto if (route.node, route.destination) not in overridden] + static
     nodes = with_hash_policy(nodes, routes, ecmp)
     topo = Topology(lab, tuple(nodes), tuple(links), tuple(routes), tuple(built))
+    topo = dataclasses.replace(topo, tunnels=parse_tunnels(data.get("tunnels"), topo))
     return dataclasses.replace(topo, bgp=frr.parse_routers(data["nodes"], topo))
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from ansible_collections.netdevops.icmp.plugins.plugin_utils._drills.bgp import bgp_parts
 from ansible_collections.netdevops.icmp.plugins.plugin_utils._drills.lan import lan_parts
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._drills.overlay import overlay_parts
 
 Lab = t.Mapping[str, t.Any]
 
@@ -70,6 +71,9 @@ NEEDS: t.Dict[str, Need] = {need.name: need for need in (
          "two BGP routers peering across a path with a lower-MTU hop: 'frr' on two router nodes that name each"
          " other as neighbours, the speaker announcing prefixes, and a router between them with a link of a smaller"
          " MTU than both ends' links (see roles/lab/files/topologies/bgp.yml)"),
+    Need("tunnel", lambda lab: overlay_parts(lab) is not None,
+         "a VXLAN tunnel with an IPv4 overlay between two lab nodes ('tunnels' in the lab topology, for example"
+         " {name: ov1, a: h3, b: r2, vni: 100}; see docs/lab.md)"),
 )}
 
 DRILLS: t.Tuple[Drill, ...] = (
@@ -91,6 +95,8 @@ DRILLS: t.Tuple[Drill, ...] = (
           "a rogue on the LAN spoofs an ICMP redirect from the gateway: the client loses the server; strict-host stops it"),
     Drill("bgp_pmtud", ("bgp_pair",), "bgp_pmtud_black_hole",
           "a BGP router drops frag-needed: the UPDATEs are black-holed across a lower-MTU hop and the session flaps"),
+    Drill("overlay_mtu", ("tunnel",), "overlay_mtu_too_high",
+          "a VXLAN overlay's MTU left at the underlay's: pmtud finds the local tunnel limit; the right MTU fixes it"),
 )
 
 
@@ -134,7 +140,7 @@ def plan(names: t.Sequence[str], lab: Lab) -> t.Dict[str, t.Any]:
         elif drill not in drills:
             drills.append(drill)
     return {
-        "lab": dict(lab, lan=lan_parts(lab), bgp=bgp_parts(lab)),
+        "lab": dict(lab, lan=lan_parts(lab), bgp=bgp_parts(lab), overlay=overlay_parts(lab)),
         "drills": [{"name": d.name, "tasks": d.tasks, "verdict": d.verdict, "summary": d.summary} for d in drills],
         "refused": refused,
         "skipped": skipped,

@@ -30,6 +30,10 @@ INTERFACES = {"h1": [{"ifname": "eth0", "ipv4": "198.51.100.10/24"}, {"ifname": 
 BGP_INTERFACES = {"b1": [{"mtu": 1500}], "m1": [{"mtu": 1500}, {"mtu": 1280}], "b2": [{"mtu": 1500}]}
 BGP_FRR = {"b1": {"vtysh": "/usr/bin/vtysh", "networks": 9, "neighbors": [{"node": "b2", "address": "203.0.113.2"}]},
            "b2": {"vtysh": "/usr/bin/vtysh", "networks": 0, "neighbors": [{"node": "b1", "address": "198.51.100.1"}]}}
+# a VXLAN between t1 and t2, for overlay_mtu (lab_tunnels)
+TUNNEL = {"name": "ov1", "ifname": "nl-ov1", "mtu": 1450, "fitting_mtu": 1450, "underlay_mtu": 1500,
+          "underlay_family": 4, "df": "unset", "a": {"node": "t1", "ipv4": "192.0.2.9", "ipv6": "2001:db8:0:3::1"},
+          "b": {"node": "t2", "ipv4": "192.0.2.10", "ipv6": "2001:db8:0:3::2"}}
 LAB: t.Dict[str, t.Any] = {
     "client": "h1", "router": "r1", "server": "h2", "client_v4": "198.51.100.10", "client_v6": "2001:db8:1::10",
     "server_v4": "203.0.113.10", "server_v6": "2001:db8:2::10", "ssh_host": "h1_ssh", "segments": [],
@@ -50,7 +54,8 @@ def test_every_registered_drill_has_its_task_file_and_guide() -> None:
 
 
 def test_all_runs_every_drill_in_registry_order_on_a_lab_with_a_lan() -> None:
-    plan = drill_plan(["all"], lab(segments=[SEGMENT], interfaces=dict(INTERFACES, **BGP_INTERFACES), frr=BGP_FRR))
+    plan = drill_plan(["all"], lab(segments=[SEGMENT], interfaces=dict(INTERFACES, **BGP_INTERFACES), frr=BGP_FRR,
+                                   tunnels=[TUNNEL]))
     assert [d["name"] for d in plan["drills"]] == [d.name for d in registry.DRILLS]
     assert plan["drills"][0]["tasks"] == "drill_pmtud_blackhole.yml"
     assert plan["refused"] == [] and plan["skipped"] == []
@@ -61,7 +66,7 @@ def test_all_on_a_lab_without_a_lan_skips_the_lan_drills_and_says_why() -> None:
     assert "redirect" not in [d["name"] for d in plan["drills"]]
     assert plan["skipped"][0] == ("redirect (needs a LAN segment with IPv4 that has the client, the router and a third node "
                                   "(the rogue, icmp_drill_rogue) as members ('segments' in the lab topology))")
-    assert [item.split(" ")[0] for item in plan["skipped"]] == ["redirect", "bgp_pmtud"]
+    assert [item.split(" ")[0] for item in plan["skipped"]] == ["redirect", "bgp_pmtud", "overlay_mtu"]
     assert plan["lab"]["lan"] is None
 
 
