@@ -18,6 +18,7 @@ import typing as t
 from dataclasses import dataclass
 
 from ansible_collections.netdevops.icmp.plugins.plugin_utils._drills.bgp import bgp_parts
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._drills.ecmp import ecmp_parts
 from ansible_collections.netdevops.icmp.plugins.plugin_utils._drills.lan import lan_parts
 
 Lab = t.Mapping[str, t.Any]
@@ -70,6 +71,11 @@ NEEDS: t.Dict[str, Need] = {need.name: need for need in (
          "two BGP routers peering across a path with a lower-MTU hop: 'frr' on two router nodes that name each"
          " other as neighbours, the speaker announcing prefixes, and a router between them with a link of a smaller"
          " MTU than both ends' links (see roles/lab/files/topologies/bgp.yml)"),
+    Need("ecmp", lambda lab: ecmp_parts(lab) is not None,
+         "equal-cost paths between the client and a host behind them: a router on the client's path with an IPv4"
+         " multipath route to that host's prefix whose next hops are two lab nodes ('ecmp: {auto: true}' in the"
+         " topology with two equal-cost branches, or 'routes' with several 'via'; see"
+         " roles/lab/files/topologies/ecmp.yml)"),
 )}
 
 DRILLS: t.Tuple[Drill, ...] = (
@@ -91,6 +97,9 @@ DRILLS: t.Tuple[Drill, ...] = (
           "a rogue on the LAN spoofs an ICMP redirect from the gateway: the client loses the server; strict-host stops it"),
     Drill("bgp_pmtud", ("bgp_pair",), "bgp_pmtud_black_hole",
           "a BGP router drops frag-needed: the UPDATEs are black-holed across a lower-MTU hop and the session flaps"),
+    Drill("ecmp_partial", ("ecmp",), "ecmp_partial",
+          "one branch of an equal-cost pair drops the flows it carries: some flows work, others fail;"
+          " multipath traceroute names the branch"),
 )
 
 
@@ -134,7 +143,7 @@ def plan(names: t.Sequence[str], lab: Lab) -> t.Dict[str, t.Any]:
         elif drill not in drills:
             drills.append(drill)
     return {
-        "lab": dict(lab, lan=lan_parts(lab), bgp=bgp_parts(lab)),
+        "lab": dict(lab, lan=lan_parts(lab), bgp=bgp_parts(lab), ecmp=ecmp_parts(lab)),
         "drills": [{"name": d.name, "tasks": d.tasks, "verdict": d.verdict, "summary": d.summary} for d in drills],
         "refused": refused,
         "skipped": skipped,
