@@ -42,7 +42,7 @@ def check_of(workdir: Path) -> t.Dict[str, t.Any]:
 
 def run_and_check(lab: Lab, workdir: Path, broken: str, working: str, target: str) -> t.Dict[str, t.Any]:
     before = snapshot(lab)
-    run = drill_run(lab, workdir, ["ecmp_partial"])
+    run = drill_run(lab, workdir, ["ecmp_partial"], "-v")  # -v: the measurements set_fact noted
     assert run.returncode == 0, run.stdout[-6000:]
     check = check_of(workdir)
     print(run.stdout[run.stdout.rindex("Show the drill timeline"):], json.dumps(check, indent=1))  # the numbers, with -s
@@ -57,6 +57,10 @@ def run_and_check(lab: Lab, workdir: Path, broken: str, working: str, target: st
     assert 0 < int(lost) < int(total), diagnosis
     carried = dict(re.findall(r"(\w+): (\d+) flows", diagnosis))
     assert set(carried) == {broken, working} and all(int(count) > 0 for count in carried.values()), diagnosis
+    # the broken branch's own counter saw the packets it dropped
+    dropped = re.search(r'"dropped_packets": (\d+)', run.stdout)
+    assert dropped is not None and int(dropped.group(1)) > 0, run.stdout[-6000:]
+    print(re.findall(r'"classic_(?:reached|lost)_ports": \[[^]]*\]', run.stdout))
     assert snapshot(lab) == before
     assert "netdevops_icmp_drill_ecmp" not in lab.run(broken, ["nft", "list", "ruleset"]).stdout
     return check
@@ -81,4 +85,18 @@ def test_a_lab_without_equal_cost_paths_refuses_the_drill_and_changes_nothing(ma
             " behind them") in run.stdout, run.stdout[-3000:]
     assert "Nothing was changed." in run.stdout
     assert not (tmp_path / "reports").exists()
+    assert snapshot(lab) == before
+
+
+def test_a_broken_detection_fails_the_play_cleans_up_and_reports_red(make_lab: t.Any, tmp_path: Path) -> None:
+    # a classic traceroute (one flow) in place of the multipath one: it cannot enumerate the
+    # branches nor name the one that loses flows, so the drill fails after the fault was injected
+    lab = make_lab("ecmp")
+    before = snapshot(lab)
+    run = drill_run(lab, tmp_path, ["ecmp_partial"], "-e", "__icmp_drill_ecmp_multipath=false")
+    assert run.returncode != 0
+    assert "drill(s) failed: ecmp_partial" in run.stdout, run.stdout[-3000:]
+    assert "ecmp.trace must be the result of netdevops.icmp.traceroute with multipath: true" in run.stdout
+    check = check_of(tmp_path)
+    assert check["status"] == "fail"
     assert snapshot(lab) == before

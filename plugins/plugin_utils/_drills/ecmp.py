@@ -152,9 +152,12 @@ def _flow_outcomes(trace: t.Mapping[str, t.Any]) -> t.Tuple[t.List[int], t.Dict[
 
 
 def _branch_hop(trace: t.Mapping[str, t.Any]) -> t.Optional[t.Mapping[str, t.Any]]:
-    """The first hop with more than one next hop: where the flows split."""
-    return next((hop for hop in trace.get("hops") or []
-                 if isinstance(hop, t.Mapping) and len(hop.get("addresses") or []) > 1), None)
+    """Where the flows split: the first hop with more than one next hop, else (the flows probed
+    there all took one branch, the MDA's residual miss) the first hop with a failing branch."""
+    hops = [hop for hop in trace.get("hops") or [] if isinstance(hop, t.Mapping)]
+    failing = set(trace.get("failing") or [])
+    return next((hop for hop in hops if len(hop.get("addresses") or []) > 1),
+                next((hop for hop in hops if failing & set(hop.get("addresses") or [])), None))
 
 
 def _node_of(parts: t.Mapping[str, t.Any], address: str) -> str:

@@ -146,6 +146,20 @@ def test_flows_lost_after_e2_are_a_partial_ecmp_failure_naming_the_branch_and_th
         " the branch e2 drops traffic it should forward")
 
 
+def test_flows_that_all_took_the_broken_branch_at_the_split_still_name_it() -> None:
+    # the six flows probed at hop 2 all hashed onto e2 and died; flows added at hop 3 arrived via e1
+    lost = trace([E2] * 6, [E2])
+    arrived = [[None, None, R2_E1, H3]] * 5
+    lost["flows"] += arrived
+    lost["hops"][2] = dict(lost["hops"][2], addresses=[R2_E1], flows={R2_E1: list(range(6, 11))})
+    lost["hops"][3] = dict(lost["hops"][3], addresses=[H3], flows={H3: list(range(6, 11))})
+    lost["reached"] = True
+    verdict = drill_diagnosis(None, ecmp={"trace": lost, "parts": DIAMOND_PARTS})
+    assert (verdict["verdict"], verdict["failing_branches"], verdict["flows_lost"], verdict["flows_reached"]) == (
+        "ecmp_partial", ["e2"], 6, 5)
+    assert "finds 1 branch(es) after r1 at hop 2 (e2: 6 flows)" in verdict["diagnosis"]
+
+
 def test_every_flow_arriving_over_both_branches_is_healthy() -> None:
     verdict = drill_diagnosis(None, ecmp={"trace": trace(ALTERNATING), "parts": DIAMOND_PARTS})
     assert verdict["verdict"] == "healthy" and verdict["failing_pct"] == 0.0 and verdict["failing_branches"] == []
