@@ -57,6 +57,7 @@ SECTIONS: t.List[t.Tuple[str, t.List[t.Tuple[str, str]]]] = [
         ("drill_redirect", "docs/drills/redirect.md"),
         ("drill_bgp_pmtud", "docs/drills/bgp_pmtud.md"),
         ("drill_overlay_mtu", "docs/drills/overlay_mtu.md"),
+        ("drill_ecmp_partial", "docs/drills/ecmp_partial.md"),
     ]),
 ]
 _LINK = re.compile(r"(!?\[[^\]]*\]\()([^)\s]+)(\))")

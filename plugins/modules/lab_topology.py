@@ -102,7 +102,8 @@ options:
         C(netdevops.icmp.netns), C(ansible_host) the namespace, and host variables C(lab_name),
         C(lab_node), C(lab_role), C(lab_netns), C(lab_addresses) and C(lab_interfaces)
         (and for a BGP router C(lab_frr), with C(asn), C(router_id), C(neighbors), C(networks),
-        C(vty_socket) and C(vtysh), the command that reads its state);
+        C(vty_socket) and C(vtysh), the command that reads its state; for a node with multipath
+        routes C(lab_multipath), each with C(family), C(destination) and C(nexthops) (C(via), C(dev)));
         C(lab_links) is a group variable of C(all).
       - A node with C(sshd) also appears as C(<node>_ssh) in group C(lab_ssh). It is reached over SSH
         directly from the controller when it is on a segment with C(controller) and has no

@@ -89,6 +89,15 @@ def node_facts(topo: Topology, node: Node) -> t.Dict[str, t.Any]:
     }
 
 
+def multipath_facts(topo: Topology, node: str) -> t.List[t.Dict[str, t.Any]]:
+    """The node's multipath (ECMP) routes: destination and every next hop (drills find their diamond here)."""
+    return [
+        {"family": "ipv%d" % route.family, "destination": route.destination,
+         "nexthops": [{"via": via, "dev": dev} for via, dev in route.nexthops()]}
+        for route in topo.routes if route.node == node and route.multipath
+    ]
+
+
 def _controller_segment(topo: Topology, node: Node) -> t.Optional[t.Tuple[Segment, Endpoint]]:
     """The segment (and the node's end on it) that the controller reaches directly."""
     for segment in topo.segments_of(node.name):
@@ -122,6 +131,9 @@ def build_inventory(topo: Topology, paths: sshd.LabPaths, python: str) -> t.Dict
             "lab_addresses": facts["addresses"],
             "lab_interfaces": facts["interfaces"],
         }
+        multipath = multipath_facts(topo, node.name)
+        if multipath:
+            host["lab_multipath"] = multipath
         for router in topo.bgp:
             if router.node == node.name:
                 host["lab_frr"] = frr.facts(router, paths.node_dir(node.name))

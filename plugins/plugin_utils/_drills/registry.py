@@ -18,6 +18,7 @@ import typing as t
 from dataclasses import dataclass
 
 from ansible_collections.netdevops.icmp.plugins.plugin_utils._drills.bgp import bgp_parts
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._drills.ecmp import ecmp_parts
 from ansible_collections.netdevops.icmp.plugins.plugin_utils._drills.lan import lan_parts
 from ansible_collections.netdevops.icmp.plugins.plugin_utils._drills.overlay import overlay_parts
 
@@ -74,6 +75,11 @@ NEEDS: t.Dict[str, Need] = {need.name: need for need in (
     Need("tunnel", lambda lab: overlay_parts(lab) is not None,
          "a VXLAN tunnel with an IPv4 overlay between two lab nodes ('tunnels' in the lab topology, for example"
          " {name: ov1, a: h3, b: r2, vni: 100}; see docs/lab.md)"),
+    Need("ecmp", lambda lab: ecmp_parts(lab) is not None,
+         "equal-cost paths between the client and a host behind them: a router on the client's path with an IPv4"
+         " multipath route to that host's prefix whose next hops are two lab nodes ('ecmp: {auto: true}' in the"
+         " topology with two equal-cost branches, or 'routes' with several 'via'; see"
+         " roles/lab/files/topologies/ecmp.yml)"),
 )}
 
 DRILLS: t.Tuple[Drill, ...] = (
@@ -97,6 +103,9 @@ DRILLS: t.Tuple[Drill, ...] = (
           "a BGP router drops frag-needed: the UPDATEs are black-holed across a lower-MTU hop and the session flaps"),
     Drill("overlay_mtu", ("tunnel",), "overlay_mtu_too_high",
           "a VXLAN overlay's MTU left at the underlay's: pmtud finds the local tunnel limit; the right MTU fixes it"),
+    Drill("ecmp_partial", ("ecmp",), "ecmp_partial",
+          "one branch of an equal-cost pair drops the flows it carries: some flows work, others fail;"
+          " multipath traceroute names the branch"),
 )
 
 
@@ -140,7 +149,7 @@ def plan(names: t.Sequence[str], lab: Lab) -> t.Dict[str, t.Any]:
         elif drill not in drills:
             drills.append(drill)
     return {
-        "lab": dict(lab, lan=lan_parts(lab), bgp=bgp_parts(lab), overlay=overlay_parts(lab)),
+        "lab": dict(lab, lan=lan_parts(lab), bgp=bgp_parts(lab), overlay=overlay_parts(lab), ecmp=ecmp_parts(lab)),
         "drills": [{"name": d.name, "tasks": d.tasks, "verdict": d.verdict, "summary": d.summary} for d in drills],
         "refused": refused,
         "skipped": skipped,

@@ -34,6 +34,18 @@ BGP_FRR = {"b1": {"vtysh": "/usr/bin/vtysh", "networks": 9, "neighbors": [{"node
 TUNNEL = {"name": "ov1", "ifname": "nl-ov1", "mtu": 1450, "fitting_mtu": 1450, "underlay_mtu": 1500,
           "underlay_family": 4, "df": "unset", "a": {"node": "t1", "ipv4": "192.0.2.9", "ipv6": "2001:db8:0:3::1"},
           "b": {"node": "t2", "ipv4": "192.0.2.10", "ipv6": "2001:db8:0:3::2"}}
+# h1 - r1 - {e1 | e2} - r2 - h3, r1 with a multipath route to h3's link, for ecmp_partial
+ECMP_INTERFACES = {
+    "h1": [dict(INTERFACES["h1"][0], peer="r1"), dict(INTERFACES["h1"][1], peer="lan1")],
+    "r1": [{"ipv4": "198.51.100.1/24", "peer": "h1"}, {"ipv4": "203.0.113.1/30", "peer": "e1"},
+           {"ipv4": "203.0.113.5/30", "peer": "e2"}],
+    "e1": [{"ipv4": "203.0.113.2/30", "peer": "r1"}, {"ipv4": "203.0.113.9/30", "peer": "r2"}],
+    "e2": [{"ipv4": "203.0.113.6/30", "peer": "r1"}, {"ipv4": "203.0.113.13/30", "peer": "r2"}],
+    "r2": [{"ipv4": "203.0.113.10/30", "peer": "e1"}, {"ipv4": "203.0.113.14/30", "peer": "e2"},
+           {"ipv4": "203.0.113.17/30", "peer": "h3"}],
+    "h3": [{"ipv4": "203.0.113.18/30", "peer": "r2"}]}
+ECMP_MULTIPATH = {"r1": [{"family": "ipv4", "destination": "203.0.113.16/30",
+                          "nexthops": [{"via": "203.0.113.2", "dev": "nl-e1"}, {"via": "203.0.113.6", "dev": "nl-e2"}]}]}
 LAB: t.Dict[str, t.Any] = {
     "client": "h1", "router": "r1", "server": "h2", "client_v4": "198.51.100.10", "client_v6": "2001:db8:1::10",
     "server_v4": "203.0.113.10", "server_v6": "2001:db8:2::10", "ssh_host": "h1_ssh", "segments": [],
@@ -54,8 +66,8 @@ def test_every_registered_drill_has_its_task_file_and_guide() -> None:
 
 
 def test_all_runs_every_drill_in_registry_order_on_a_lab_with_a_lan() -> None:
-    plan = drill_plan(["all"], lab(segments=[SEGMENT], interfaces=dict(INTERFACES, **BGP_INTERFACES), frr=BGP_FRR,
-                                   tunnels=[TUNNEL]))
+    plan = drill_plan(["all"], lab(segments=[SEGMENT], interfaces=dict(INTERFACES, **BGP_INTERFACES, **ECMP_INTERFACES),
+                                   frr=BGP_FRR, tunnels=[TUNNEL], hosts=["h1", "h3", "h2"], multipath=ECMP_MULTIPATH))
     assert [d["name"] for d in plan["drills"]] == [d.name for d in registry.DRILLS]
     assert plan["drills"][0]["tasks"] == "drill_pmtud_blackhole.yml"
     assert plan["refused"] == [] and plan["skipped"] == []
@@ -66,7 +78,7 @@ def test_all_on_a_lab_without_a_lan_skips_the_lan_drills_and_says_why() -> None:
     assert "redirect" not in [d["name"] for d in plan["drills"]]
     assert plan["skipped"][0] == ("redirect (needs a LAN segment with IPv4 that has the client, the router and a third node "
                                   "(the rogue, icmp_drill_rogue) as members ('segments' in the lab topology))")
-    assert [item.split(" ")[0] for item in plan["skipped"]] == ["redirect", "bgp_pmtud", "overlay_mtu"]
+    assert [item.split(" ")[0] for item in plan["skipped"]] == ["redirect", "bgp_pmtud", "overlay_mtu", "ecmp_partial"]
     assert plan["lab"]["lan"] is None
 
 
