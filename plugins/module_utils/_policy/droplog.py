@@ -16,15 +16,20 @@ explains (another program's rule writing to the same group) is kept with ``rule:
 from __future__ import annotations
 
 import ipaddress
+import math
+import socket
 import typing as t
 
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy import icmp_types
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.icmp_types import IPV4, IPV6
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import Policy, Rule
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import nflog
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import Policy, PolicyError, Rule
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.nflog import LoggedPacket
 
 _ICMP_PROTOCOL = {IPV4: 1, IPV6: 58}
 _IPV6_EXTENSIONS = {0, 43, 60}  # hop-by-hop, routing, destination options: the ones before an ICMPv6 header
+MAX_DURATION_S = 3600
+MAX_PACKETS = 1000000
 _Address = t.Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 
 
@@ -104,3 +109,32 @@ def _type_name(family: t.Optional[str], decoded: t.Optional[Decoded]) -> t.Optio
     if family not in (IPV4, IPV6) or decoded is None or decoded.icmp_type is None:
         return None
     return icmp_types.type_name(t.cast(str, family), decoded.icmp_type)
+
+
+def check_window(duration_s: t.Any, max_packets: t.Any) -> None:
+    """The reading window: a duration in seconds and a packet bound, both finite and positive."""
+    if isinstance(duration_s, bool) or not isinstance(duration_s, (int, float)) or not math.isfinite(duration_s) \
+            or not 0 < duration_s <= MAX_DURATION_S:
+        raise PolicyError("drop_log duration %r is out of range: give seconds, more than 0 and at most %d"
+                          % (duration_s, MAX_DURATION_S))
+    if isinstance(max_packets, bool) or not isinstance(max_packets, int) or not 1 <= max_packets <= MAX_PACKETS:
+        raise PolicyError("drop_log max_packets %r is out of range: give a whole number from 1 to %d"
+                          % (max_packets, MAX_PACKETS))
+
+
+def interface_name(index: int) -> t.Optional[str]:
+    try:
+        return socket.if_indextoname(index)
+    except OSError:
+        return None  # the interface is gone (a lab link torn down after the packet)
+
+
+def gather(policy: t.Optional[Policy], log_group: int, duration_s: float, max_packets: int,
+           read: t.Optional[t.Callable[[int, float, int], nflog.Reading]] = None) -> t.Dict[str, t.Any]:
+    """Read ``log_group`` for ``duration_s`` (at most ``max_packets``; ``read``: ``nflog.read_group``)
+    and summarize it against ``policy``."""
+    check_window(duration_s, max_packets)
+    reading = (read or nflog.read_group)(log_group, float(duration_s), max_packets)
+    return {"log_group": log_group, "duration_s": reading.elapsed_s, "packets": len(reading.packets),
+            "overruns": reading.overruns, "truncated": reading.truncated,
+            "drops": summarize(policy, reading.packets, interface_name)}

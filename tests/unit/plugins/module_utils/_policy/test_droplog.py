@@ -5,8 +5,10 @@ import dataclasses
 import ipaddress
 from pathlib import Path
 
+import pytest
+
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy import droplog, model, nflog
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import rule_from_dict
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import PolicyError, rule_from_dict
 
 FIXTURES = Path(__file__).parent / "nflog"
 V4 = nflog.parse_packet(nflog.messages(bytes.fromhex((FIXTURES / "echo-v4.hex").read_text().strip()))[0])
@@ -75,3 +77,29 @@ def test_summary_counts_per_rule_type_code_and_source_busiest_first():
     assert (first["prefix"], first["interface"], first["destination"]) == ("echo-drop ", "lo", "127.0.0.1")
     assert first["first_seen"] == first["last_seen"] == V4.timestamp_s
     assert rows[1]["interface"] == "if3" and rows[1]["first_seen"] is None
+
+
+def test_gather_reads_the_group_once_and_summarizes():
+    calls = []
+
+    def read(group: int, duration_s: float, max_packets: int) -> nflog.Reading:
+        calls.append((group, duration_s, max_packets))
+        return nflog.Reading([V4] * 3, 1, False, 2.001)
+
+    result = droplog.gather(POLICY, 58, 2, 500, read)
+    assert calls == [(58, 2.0, 500)]
+    assert {k: result[k] for k in ("log_group", "duration_s", "packets", "overruns", "truncated")} == {
+        "log_group": 58, "duration_s": 2.001, "packets": 3, "overruns": 1, "truncated": False}
+    assert [(r["rule"], r["packets"]) for r in result["drops"]] == [(ANY_ECHO.text(), 3)]
+
+
+@pytest.mark.parametrize("duration,max_packets,word", [
+    (0, 10, "duration 0"), (-1, 10, "duration -1"), (3601, 10, "duration 3601"), (float("nan"), 10, "duration nan"),
+    ("5", 10, "duration '5'"), (True, 10, "duration True"), (5, 0, "max_packets 0"), (5, 10 ** 7, "max_packets 10000000"),
+])
+def test_a_bad_window_is_refused_before_reading(duration, max_packets, word):
+    def read(*_args: object) -> nflog.Reading:
+        raise AssertionError("read before the window was checked")
+
+    with pytest.raises(PolicyError, match=word):
+        droplog.gather(POLICY, 58, duration, max_packets, read)
