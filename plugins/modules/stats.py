@@ -72,7 +72,7 @@ options:
         type: float
         required: true
       max_packets:
-        description: Stop early after this many logged packets (1 to 1000000); RV(drop_log.truncated) says so.
+        description: Stop early after this many logged packets (1 to 1000000); C(truncated) in RV(drop_log) says so.
         type: int
         default: 10000
       log_group:
@@ -257,10 +257,10 @@ drop_log:
   description:
     - With O(drop_log), what the policy's logged drops were over the window; null otherwise.
     - C(log_group), C(duration_s) (the measured window), C(packets) (logged packets read), C(overruns)
-      (times the kernel had to discard logged packets because the socket buffer was full: non-zero means
+      (times the kernel had to discard logged packets because the socket buffer was full; when not 0,
       C(packets) is a lower bound), C(truncated) (stopped at O(drop_log.max_packets) before the window ended),
       C(backend).
-    - C(drops) has one entry per rule, ICMP type/code, source, destination and interface, busiest first: C(rule)
+    - C(drops) has one entry per rule, ICMP type/code, source, destination and interface, busiest first. C(rule)
       (the rule's one-line text as in RV(netdevops.icmp.policy#module:hits), null when no rule of the policy
       explains the packet, for example another program logging to the same group), C(prefix), C(family),
       C(direction), C(type) (number), C(type_name), C(code), C(source), C(destination), C(interface) (in, else

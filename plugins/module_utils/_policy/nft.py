@@ -91,8 +91,8 @@ UNCOUNTED = "rules without a hit counter (written by an older version)"  # drift
 
 def _drop(match: str, log_prefix: t.Optional[str], log_group: int) -> str:
     if log_prefix:
-        return '%s %s log prefix "%s" group %d drop' % (match, COUNTER, names.check_log_prefix(log_prefix),
-                                                       names.check_log_group(log_group))
+        prefix, group = names.check_log_prefix(log_prefix), names.check_log_group(log_group)
+        return '%s %s log prefix "%s" group %d drop' % (match, COUNTER, prefix, group)
     return "%s %s drop" % (match, COUNTER)
 
 

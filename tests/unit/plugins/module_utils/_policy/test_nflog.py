@@ -63,7 +63,7 @@ def test_other_messages_and_garbage_are_not_packets_and_never_raise():
     assert nflog.parse_packet(nflog.messages(ACK_1)[0]) is None
     assert nflog.parse_packet(nflog.Message(0x0400, 0, b"\x02")) is None
     rng = random.Random(16)
-    for _ in range(300):
+    for _round in range(300):
         data = bytearray(ECHO_V4)
         for _flip in range(rng.randint(1, 8)):
             data[rng.randrange(len(data))] = rng.randrange(256)
