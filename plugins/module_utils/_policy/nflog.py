@@ -261,18 +261,22 @@ def _refusal(group: int, code: int, net_admin: t.Optional[bool]) -> NflogError:
                       "(/proc/net/netfilter/nfnetlink_log)?" % (group, os.strerror(code), errno.errorcode.get(code, code)))
 
 
+ACK_WAIT_S = 2.0
+
+
 def _await_ack(channel: Channel, sequence: int, group: int, net_admin: t.Callable[[], t.Optional[bool]],
-               early: t.List[bytes]) -> None:
-    """Wait for the ack of request ``sequence``; packets that arrive first are kept in ``early``."""
-    for _attempt in range(16):
-        data = channel.receive(2.0)
+               early: t.List[LoggedPacket], clock: Clock) -> None:
+    """Wait for the ack of request ``sequence``; packets that arrive first (a busy group) are kept in ``early``."""
+    deadline = clock.monotonic() + ACK_WAIT_S
+    while clock.monotonic() < deadline:
+        data = channel.receive(deadline - clock.monotonic())
         if data is None:
-            break
+            continue
         for message in messages(data):
-            code = error_code(message)
-            if code is None:
-                early.append(data)
-            elif message.sequence == sequence:
+            code, packet = error_code(message), parse_packet(message)
+            if packet is not None:
+                early.append(packet)
+            elif code is not None and message.sequence == sequence:
                 if code != 0:
                     raise _refusal(group, code, net_admin())
                 return
@@ -294,10 +298,10 @@ def read_group(group: int, duration_s: float, max_packets: int, channel: t.Optio
     clock = clock or _SystemClock()
     channel = channel or NetlinkSocket()
     try:
-        early: t.List[bytes] = []
+        early: t.List[LoggedPacket] = []
         for message in setup_messages(group):
             channel.send(message)
-            _await_ack(channel, messages(message)[0].sequence, group, net_admin, early)
+            _await_ack(channel, messages(message)[0].sequence, group, net_admin, early, clock)
         return _collect(channel, early, duration_s, max_packets, clock)
     finally:
         try:
@@ -307,26 +311,22 @@ def read_group(group: int, duration_s: float, max_packets: int, channel: t.Optio
         channel.close()
 
 
-def _collect(channel: Channel, early: t.List[bytes], duration_s: float, max_packets: int, clock: Clock) -> Reading:
+def _collect(channel: Channel, early: t.List[LoggedPacket], duration_s: float, max_packets: int,
+             clock: Clock) -> Reading:
     start = clock.monotonic()
-    deadline, packets, overruns = start + duration_s, [], 0
-    pending = list(early)
+    deadline, packets, overruns = start + duration_s, early[:max_packets], 0
     while len(packets) < max_packets:
-        if not pending:
-            remaining = deadline - clock.monotonic()
-            if remaining <= 0:
-                break
-            try:
-                data = channel.receive(remaining)
-            except OSError as err:
-                if err.errno != errno.ENOBUFS:
-                    raise NflogError("reading the drop log failed: %s" % os.strerror(err.errno or 0)) from err
-                overruns += 1
-                continue
-            if data is None:
-                continue
-            pending.append(data)
-        for message in messages(pending.pop(0)):
+        remaining = deadline - clock.monotonic()
+        if remaining <= 0:
+            break
+        try:
+            data = channel.receive(remaining)
+        except OSError as err:
+            if err.errno != errno.ENOBUFS:
+                raise NflogError("reading the drop log failed: %s" % os.strerror(err.errno or 0)) from err
+            overruns += 1
+            continue
+        for message in messages(data or b""):
             packet = parse_packet(message)
             if packet is not None and len(packets) < max_packets:
                 packets.append(packet)

@@ -171,3 +171,15 @@ def test_cap_net_admin_is_read_from_the_effective_set(tmp_path):
     status.write_text("CapEff:\t0000000000000000\n")
     assert nflog.has_net_admin(str(status)) is False
     assert nflog.has_net_admin(str(tmp_path / "missing")) is None
+
+
+def test_packets_logged_before_the_last_ack_are_kept_not_lost():
+    class Busy(FakeChannel):
+        def send(self, data: bytes) -> None:
+            super().send(data)
+            if nflog.messages(data)[0].sequence == 6:  # the group is bound: traffic is already flowing
+                self.answers.insert(len(self.answers) - 1, ECHO_V4 + ECHO_V6)
+
+    clock = FakeClock()
+    reading = nflog.read_group(58, 1.0, 10, Busy(clock, [ECHO_V4]), clock)
+    assert [p.prefix for p in reading.packets] == ["echo-drop ", "e6", "echo-drop "]
