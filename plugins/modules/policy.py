@@ -153,6 +153,17 @@ options:
     description: Prefix of our iptables chains (C(<prefix>-IN), C(-FWD), C(-OUT)).
     type: str
     default: NETDEVOPS-ICMP
+  log_group:
+    description:
+      - The nflog group (1-65535) that rules with a C(log_prefix) log their drops to (nftables
+        C(log prefix "P" group N), iptables C(-j NFLOG --nflog-group N)).
+      - M(netdevops.icmp.stats) with O(netdevops.icmp.stats#module:drop_log) reads this group back and
+        summarizes the drops per rule. An nflog group works in every network namespace; the kernel log does
+        not (see the guide's section "Drop logs").
+      - A table or chains written by an older version (plain C(log)/C(LOG) to the kernel log), or for another
+        group, read back without error as the same rules and are rewritten once by the next changing apply.
+    type: int
+    default: 58
   allow_unsafe:
     description: Allow a policy that drops frag-needed, packet-too-big or neighbour discovery.
     type: bool
@@ -426,7 +437,7 @@ import typing as t
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.netdevops.icmp.plugins.module_utils._adapter import ModuleRunner
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy import defaults, engine, model, profiles
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import defaults, engine, model, names, profiles
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy import sysctl as sysctl_mod
 from ansible_collections.netdevops.icmp.plugins.module_utils._runner import CommandError
 
@@ -457,6 +468,7 @@ ARGUMENT_SPEC = {
                 "choices": ["auto", "nftables", "iptables", "cisco_ios", "aws_security_group", "aws_network_acl"]},
     "table": {"type": "str", "default": defaults.DEFAULT_TABLE},
     "chain_prefix": {"type": "str", "default": defaults.DEFAULT_CHAIN_PREFIX},
+    "log_group": {"type": "int", "default": defaults.DEFAULT_LOG_GROUP},
     "allow_unsafe": {"type": "bool", "default": False},
     "force": {"type": "bool", "default": False},
     "confirm_timeout": {"type": "int", "default": defaults.DEFAULT_CONFIRM_TIMEOUT},
@@ -503,7 +515,8 @@ def build_request(params: t.Mapping[str, t.Any], check_mode: bool) -> engine.Req
                                 % (MAX_CONFIRM_BYTES, params["confirm_bytes"]))
     return engine.Request(
         state=params["state"], want=build_want(params), backend=params["backend"], table=params["table"],
-        chain_prefix=params["chain_prefix"], allow_unsafe=params["allow_unsafe"], force=params["force"],
+        chain_prefix=params["chain_prefix"], log_group=names.check_log_group(params["log_group"]),
+        allow_unsafe=params["allow_unsafe"], force=params["force"],
         state_dir=params["state_dir"],
         confirm_timeout=params["confirm_timeout"], token=params.get("_confirm_token"), rollback=params.get("rollback"),
         history_size=params["history_size"], check_mode=check_mode, running_config=params.get("running_config"),

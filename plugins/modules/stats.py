@@ -23,6 +23,8 @@ description:
     fails the task.
   - With O(policy_hits), also returns the hit counters of every rule M(netdevops.icmp.policy) wrote
     (RV(policy_hits)), and with O(interval) their change over the same interval.
+  - With O(drop_log), listens to the policy's nflog group for a while and returns the packets its
+    rules with a C(log_prefix) dropped, summarized per rule, ICMP type/code and source (RV(drop_log)).
 author:
   - netdevops.icmp contributors (@netdevops)
 options:
@@ -51,6 +53,43 @@ options:
         default: netdevops_icmp
       chain_prefix:
         description: The policy's iptables chain prefix (O(netdevops.icmp.policy#module:chain_prefix)).
+        type: str
+        default: NETDEVOPS-ICMP
+  drop_log:
+    description:
+      - Read back the drops that the policy's rules with a C(log_prefix) logged, for O(drop_log.duration)
+        seconds, from the nflog group O(netdevops.icmp.policy#module:log_group) (read over netlink, so it
+        works inside any network namespace and needs no host-wide setting); see RV(drop_log).
+      - The policy is read first (to tell which rule logged a packet), then the group for the whole window,
+        then the counters (so with O(interval) the task takes O(drop_log.duration) + O(interval)).
+      - Needs CAP_NET_ADMIN (root). Only one program can read a group at a time; a group another program
+        reads (ulogd, a second run) is an error that names it.
+    type: dict
+    required: false
+    suboptions:
+      duration:
+        description: Seconds to listen (more than 0, at most 3600). Packets dropped before or after are not seen.
+        type: float
+        required: true
+      max_packets:
+        description: Stop early after this many logged packets (1 to 1000000); C(truncated) in RV(drop_log) says so.
+        type: int
+        default: 10000
+      log_group:
+        description: The nflog group the policy logs to (O(netdevops.icmp.policy#module:log_group)).
+        type: int
+        default: 58
+      backend:
+        description: Which firewall holds the policy; V(auto) picks nftables when C(nft) exists.
+        type: str
+        choices: [auto, nftables, iptables]
+        default: auto
+      table:
+        description: The policy's nftables table.
+        type: str
+        default: netdevops_icmp
+      chain_prefix:
+        description: The policy's iptables chain prefix.
         type: str
         default: NETDEVOPS-ICMP
 attributes:
@@ -99,6 +138,17 @@ EXAMPLES = r"""
 - name: Show the rules that dropped something
   ansible.builtin.debug:
     msg: "{{ icmp_hits.policy_hits.delta | selectattr('dropped_packets') | map(attribute='rule') | list }}"
+
+- name: Which rules dropped what, from whom, over 30 seconds (rules with a log_prefix)
+  netdevops.icmp.stats:
+    drop_log:
+      duration: 30
+  become: true
+  register: icmp_drops
+
+- name: Show the sources of dropped echo requests
+  ansible.builtin.debug:
+    msg: "{{ icmp_drops.drop_log.drops | selectattr('type_name', 'eq', 'echo-request') | map(attribute='source') | list }}"
 
 - name: Show echo requests received per second
   ansible.builtin.debug:
@@ -203,6 +253,32 @@ policy_hits:
             "dropped_bytes": 2520}]
     delta: [{"rule": "ipv4 input type echo-request drop", "packets": 10, "packets_per_s": 1.0,
              "dropped_packets": 10, "dropped_packets_per_s": 1.0}]
+drop_log:
+  description:
+    - With O(drop_log), what the policy's logged drops were over the window; null otherwise.
+    - C(log_group), C(duration_s) (the measured window), C(packets) (logged packets read), C(overruns)
+      (times the kernel had to discard logged packets because the socket buffer was full; when not 0,
+      C(packets) is a lower bound), C(truncated) (stopped at O(drop_log.max_packets) before the window ended),
+      C(backend).
+    - C(drops) has one entry per rule, ICMP type/code, source, destination and interface, busiest first. C(rule)
+      (the rule's one-line text as in RV(netdevops.icmp.policy#module:hits), null when no rule of the policy
+      explains the packet, for example another program logging to the same group), C(prefix), C(family),
+      C(direction), C(type) (number), C(type_name), C(code), C(source), C(destination), C(interface) (in, else
+      out), C(packets), C(first_seen) and C(last_seen) (kernel timestamps in seconds since the epoch; null when
+      the packet had none).
+  returned: always
+  type: dict
+  sample:
+    log_group: 58
+    duration_s: 10.001
+    packets: 10
+    overruns: 0
+    truncated: false
+    backend: nftables
+    drops:
+      - {rule: "ipv4 input type echo-request log 'echo-drop ' drop", prefix: "echo-drop ", family: ipv4,
+         direction: input, type: 8, type_name: echo-request, code: 0, source: 192.0.2.1, destination: 192.0.2.2,
+         interface: eth0, packets: 10, first_seen: 1795977527.52, last_seen: 1795977529.33}
 """
 
 
@@ -217,7 +293,7 @@ from ansible_collections.netdevops.icmp.plugins.module_utils._icmp.stats import 
     FileProcReader,
     collect,
 )
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy import backends, hits, names
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import backends, droplog, hits, names, nflog
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import PolicyError
 from ansible_collections.netdevops.icmp.plugins.module_utils._runner import CommandError
 
@@ -226,6 +302,8 @@ HITS_SPEC = {
     "table": {"type": "str", "default": "netdevops_icmp"},
     "chain_prefix": {"type": "str", "default": "NETDEVOPS-ICMP"},
 }
+DROP_LOG_SPEC = dict(HITS_SPEC, duration={"type": "float", "required": True},
+                     max_packets={"type": "int", "default": 10000}, log_group={"type": "int", "default": 58})
 
 
 def read_policy_hits(module: AnsibleModule, options: t.Mapping[str, t.Any]) -> t.Callable[[bool], t.Dict[str, t.Any]]:
@@ -254,10 +332,29 @@ def read_policy_hits(module: AnsibleModule, options: t.Mapping[str, t.Any]) -> t
     return again
 
 
+def read_drop_log(module: AnsibleModule, options: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
+    """Read the policy, then its nflog group for the window; the summary per rule."""
+    runner = ModuleRunner(module)
+    try:
+        names.check_table(options["table"])
+        names.check_chain_prefix(options["chain_prefix"])
+        names.check_log_group(options["log_group"])
+        droplog.check_window(options["duration"], options["max_packets"])
+        backend = backends.make_backend(options["backend"], runner, options["table"], options["chain_prefix"],
+                                        runner.which, options["log_group"])
+        live = backend.read()
+        result = droplog.gather(live.policy, options["log_group"], options["duration"], options["max_packets"])
+    except (PolicyError, CommandError, nflog.NflogError) as err:
+        module.fail_json(msg="drop_log: %s" % err)
+    result["backend"] = backend.name
+    return result
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={"interval": {"type": "float", "required": False},
-                       "policy_hits": {"type": "dict", "required": False, "options": HITS_SPEC}},
+                       "policy_hits": {"type": "dict", "required": False, "options": HITS_SPEC},
+                       "drop_log": {"type": "dict", "required": False, "options": DROP_LOG_SPEC}},
         supports_check_mode=True,
     )
     interval = module.params["interval"]
@@ -269,6 +366,7 @@ def main() -> None:
     policy_hits = None
     if module.params["policy_hits"] is not None:
         policy_hits = read_policy_hits(module, module.params["policy_hits"])
+    drop_log = read_drop_log(module, module.params["drop_log"]) if module.params["drop_log"] is not None else None
     result = collect(FileProcReader(), SystemClock(), interval or None)
     counters = {family: result[family] for family in ("ipv4", "ipv6")}
     module.exit_json(
@@ -279,6 +377,7 @@ def main() -> None:
         rate_per_s=result["rate_per_s"],
         interval_s=result["interval_s"],
         policy_hits=policy_hits(bool(interval)) if policy_hits is not None else None,
+        drop_log=drop_log,
     )
 
 

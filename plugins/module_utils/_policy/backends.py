@@ -23,7 +23,7 @@ import shutil
 import typing as t
 from dataclasses import dataclass, field
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy import coexist, hits, iptables, nft
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import coexist, hits, iptables, names, nft
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.icmp_types import FAMILIES, IPV4, IPV6
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import DIRECTIONS, Policy, PolicyError
 from ansible_collections.netdevops.icmp.plugins.module_utils._runner import CommandError, CommandRunner
@@ -76,12 +76,13 @@ class NftBackend:
     name = "nftables"
     binaries = ("nft",)
 
-    def __init__(self, runner: CommandRunner, table: str = nft.DEFAULT_TABLE) -> None:
-        self.runner, self.table = runner, table
+    def __init__(self, runner: CommandRunner, table: str = nft.DEFAULT_TABLE,
+                 log_group: int = names.DEFAULT_LOG_GROUP) -> None:
+        self.runner, self.table, self.log_group = runner, table, log_group
 
     def read(self) -> Live:
         text = self.runner.run(["nft", "-j", "list", "ruleset"]).stdout
-        own = nft.read_table(text, self.table)
+        own = nft.read_table(text, self.table, self.log_group)
         return Live(own.policy, list(own.foreign), nft.foreign_chains(text, self.table), nft.strip_table(text, self.table),
                     drift=list(own.drift), counters=dict(own.hits))
 
@@ -108,11 +109,11 @@ class NftBackend:
             return []  # nothing to delete
         if live.policy is not None and live.policy.rules == want.rules and want.rules and not (live.unknown or live.drift):
             return []  # in sync (an empty table left behind is removed by the script below)
-        script = nft.render_script(want, self.table)
+        script = nft.render_script(want, self.table, self.log_group)
         return [Step(("nft", "-f", "-"), script, ("nft", "-c", "-f", "-"))]
 
     def render_text(self, policy: Policy) -> str:
-        return nft.render_table(policy, self.table)
+        return nft.render_table(policy, self.table, self.log_group)
 
 
 class IptablesBackend:
@@ -120,8 +121,9 @@ class IptablesBackend:
     binaries = ("iptables-save", "iptables-restore", "ip6tables-save", "ip6tables-restore")
     _TOOLS = {IPV4: "iptables", IPV6: "ip6tables"}
 
-    def __init__(self, runner: CommandRunner, prefix: str = iptables.DEFAULT_PREFIX) -> None:
-        self.runner, self.prefix = runner, prefix
+    def __init__(self, runner: CommandRunner, prefix: str = iptables.DEFAULT_PREFIX,
+                 log_group: int = names.DEFAULT_LOG_GROUP) -> None:
+        self.runner, self.prefix, self.log_group = runner, prefix, log_group
 
     def read(self) -> Live:
         rules, unknown, foreign, texts, jumps, drift = [], [], [], [], {}, []
@@ -129,7 +131,7 @@ class IptablesBackend:
         found = False
         for family in FAMILIES:
             text = self.runner.run([self._TOOLS[family] + "-save", "-t", "filter"]).stdout
-            own = iptables.read_chains(text, family, self.prefix)
+            own = iptables.read_chains(text, family, self.prefix, self.log_group)
             found = found or own.policy is not None
             rules.extend(own.policy.rules if own.policy else ())
             unknown.extend(own.foreign)
@@ -179,30 +181,31 @@ class IptablesBackend:
             ) and set(present) == {iptables.chain_name(r.direction, self.prefix) for r in mine.rules}
             if in_sync:
                 continue
-            text = iptables.render_restore(want, family, present, self.prefix)
+            text = iptables.render_restore(want, family, present, self.prefix, self.log_group)
             if text:
                 tool = self._TOOLS[family] + "-restore"
                 steps.append(Step((tool, "--noflush"), text, (tool, "--noflush", "--test")))
         return steps
 
     def render_text(self, policy: Policy) -> str:
-        return "".join(iptables.render_chains(policy, family, self.prefix) for family in FAMILIES)
+        return "".join(iptables.render_chains(policy, family, self.prefix, self.log_group) for family in FAMILIES)
 
 
 Backend = t.Union[NftBackend, IptablesBackend]
 
 
 def make_backend(name: str, runner: CommandRunner, table: str, chain_prefix: str,
-                 which: t.Callable[[str], t.Optional[str]] = shutil.which) -> Backend:
+                 which: t.Callable[[str], t.Optional[str]] = shutil.which,
+                 log_group: int = names.DEFAULT_LOG_GROUP) -> Backend:
     """``auto`` prefers nftables when ``nft`` exists, else iptables; a missing binary is an error."""
     if name == "auto":
         name = "nftables" if which("nft") else "iptables"
     if name == "nftables":
         require(NftBackend.binaries, which)
-        return NftBackend(runner, table)
+        return NftBackend(runner, table, log_group)
     if name == "iptables":
         require(IptablesBackend.binaries, which)
-        return IptablesBackend(runner, chain_prefix)
+        return IptablesBackend(runner, chain_prefix, log_group)
     raise PolicyError("backend %r is not one of: auto, %s" % (name, ", ".join(BACKENDS)))
 
 

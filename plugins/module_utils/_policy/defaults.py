@@ -21,6 +21,7 @@ DEFAULT_STATE = "merged"
 DEFAULT_BACKEND = "auto"
 DEFAULT_TABLE = "netdevops_icmp"
 DEFAULT_CHAIN_PREFIX = "NETDEVOPS-ICMP"
+DEFAULT_LOG_GROUP = 58  # names.DEFAULT_LOG_GROUP: the nflog group of logged drops
 DEFAULT_STATE_DIR = "/var/lib/netdevops_icmp/policy"
 DEFAULT_CONFIRM_TIMEOUT = 30
 DEFAULT_CONFIRM_BYTES = 65536

@@ -27,7 +27,7 @@ import typing as t
 from dataclasses import dataclass, field
 
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy import (
-    backends, confirm, iptables, netscope, nft, offline, plan, statefiles,
+    backends, confirm, iptables, names, netscope, nft, offline, plan, statefiles,
 )
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import (
     Policy, PolicyError, check_safe, pmtud_blocked,
@@ -46,6 +46,7 @@ class Request:
     backend: str = "auto"
     table: str = nft.DEFAULT_TABLE
     chain_prefix: str = iptables.DEFAULT_PREFIX
+    log_group: int = names.DEFAULT_LOG_GROUP  # the nflog group logged drops go to
     allow_unsafe: bool = False
     force: bool = False
     state_dir: str = confirm.DEFAULT_STATE_DIR
@@ -101,7 +102,8 @@ def execute(request: Request, seams: Seams) -> t.Dict[str, t.Any]:
     if request.backend in offline.DEVICE_BACKENDS:
         raise PolicyError("backend %s renders and parses only (state rendered or parsed), got state %s: push "
                           "rendered_data with the vendor's own module" % (request.backend, request.state))
-    backend = backends.make_backend(request.backend, seams.runner, request.table, request.chain_prefix, seams.which)
+    backend = backends.make_backend(request.backend, seams.runner, request.table, request.chain_prefix, seams.which,
+                                    request.log_group)
     result["backend"] = backend.name
     changing = request.rollback is not None or request.state in plan.CHANGING
     result["warnings"].extend(_guard_auto(request, seams, backend, changing))
@@ -156,10 +158,10 @@ def _offline(request: Request) -> t.Dict[str, t.Any]:
     name = "nftables" if request.backend == "auto" else request.backend
     if request.state == "rendered":
         check_safe(request.want, request.allow_unsafe)
-        out = offline.render(request.want, name, request.table, request.chain_prefix)
+        out = offline.render(request.want, name, request.table, request.chain_prefix, request.log_group)
         return {"backend": name, "rendered": out.lines, "rendered_data": out.data,
                 "after": out.effective.to_dict(), "warnings": out.warnings}
-    parsed = offline.parse(request.running_config or "", name, request.table, request.chain_prefix)
+    parsed = offline.parse(request.running_config or "", name, request.table, request.chain_prefix, request.log_group)
     return {"backend": name, "parsed": parsed.policy.to_dict(), "foreign": parsed.foreign, "warnings": parsed.notes}
 
 
@@ -362,7 +364,8 @@ def _watchdog_restore(request: Request, seams: Seams, name: str, restore: Restor
     make_runner = seams.restore_runner or (lambda: seams.runner)
 
     def watchdog_restore() -> str:
-        fresh = backends.make_backend(name, make_runner(), request.table, request.chain_prefix, seams.which)
+        fresh = backends.make_backend(name, make_runner(), request.table, request.chain_prefix, seams.which,
+                                      request.log_group)
         return restore_snapshot(restore, fresh, seams.sysctls)
 
     return watchdog_restore

@@ -13,9 +13,11 @@ restore commits the table in one transaction, so foreign rules are never
 touched and a killed restore changes nothing. The jump is inserted at position 1
 only when it is missing; an existing jump is never moved.
 
-The LOG target needs its own rule, so a logged drop is ``-j LOG`` + ``-j DROP``
+The NFLOG target needs its own rule, so a logged drop is ``-j NFLOG`` + ``-j DROP``
 with the same match, and a rate-limited accept is ``-m limit ... -j ACCEPT``
 followed by the overflow drop; the parser folds these back into one model rule.
+A ``-j LOG`` (kernel log, written by an older version) or an NFLOG line to another
+group reads back as the same rule and is drift: the next apply rewrites it once.
 
 A rule with several source or destination prefixes becomes one line per source x
 destination (no ipset), each marked ``-m comment --comment "netdevops-icmp <hash>"``
@@ -93,13 +95,13 @@ def _match(rule: Rule, grouped: bool = False) -> str:
     return text
 
 
-def render_rule(rule: Rule, chain: str) -> t.List[str]:
+def render_rule(rule: Rule, chain: str, log_group: int = names.DEFAULT_LOG_GROUP) -> t.List[str]:
     names.check_chain(chain)
     addresses = _address_matches(rule)
-    return [line for address in addresses for line in _render_one(rule, chain, address, len(addresses) > 1)]
+    return [line for address in addresses for line in _render_one(rule, chain, address, len(addresses) > 1, log_group)]
 
 
-def _render_one(rule: Rule, chain: str, address: str, grouped: bool) -> t.List[str]:
+def _render_one(rule: Rule, chain: str, address: str, grouped: bool, log_group: int) -> t.List[str]:
     match = "-A %s %s%s" % (chain, address, _match(rule, grouped))
     lines = []
     if rule.rate is not None:
@@ -110,22 +112,25 @@ def _render_one(rule: Rule, chain: str, address: str, grouped: bool) -> t.List[s
     elif rule.action == "accept":
         return ["%s -j ACCEPT" % match]
     if rule.log_prefix:
-        lines.append('%s -j LOG --log-prefix "%s"' % (match, names.check_log_prefix(rule.log_prefix)))
+        lines.append('%s -j NFLOG --nflog-prefix "%s" --nflog-group %d'
+                     % (match, names.check_log_prefix(rule.log_prefix), names.check_log_group(log_group)))
     lines.append("%s -j DROP" % match)
     return lines
 
 
-def render_chains(policy: Policy, family: str, prefix: str = DEFAULT_PREFIX) -> str:
+def render_chains(policy: Policy, family: str, prefix: str = DEFAULT_PREFIX,
+                  log_group: int = names.DEFAULT_LOG_GROUP) -> str:
     """The chains as ``iptables-save`` prints them (used for the diff and golden tests)."""
     lines = []
     for direction in DIRECTIONS:
         for rule in policy.chain(family, direction):
-            lines.extend(render_rule(rule, chain_name(direction, prefix)))
+            lines.extend(render_rule(rule, chain_name(direction, prefix), log_group))
     return "".join(line + "\n" for line in lines)
 
 
 def render_restore(
-    want: Policy, family: str, present: t.Mapping[str, int], prefix: str = DEFAULT_PREFIX
+    want: Policy, family: str, present: t.Mapping[str, int], prefix: str = DEFAULT_PREFIX,
+    log_group: int = names.DEFAULT_LOG_GROUP,
 ) -> t.Optional[str]:
     """``iptables-restore --noflush`` input turning the live chains into ``want``.
 
@@ -139,7 +144,7 @@ def render_restore(
         if rules:
             body.append(":%s - [0:0]" % chain)  # declare = create or flush, nothing else
             for rule in rules:
-                body.extend(render_rule(rule, chain))
+                body.extend(render_rule(rule, chain, log_group))
             jumps = present.get(chain, 0)
             if not jumps:
                 body.append("-I %s 1 -j %s" % (BUILTIN[direction], chain))
@@ -172,10 +177,12 @@ class _Line(t.NamedTuple):
     destination: prefixes.Prefixes = ()
     group: t.Optional[str] = None  # our comment on the lines of a rule with several prefixes
     counter: t.Optional[t.Tuple[int, int]] = None  # ``[packets:bytes]`` of ``iptables-save -c``
+    log_group: t.Optional[int] = None  # ``--nflog-group`` of an NFLOG line
 
 
 _VALUE_OPTIONS = ("-A", "-p", "-m", "--icmp-type", "--icmpv6-type", "--limit", "--limit-burst", "-j", "--log-prefix",
-                  "-s", "-d", "--comment")
+                  "--nflog-prefix", "--nflog-group", "-s", "-d", "--comment")
+_LOG_TARGETS = {"--log-prefix": "LOG", "--nflog-prefix": "NFLOG"}  # prefix option -> its target
 _ADDRESS_OPTIONS = {"-s": "source", "-d": "destination"}
 _LIMIT_RE = re.compile(r"([0-9]{1,12})/(sec|second|min|minute|hour)")
 _TYPE_OPTION = {IPV4: "--icmp-type", IPV6: "--icmpv6-type"}
@@ -238,8 +245,10 @@ def _option(word: str, value: str, state: t.Dict[str, t.Any]) -> None:
             state["rate"] = RateLimit(state["rate"].rate, state["rate"].per, int(value))
     elif word == "-j":
         state["target"] = value
-    elif word == "--log-prefix" and state.get("target") == "LOG":
+    elif word in _LOG_TARGETS and state.get("target") == _LOG_TARGETS[word]:
         state["log_prefix"] = value
+    elif word == "--nflog-group" and state.get("target") == "NFLOG" and re.fullmatch(r"[0-9]{1,5}", value):
+        state["log_group"] = int(value)
     else:
         state["other"] = True
 
@@ -274,7 +283,7 @@ def _parse_line(line: str) -> _Line:
     return _Line(line, state["chain"], state.get("family"), state.get("icmp_type"), state.get("code"),
                  state["target"], state.get("rate"), state.get("log_prefix"), state["other"], state.get("problem"),
                  state.get("any_type", False), addresses["source"], addresses["destination"], state.get("group"),
-                 state.get("counter"))
+                 state.get("counter"), state.get("log_group"))
 
 
 def _prefix(family: t.Optional[str], value: t.Optional[str], state: t.Dict[str, t.Any]) -> prefixes.Prefixes:
@@ -332,7 +341,7 @@ def _fold(lines: t.List[_Line], direction: str,
 
 def _count_lines(hits: t.Dict[rule_hits.RuleKey, rule_hits.Hits], rule: Rule, lines: t.Sequence[_Line]) -> None:
     for member in lines:
-        if member.target != "LOG":
+        if member.target not in _LOG_TARGETS.values():
             rule_hits.count(hits, rule, member.counter, member.target == "DROP")
 
 
@@ -366,12 +375,12 @@ def _fold_lines(lines: t.List[_Line], direction: str) -> t.Tuple[t.List[_Folded]
     while index < len(lines):
         line = lines[index]
         group = [line]
-        if line.target == "LOG" or (line.target == "ACCEPT" and line.rate is not None):
+        if line.target in _LOG_TARGETS.values() or (line.target == "ACCEPT" and line.rate is not None):
             for follower in lines[index + 1:index + 3]:
                 if not _same_match(line, follower) or follower.rate is not None:
                     break
                 group.append(follower)
-                if follower.target != "LOG":
+                if follower.target not in _LOG_TARGETS.values():
                     break  # the DROP (or something we do not write) ends the group
         rule = _rule_of(group, direction)
         if rule is None:
@@ -385,10 +394,10 @@ def _fold_lines(lines: t.List[_Line], direction: str) -> t.Tuple[t.List[_Folded]
 
 def _rule_of(group: t.List[_Line], direction: str) -> t.Optional[Rule]:
     """The model rule for one folded group, or None when it is not a shape we write."""
-    first, targets = group[0], [g.target for g in group]
+    first, targets = group[0], ["LOG" if g.target == "NFLOG" else g.target for g in group]
     if any(g.other or g.any_type or g.family is None for g in group) or (first.code is not None and first.icmp_type is None):
         return None
-    log_prefix = next((g.log_prefix for g in group if g.target == "LOG"), None)
+    log_prefix = next((g.log_prefix for g in group if g.target in _LOG_TARGETS.values()), None)
     addresses = (first.source, first.destination)
     if first.rate is not None and targets in (["ACCEPT", "DROP"], ["ACCEPT", "LOG", "DROP"]):
         return Rule(first.family, direction, first.icmp_type, first.code, "accept", first.rate, log_prefix, *addresses)
@@ -411,7 +420,8 @@ class OwnChains(t.NamedTuple):
     hits: t.Dict[rule_hits.RuleKey, rule_hits.Hits] = {}  # rule key -> counters, from ``iptables-save -c``
 
 
-def read_chains(text: str, family: str, prefix: str = DEFAULT_PREFIX) -> OwnChains:
+def read_chains(text: str, family: str, prefix: str = DEFAULT_PREFIX,
+                log_group: int = names.DEFAULT_LOG_GROUP) -> OwnChains:
     """Our chains from ``iptables-save [-c]`` (or ``ip6tables-save``) output, with what we did not write."""
     ours = {chain_name(d, prefix): d for d in DIRECTIONS}
     present: t.Dict[str, int] = {}
@@ -438,6 +448,9 @@ def read_chains(text: str, family: str, prefix: str = DEFAULT_PREFIX) -> OwnChai
                        for r in folded if r.family != family)
     policy = Policy.build(rules)
     drift = [] if list(policy.rules) == rules else ["rules out of canonical order or duplicated"]
+    if any(line.target in _LOG_TARGETS.values() and (line.target, line.log_group) != ("NFLOG", log_group)
+           for lines in by_direction.values() for line in lines):
+        drift.append(names.LOG_GROUP_DRIFT % log_group)
     return OwnChains(policy, present, foreign, drift, hits)
 
 

@@ -32,6 +32,12 @@ LONGEST_CHAIN_SUFFIX = "-FWD"
 CHAIN_PREFIX_MAX = CHAIN_NAME_MAX - len(LONGEST_CHAIN_SUFFIX)
 LOG_PREFIX_MAX = 29  # iptables LOG target limit; nft allows more but we keep one contract
 
+# The nflog group our logged drops go to (``log group N`` / ``-j NFLOG --nflog-group N``): the ICMPv6
+# protocol number, away from the groups ulogd's sample configuration reads (0-2, 11).
+DEFAULT_LOG_GROUP = 58
+LOG_GROUP_MIN, LOG_GROUP_MAX = 1, 65535
+LOG_GROUP_DRIFT = "logged drops that do not go to nflog group %d (written by an older version or another log_group)"
+
 _TABLE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,%d}" % (TABLE_MAX - 1))
 _CHAIN_PREFIX_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,%d}" % (CHAIN_PREFIX_MAX - 1))
 _CHAIN_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,%d}" % (CHAIN_NAME_MAX - 1))
@@ -68,3 +74,11 @@ def check_log_prefix(value: t.Any) -> str:
     """A log prefix; it is quoted in both scripts, so quotes, backslashes and newlines are out."""
     return _check(value, _LOG_PREFIX_RE, "log_prefix",
                   "1-%d characters of letters, digits, space and _.:=+-" % LOG_PREFIX_MAX)
+
+
+def check_log_group(value: t.Any) -> int:
+    """An nflog group number; it reaches both scripts as a bare number."""
+    if isinstance(value, bool) or not isinstance(value, int) or not LOG_GROUP_MIN <= value <= LOG_GROUP_MAX:
+        raise PolicyError("log_group %r is not allowed: use a whole number from %d to %d (the nflog group the "
+                          "policy's logged drops go to)" % (value, LOG_GROUP_MIN, LOG_GROUP_MAX))
+    return value

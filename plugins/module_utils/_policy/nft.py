@@ -19,7 +19,9 @@ A rate-limited accept is two rules: ``<match> limit rate ... accept`` and
 Every rule carries an anonymous ``counter`` (its hit count). Counter values are
 read into ``OwnTable.hits`` and never into the model, so they are never drift; a
 rule of ours without a counter (written before counters existed) is drift, and the
-next apply rewrites it with one.
+next apply rewrites it with one. Logged drops go to an nflog group (``log prefix "P"
+group N``); one that logs to the kernel log or another group (an older version, another
+``log_group``) is drift as well, rewritten once by the next apply.
 """
 from __future__ import annotations
 
@@ -87,20 +89,21 @@ COUNTER = "counter"  # the clause every rule we write carries, before its log an
 UNCOUNTED = "rules without a hit counter (written by an older version)"  # drift: rewritten with counters
 
 
-def _drop(match: str, log_prefix: t.Optional[str]) -> str:
+def _drop(match: str, log_prefix: t.Optional[str], log_group: int) -> str:
     if log_prefix:
-        return '%s %s log prefix "%s" drop' % (match, COUNTER, names.check_log_prefix(log_prefix))
+        prefix, group = names.check_log_prefix(log_prefix), names.check_log_group(log_group)
+        return '%s %s log prefix "%s" group %d drop' % (match, COUNTER, prefix, group)
     return "%s %s drop" % (match, COUNTER)
 
 
-def render_rule(rule: Rule) -> t.List[str]:
+def render_rule(rule: Rule, log_group: int = names.DEFAULT_LOG_GROUP) -> t.List[str]:
     match = _match(rule)
     if rule.rate is not None:
         limit = "limit rate %d/%s burst %d packets" % (rule.rate.rate, rule.rate.per, rule.rate.burst)
         limited = "%s %s %s accept" % (match, limit, COUNTER)
-        return [limited, _drop(match, rule.log_prefix)]
+        return [limited, _drop(match, rule.log_prefix, log_group)]
     if rule.action == "drop":
-        return [_drop(match, rule.log_prefix)]
+        return [_drop(match, rule.log_prefix, log_group)]
     return ["%s %s accept" % (match, COUNTER)]
 
 
@@ -113,7 +116,7 @@ def without_counts(text: str) -> str:
     return _COUNTER_VALUES.sub(COUNTER, text)
 
 
-def render_table(policy: Policy, table: str = DEFAULT_TABLE) -> str:
+def render_table(policy: Policy, table: str = DEFAULT_TABLE, log_group: int = names.DEFAULT_LOG_GROUP) -> str:
     """The table body (``table inet X { ... }``); empty string for a policy without rules."""
     names.check_table(table)
     if not policy.rules:
@@ -126,16 +129,16 @@ def render_table(policy: Policy, table: str = DEFAULT_TABLE) -> str:
         lines.append("\tchain %s {" % direction)
         lines.append("\t\ttype filter hook %s priority filter; policy accept;" % direction)
         for rule in rules:
-            lines.extend("\t\t" + line for line in render_rule(rule))
+            lines.extend("\t\t" + line for line in render_rule(rule, log_group))
         lines.append("\t}")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
-def render_script(policy: Policy, table: str = DEFAULT_TABLE) -> str:
+def render_script(policy: Policy, table: str = DEFAULT_TABLE, log_group: int = names.DEFAULT_LOG_GROUP) -> str:
     """One atomic transaction that replaces (or, for an empty policy, removes) our table."""
     names.check_table(table)
-    return "table inet %s\ndelete table inet %s\n%s" % (table, table, render_table(policy, table))
+    return "table inet %s\ndelete table inet %s\n%s" % (table, table, render_table(policy, table, log_group))
 
 
 # --- parse --------------------------------------------------------------------------------
@@ -197,6 +200,7 @@ class _Parsed(t.NamedTuple):
     source: prefixes.Prefixes = ()
     destination: prefixes.Prefixes = ()
     counter: t.Optional[t.Tuple[int, int]] = None  # (packets, bytes) of an anonymous counter
+    log_group: t.Optional[int] = None  # the nflog group of a log statement (None: the kernel log)
 
 
 def _parse_match(match: t.Any, state: t.Dict[str, t.Any]) -> bool:
@@ -271,8 +275,11 @@ def _parse_limit(body: t.Any) -> t.Optional[RateLimit]:
 
 
 def _parse_log(body: t.Any) -> t.Optional[str]:
+    """The prefix of ``log prefix "P"`` or ``log prefix "P" group N`` (the group: ``_parse_group``)."""
     prefix = _get(body, "prefix")
-    if not isinstance(body, dict) or set(body) != {"prefix"} or not isinstance(prefix, str):
+    if not isinstance(body, dict) or set(body) - {"group"} != {"prefix"} or not isinstance(prefix, str):
+        return None
+    if "group" in body and _parse_group(body) is None:
         return None
     try:
         return names.check_log_prefix(prefix)
@@ -289,13 +296,18 @@ def _parse_expr(kind: str, body: t.Any, state: t.Dict[str, t.Any]) -> None:
     elif kind == "limit" and _parse_limit(body) is not None:
         state["rate"] = _parse_limit(body)
     elif kind == "log" and _parse_log(body) is not None:
-        state["log_prefix"] = _parse_log(body)
+        state["log_prefix"], state["log_group"] = _parse_log(body), _parse_group(body)
     elif kind in ("accept", "drop", "reject"):
         state["verdict"] = kind
     elif kind == "counter" and _parse_counter(body) is not None and "counter" not in state:
         state["counter"] = _parse_counter(body)
     else:
         state["other"] = True
+
+
+def _parse_group(body: t.Any) -> t.Optional[int]:
+    group = _get(body, "group")
+    return group if isinstance(group, int) and not isinstance(group, bool) and 0 <= group <= 65535 else None
 
 
 def _parse_counter(body: t.Any) -> t.Optional[t.Tuple[int, int]]:
@@ -324,7 +336,7 @@ def _parse_exprs(exprs: t.Any) -> _Parsed:
         state["other"] = True  # an IPv4 address with an ICMPv6 match never matches: not a rule we write
     return _Parsed(state.get("family"), state.get("icmp_type"), state.get("code"), state.get("verdict"),
                    state.get("rate"), state.get("log_prefix"), state["other"], state.get("problem"),
-                   state.get("source", ()), state.get("destination", ()), state.get("counter"))
+                   state.get("source", ()), state.get("destination", ()), state.get("counter"), state.get("log_group"))
 
 
 def _own_rule(parsed: _Parsed, direction: str) -> t.Optional[Rule]:
@@ -384,7 +396,7 @@ def _chain_difference(body: t.Dict[str, t.Any]) -> t.Optional[str]:
     return None
 
 
-def read_table(text: str, table: str = DEFAULT_TABLE) -> OwnTable:
+def read_table(text: str, table: str = DEFAULT_TABLE, log_group: int = names.DEFAULT_LOG_GROUP) -> OwnTable:
     """Our table from ``nft -j list table|ruleset`` output, with everything in it we did not write."""
     names.check_table(table)
     objects = _objects(text)
@@ -406,16 +418,20 @@ def read_table(text: str, table: str = DEFAULT_TABLE) -> OwnTable:
             foreign.append(difference)
     collected: t.List[t.Tuple[t.Optional[Rule], str]] = []
     hits: t.Dict[rule_hits.RuleKey, rule_hits.Hits] = {}
-    uncounted = False
+    uncounted = ungrouped = False
     for kind, body in objects:
         if kind == "rule" and _ours(body, table):
             collected.append(_read_rule(body, chains, table))
             uncounted = _count_rule(collected[-1][0], body, hits) or uncounted
+            ungrouped = ungrouped or (collected[-1][0] is not None and collected[-1][0].log_prefix is not None
+                                      and _parse_exprs(body.get("expr")).log_group != log_group)
     rules, foreign_rules = _fold(collected)
     policy = Policy.build(rules)
     drift = [] if list(policy.rules) == rules else ["rules out of canonical order or duplicated"]
     if uncounted:
         drift.append(UNCOUNTED)
+    if ungrouped:
+        drift.append(names.LOG_GROUP_DRIFT % log_group)
     return OwnTable(policy, foreign + foreign_rules, drift, hits)
 
 

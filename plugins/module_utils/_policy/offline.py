@@ -17,7 +17,7 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass, field
 
-from ansible_collections.netdevops.icmp.plugins.module_utils._policy import aws, cisco_ios, iptables, nft
+from ansible_collections.netdevops.icmp.plugins.module_utils._policy import aws, cisco_ios, iptables, names, nft
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.icmp_types import FAMILIES
 from ansible_collections.netdevops.icmp.plugins.module_utils._policy.model import Policy, PolicyError
 
@@ -33,11 +33,12 @@ class Rendered:
     warnings: t.List[str] = field(default_factory=list)
 
 
-def render(want: Policy, backend: str, table: str, chain_prefix: str) -> Rendered:
+def render(want: Policy, backend: str, table: str, chain_prefix: str,
+           log_group: int = names.DEFAULT_LOG_GROUP) -> Rendered:
     if backend == "nftables":
-        return Rendered(nft.render_script(want, table).splitlines(), want)
+        return Rendered(nft.render_script(want, table, log_group).splitlines(), want)
     if backend == "iptables":
-        return Rendered(_iptables_lines(want, chain_prefix), want)
+        return Rendered(_iptables_lines(want, chain_prefix, log_group), want)
     if backend == "cisco_ios":
         return _render_ios(want, chain_prefix)
     if backend == "aws_security_group":
@@ -52,10 +53,10 @@ def render(want: Policy, backend: str, table: str, chain_prefix: str) -> Rendere
     raise PolicyError("backend %r is not one of: %s" % (backend, ", ".join(LINUX_BACKENDS + DEVICE_BACKENDS)))
 
 
-def _iptables_lines(want: Policy, chain_prefix: str) -> t.List[str]:
+def _iptables_lines(want: Policy, chain_prefix: str, log_group: int) -> t.List[str]:
     lines: t.List[str] = []
     for family, tool in (("ipv4", "iptables-restore"), ("ipv6", "ip6tables-restore")):
-        text = iptables.render_restore(want, family, {}, chain_prefix)
+        text = iptables.render_restore(want, family, {}, chain_prefix, log_group)
         if text:
             lines.append("%s --noflush" % tool)
             lines.extend(text.splitlines())
@@ -84,13 +85,14 @@ class Parsed(t.NamedTuple):
     foreign: t.List[str]  # what our table/chains hold that we did not write (Linux)
 
 
-def parse(text: str, backend: str, table: str, chain_prefix: str) -> Parsed:
+def parse(text: str, backend: str, table: str, chain_prefix: str,
+          log_group: int = names.DEFAULT_LOG_GROUP) -> Parsed:
     """A running configuration of ``backend`` -> our policy, notes, and foreign content."""
     if backend == "nftables":
-        own = nft.read_table(text, table)
+        own = nft.read_table(text, table, log_group)
         return Parsed(own.policy or Policy(), [], list(own.foreign))
     if backend == "iptables":
-        return _parse_iptables(text, chain_prefix)
+        return _parse_iptables(text, chain_prefix, log_group)
     if backend == "cisco_ios":
         return Parsed(*cisco_ios.parse(text, chain_prefix), [])
     if backend == "aws_security_group":
@@ -100,11 +102,11 @@ def parse(text: str, backend: str, table: str, chain_prefix: str) -> Parsed:
     raise PolicyError("backend %r is not one of: %s" % (backend, ", ".join(LINUX_BACKENDS + DEVICE_BACKENDS)))
 
 
-def _parse_iptables(text: str, chain_prefix: str) -> Parsed:
+def _parse_iptables(text: str, chain_prefix: str, log_group: int) -> Parsed:
     rules: t.List[t.Any] = []
     foreign: t.List[str] = []
     for family in FAMILIES:
-        own = iptables.read_chains(text, family, chain_prefix)
+        own = iptables.read_chains(text, family, chain_prefix, log_group)
         rules.extend(own.policy.rules if own.policy else ())
         foreign.extend(item for item in own.foreign if item not in foreign)
     if not rules and "-A " not in text and "*filter" not in text:

@@ -64,3 +64,44 @@ def test_policy_hits_with_an_interval_returns_the_counts_and_their_change(capsys
     delta = {row["rule"]: row for row in hits["delta"]}
     assert delta[echo]["packets"] == 10 and delta[echo]["dropped_bytes"] == 840 and delta[echo]["packets_per_s"] > 0
     assert result["counters"]["ipv4"]["available"] is True
+
+
+@pytest.mark.parametrize("option,value,quoted", [
+    ("table", "bad;name", "'bad;name'"), ("chain_prefix", "-J ACCEPT", "'-J ACCEPT'"), ("log_group", 0, "log_group 0"),
+    ("duration", 0, "duration 0.0"), ("duration", 4000, "duration 4000.0"), ("max_packets", 0, "max_packets 0"),
+])
+def test_drop_log_bad_input_fails_clearly_before_reading_anything(capsys, monkeypatch, option, value, quoted):
+    from ansible_collections.netdevops.icmp.plugins.module_utils._policy import backends
+
+    monkeypatch.setattr(backends, "make_backend", lambda *args: pytest.fail("read before the input was checked"))
+    result = run_module(capsys, {"drop_log": dict({"duration": 1}, **{option: value})})
+    assert result["failed"] is True and result["msg"].startswith("drop_log: ") and quoted in result["msg"]
+
+
+def test_drop_log_reads_the_policy_then_the_group_and_returns_drops_per_rule(capsys, monkeypatch):
+    from ansible_collections.netdevops.icmp.plugins.module_utils._policy import backends, model, nflog
+    from ansible_collections.netdevops.icmp.tests.unit.fakes.runner import FakeRunner
+    from ansible_collections.netdevops.icmp.tests.unit.plugins.module_utils._policy.test_droplog import ANY_ECHO, V4
+    from ansible_collections.netdevops.icmp.tests.unit.plugins.module_utils._policy.test_hits import _nft_json
+
+    runner = FakeRunner([(("nft", "-j", "list", "ruleset"), 0, _nft_json(model.Policy.build([ANY_ECHO])), "")])
+    made = []
+    monkeypatch.setattr(backends, "make_backend", lambda *args: made.append(args) or backends.NftBackend(runner))
+    calls = []
+
+    def read_group(group, duration_s, max_packets):
+        calls.append((group, duration_s, max_packets))
+        return nflog.Reading([V4] * 10, 0, False, 1.5)
+
+    monkeypatch.setattr(nflog, "read_group", read_group)
+    result = run_module(capsys, {"drop_log": {"duration": 1.5, "log_group": 77, "backend": "nftables"}})
+    runner.assert_done()
+    assert made[0][-1] == 77 and calls == [(77, 1.5, 10000)]
+    log = result["drop_log"]
+    assert (log["backend"], log["log_group"], log["packets"], log["duration_s"]) == ("nftables", 77, 10, 1.5)
+    assert [(d["rule"], d["type"], d["source"], d["packets"]) for d in log["drops"]] == [
+        (ANY_ECHO.text(), 8, "127.0.0.1", 10)]
+
+
+def test_drop_log_is_null_without_the_option(capsys) -> None:
+    assert run_module(capsys, {})["drop_log"] is None

@@ -46,7 +46,7 @@ def test_iptables_render_is_byte_identical_to_what_iptables_save_prints(name, fa
 def test_nft_render_of_the_mixed_case():
     text = nft.render_table(CASES["mixed"])
     assert '\t\ticmp type echo-request limit rate 3/minute burst 7 packets counter accept\n' in text
-    assert '\t\ticmp type echo-request counter log prefix "icmp-over: " drop\n' in text
+    assert '\t\ticmp type echo-request counter log prefix "icmp-over: " group 58 drop\n' in text
     assert "\t\ticmp type destination-unreachable icmp code 4 counter accept\n" in text
     assert "\t\ticmpv6 type 42 counter drop\n" in text
     assert text.index("chain input") < text.index("chain forward") < text.index("chain output")

@@ -37,7 +37,7 @@ def _nft_json(policy: model.Policy) -> str:
         match = {"match": {"op": "==", "left": {"payload": {"protocol": protocol, "field": "type"}},
                            "right": rule.icmp_type}}
         drop = [match, {"counter": {"packets": 0, "bytes": 0}}]
-        drop += [{"log": {"prefix": rule.log_prefix}}] if rule.log_prefix else []
+        drop += [{"log": {"prefix": rule.log_prefix, "group": 58}}] if rule.log_prefix else []
         drop += [{"drop": None}]
         if rule.rate is not None:
             limit = {"limit": {"rate": rule.rate.rate, "per": rule.rate.per, "burst": rule.rate.burst}}
@@ -59,10 +59,10 @@ def test_every_rendered_nft_rule_carries_a_counter_before_its_log_and_verdict():
     text = nft.render_table(POLICY)
     rule_lines = [line.strip() for line in text.splitlines() if line.startswith("\t\t") and "hook" not in line]
     assert rule_lines == [
-        'icmp type echo-request counter log prefix "echo " drop',
+        'icmp type echo-request counter log prefix "echo " group 58 drop',
         "icmp type timestamp-request counter accept",
         "icmpv6 type echo-request limit rate 2/second burst 5 packets counter accept",
-        'icmpv6 type echo-request counter log prefix "e6 " drop',
+        'icmpv6 type echo-request counter log prefix "e6 " group 58 drop',
     ]
 
 

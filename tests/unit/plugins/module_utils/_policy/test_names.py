@@ -99,4 +99,22 @@ def test_renderers_check_a_log_prefix_that_bypassed_the_model():
         iptables.render_restore(bad, "ipv4", {})
     with pytest.raises(PolicyError, match="chain"):
         iptables.render_rule(LOGGED.rules[0], "INPUT\n-F")
-    assert 'log prefix "ok" drop' in nft.render_script(LOGGED)
+    assert 'log prefix "ok" group 58 drop' in nft.render_script(LOGGED)
+
+
+@pytest.mark.parametrize("group", [0, 65536, -1, True, "58", "58\nflush ruleset", None, 5.0])
+def test_a_log_group_outside_1_to_65535_is_refused_by_name_and_by_every_renderer(group):
+    with pytest.raises(PolicyError, match=r"log_group .* whole number from 1 to 65535"):
+        names.check_log_group(group)
+    with pytest.raises(PolicyError, match="log_group"):
+        nft.render_script(LOGGED, log_group=group)
+    with pytest.raises(PolicyError, match="log_group"):
+        iptables.render_restore(LOGGED, "ipv4", {}, log_group=group)
+
+
+@pytest.mark.parametrize("group", [1, 58, 65535])
+def test_a_log_group_reaches_both_scripts_as_a_bare_number(group):
+    assert names.check_log_group(group) == group
+    assert 'log prefix "ok" group %d drop' % group in nft.render_script(LOGGED, log_group=group)
+    assert '-j NFLOG --nflog-prefix "ok" --nflog-group %d\n' % group in iptables.render_restore(
+        LOGGED, "ipv4", {}, log_group=group)
