@@ -39,9 +39,10 @@ options:
         P(netdevops.icmp.policy_drift#filter), or null when drift was not checked) and optionally
         C(error) (why the host could not be checked) and C(capture) (the result of
         M(netdevops.icmp.capture), or the C(capture) of a probe module run with its O(netdevops.icmp.ping#module:capture)
-        option, or a list of them; the report adds them up) and C(policy_hits) (the RV(netdevops.icmp.policy#module:hits)
-        of M(netdevops.icmp.policy) with O(netdevops.icmp.policy#module:state=gathered): per-rule counters, written
-        as the Prometheus counters C(netdevops_icmp_policy_rule_hits_total) and C(netdevops_icmp_policy_rule_dropped_total)).
+        option, or a list of them; the report adds them up).
+      - "Optionally also C(policy_hits): the RV(netdevops.icmp.policy#module:hits) of M(netdevops.icmp.policy) run with
+        O(netdevops.icmp.policy#module:state=gathered), the per-rule counters, written as the Prometheus counters
+        C(netdevops_icmp_policy_rule_hits_total) and C(netdevops_icmp_policy_rule_dropped_total)."
     type: dict
     required: true
   kind:
