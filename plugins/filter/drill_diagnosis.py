@@ -10,6 +10,7 @@ import typing as t
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.netdevops.icmp.plugins.plugin_utils._drills import bgp as bgp_drill
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._drills import ra as ra_drill
 from ansible_collections.netdevops.icmp.plugins.plugin_utils._report import capture
 
 
@@ -58,8 +59,13 @@ def _redirected(route: t.Any, gateway: t.Any) -> t.Optional[str]:
 
 def drill_diagnosis(ping: t.Any, tcp: t.Any = None, pmtud: t.Any = None, traceroute: t.Any = None,
                     neighbour: t.Any = None, target: str = "", reverse: t.Any = None, route: t.Any = None,
-                    gateway: t.Any = None, bgp: t.Any = None) -> t.Dict[str, t.Any]:
+                    gateway: t.Any = None, bgp: t.Any = None, ra: t.Any = None) -> t.Dict[str, t.Any]:
     """The verdict, with ``capture`` (the report's section) and ``evidence`` when a probe ran with ``capture``."""
+    if isinstance(ra, t.Mapping):
+        try:
+            return ra_drill.diagnose(_ping_entry(ping), traceroute, ra)
+        except ra_drill.RaDataError as err:
+            raise AnsibleFilterError("netdevops.icmp.drill_diagnosis: %s" % err) from err
     verdict: t.Dict[str, t.Any] = _verdict(ping, tcp, pmtud, traceroute, neighbour, target, reverse, route, gateway,
                                            bgp)
     captures = [result.get("capture") for result in (ping, pmtud, traceroute, reverse)

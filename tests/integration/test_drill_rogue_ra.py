@@ -1,0 +1,135 @@
+# Copyright (c) netdevops.icmp contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The rogue_ra drill with ansible-playbook on real LANs (bridges, the kernel's RA handling, real nft).
+
+Two topologies: the LAN part of the grown default lab (h1, x1 the rogue and r1 on segment lan,
+h2 behind r1) and one with other names and addresses. The drill must find the rogue's RAs in the
+client's routes and traceroute, stop them with an RA guard and with accept_ra 0, and leave the lab
+as it found it. A lab whose LAN has no IPv6 refuses the drill naming what is missing.
+"""
+from __future__ import annotations
+
+import json
+import typing as t
+from pathlib import Path
+
+import pytest
+
+from .test_drills import drill_run
+
+pytestmark = [pytest.mark.root, pytest.mark.lab]
+
+# The LAN part of the default lab (roles/lab/files/topologies/default.yml as the lead grows it).
+DEFAULT_LAN = {
+    "name": "ra",
+    "nodes": [{"name": "h1", "role": "host"}, {"name": "x1", "role": "host"}, {"name": "r1", "role": "router"},
+              {"name": "h2", "role": "host"}],
+    "segments": [{"name": "lan", "ipv4": "198.51.100.0/25", "ipv6": "2001:db8:1::/64", "members": [
+        {"node": "h1", "ipv4": "198.51.100.10", "ipv6": "2001:db8:1::10"},
+        {"node": "x1", "ipv4": "198.51.100.66", "ipv6": "2001:db8:1::66"},
+        {"node": "r1", "ipv4": "198.51.100.1", "ipv6": "2001:db8:1::1"}]}],
+    "links": [{"a": {"node": "r1", "ipv4": "203.0.113.1", "ipv6": "2001:db8:2::1"},
+               "b": {"node": "h2", "ipv4": "203.0.113.10", "ipv6": "2001:db8:2::10"},
+               "mtu": 1400, "ipv4": "203.0.113.0/24", "ipv6": "2001:db8:2::/64"}],
+}
+# Other names and addresses, IPv6 only on the LAN: client cl, rogue ev, gateway gw, server sv.
+OTHER_LAN = {
+    "name": "ra",
+    "nodes": [{"name": "cl", "role": "host"}, {"name": "ev", "role": "host"}, {"name": "gw", "role": "router"},
+              {"name": "sv", "role": "host"}],
+    "segments": [{"name": "office", "ipv6": "2001:db8:a0::/64", "members": [
+        {"node": "cl", "ipv6": "2001:db8:a0::20"}, {"node": "gw", "ipv6": "2001:db8:a0::fe"},
+        {"node": "ev", "ipv6": "2001:db8:a0::bad"}]}],
+    "links": [{"a": {"node": "gw", "ipv4": "192.0.2.1", "ipv6": "2001:db8:b0::1"},
+               "b": {"node": "sv", "ipv4": "192.0.2.30", "ipv6": "2001:db8:b0::30"},
+               "ipv4": "192.0.2.0/24", "ipv6": "2001:db8:b0::/64"}],
+}
+# A LAN without IPv6: the drill is refused.
+V4_LAN = {
+    "name": "ra",
+    "nodes": [{"name": "c1", "role": "host"}, {"name": "x1", "role": "host"}, {"name": "gw", "role": "router"},
+              {"name": "s1", "role": "host"}],
+    "segments": [{"name": "lan", "ipv4": "192.0.2.0/24", "members": [
+        {"node": "c1", "ipv4": "192.0.2.20"}, {"node": "x1", "ipv4": "192.0.2.66"}, {"node": "gw", "ipv4": "192.0.2.1"}]}],
+    "links": [{"a": {"node": "gw", "ipv4": "198.51.100.1", "ipv6": "2001:db8:20::1"},
+               "b": {"node": "s1", "ipv4": "198.51.100.30", "ipv6": "2001:db8:20::30"},
+               "ipv4": "198.51.100.0/24", "ipv6": "2001:db8:20::/64"}],
+}
+
+
+def snapshot(lab: t.Any, client: str, rogue: str, segment: str) -> t.Dict[str, t.Any]:
+    """What the drill touches: the client's RA sysctls, ruleset and IPv6 routes; the rogue's forwarding."""
+    ifname = "nl-%s" % segment
+    return {
+        client: {"sysctls": [lab.sysctl(client, "net.ipv6.conf.%s.%s" % (ifname, key))
+                             for key in ("accept_ra", "accept_ra_rt_info_max_plen", "forwarding")],
+                 "nft": lab.run(client, ["nft", "list", "ruleset"]).stdout,
+                 "routes6": lab.run(client, ["ip", "-6", "route", "show"]).stdout},
+        rogue: {"sysctls": [lab.sysctl(rogue, key) for key in (
+                    "net.ipv6.conf.all.forwarding", "net.ipv6.conf.default.forwarding",
+                    "net.ipv6.conf.%s.forwarding" % ifname)],
+                "routes6": lab.run(rogue, ["ip", "-6", "route", "show"]).stdout},
+    }
+
+
+def run_drill(lab: t.Any, tmp_path: Path) -> t.Tuple[t.Any, t.Dict[str, t.Any]]:
+    run = drill_run(lab, tmp_path, ["rogue_ra"])
+    report_path = tmp_path / "reports" / "disaster-drill.json"
+    assert report_path.is_file(), run.stdout[-5000:] + run.stderr[-2000:]
+    report = json.loads(report_path.read_text())
+    check = [host for host in report["hosts"] if host["name"] == "drill_rogue_ra"][0]["checks"][0]
+    print(run.stdout[run.stdout.rindex("Show the drill timeline"):], json.dumps(check, indent=1))  # the numbers, with -s
+    return run, check
+
+
+@pytest.mark.parametrize(("topology", "client", "rogue", "segment", "server", "rogue_v6", "gateway", "gateway_v6"), [
+    (DEFAULT_LAN, "h1", "x1", "lan", "2001:db8:2::10", "2001:db8:1::66", "r1", "2001:db8:1::1"),
+    (OTHER_LAN, "cl", "ev", "office", "2001:db8:b0::30", "2001:db8:a0::bad", "gw", "2001:db8:a0::fe"),
+], ids=["default-lan", "other-lan"])
+def test_the_rogue_is_found_stopped_twice_and_the_lab_is_back(  # pylint: disable=too-many-arguments
+        make_lab: t.Any, tmp_path: Path, topology: t.Dict[str, t.Any], client: str, rogue: str, segment: str,
+        server: str, rogue_v6: str, gateway: str, gateway_v6: str) -> None:
+    lab = make_lab(topology)
+    before = snapshot(lab, client, rogue, segment)
+    run, check = run_drill(lab, tmp_path)
+    assert run.returncode == 0, run.stdout[-5000:]
+    assert check["status"] == "pass", check
+    assert check["measured"]["verdict"] == "rogue_router"
+    rogue_ll = json.loads(lab.run(rogue, ["ip", "-6", "-j", "address", "show", "dev", "nl-" + segment, "scope", "link"])
+                          .stdout)[0]["addr_info"][0]["local"]
+    diagnosis = check["notes"][0]
+    for words in ("rogue IPv6 router on LAN %s: %s (%s) advertised itself as a router and %s took it"
+                  % (segment, rogue, rogue_ll, client),
+                  "its route(s) %s, default now go via the rogue's link-local" % server,
+                  "and the route lookup for %s says so instead of the gateway %s (fe80::" % (server, gateway),
+                  "traceroute's first hop is %s (the rogue)" % rogue_v6,
+                  "echo to %s still answers through the rogue (a man in the middle)" % server):
+        assert words in diagnosis, diagnosis
+    measured = check["measured"]
+    assert (measured["first_hop_before"], measured["first_hop_after"]) == (gateway_v6, gateway_v6), measured
+    assert int(measured["guard_dropped_ras"]) >= 3, "the RA guard dropped the rogue's three RAs"
+    assert measured["ra_sent"]["source"] == rogue_ll and measured["ra_sent"]["routes"] == [server + "/128"]
+    timeline = check["expect"]["timeline"]
+    assert all(0 <= timeline[key] < 60 for key in ("inject_s", "detect_s", "recover_s")), timeline
+    assert "rogue_ra  PASS" in run.stdout, run.stdout[-3000:]
+    # both preventions held (the play asserts them), the guard dropped the rogue's RAs, and the lab is as before
+    assert "prevent (a), the guard dropped the rogue's RAs and no route goes via the rogue" in run.stdout
+    assert "prevent (b), no route goes via the rogue and the lookup uses the gateway" in run.stdout
+    assert snapshot(lab, client, rogue, segment) == before
+    route = json.loads(lab.run(client, ["ip", "-6", "-j", "route", "get", server]).stdout)[0]
+    assert route["gateway"] != rogue_ll and "fe80" not in route["gateway"], route
+    lab.run(client, ["ping", "-6", "-c", "1", "-W", "2", server])
+
+
+def test_a_lan_without_ipv6_refuses_the_drill_naming_what_is_missing(make_lab: t.Any, tmp_path: Path) -> None:
+    lab = make_lab(V4_LAN)
+    before = snapshot(lab, "c1", "x1", "lan")
+    run = drill_run(lab, tmp_path, ["rogue_ra"])
+    assert run.returncode != 0
+    assert ("drill rogue_ra cannot run on this lab: it needs a LAN segment with IPv6 that has the client, the router "
+            "and a third node (the rogue, icmp_drill_rogue) as members, each with an IPv6 address") in run.stdout, \
+        run.stdout[-3000:]
+    assert "Nothing was changed." in run.stdout
+    assert not (tmp_path / "reports").exists()
+    assert snapshot(lab, "c1", "x1", "lan") == before
