@@ -66,9 +66,7 @@ def snapshot(lab: t.Any, client: str, rogue: str, segment: str) -> t.Dict[str, t
                              for key in ("accept_ra", "accept_ra_rt_info_max_plen", "forwarding")],
                  "nft": lab.run(client, ["nft", "list", "ruleset"]).stdout,
                  "routes6": lab.run(client, ["ip", "-6", "route", "show"]).stdout},
-        rogue: {"sysctls": [lab.sysctl(rogue, key) for key in (
-                    "net.ipv6.conf.all.forwarding", "net.ipv6.conf.default.forwarding",
-                    "net.ipv6.conf.%s.forwarding" % ifname)],
+        rogue: {"sysctls": [lab.sysctl(rogue, "net.ipv6.conf.%s.forwarding" % where) for where in ("all", "default", ifname)],
                 "routes6": lab.run(rogue, ["ip", "-6", "route", "show"]).stdout},
     }
 

@@ -34,8 +34,8 @@ def test_an_accept_from_the_routers_link_local_then_a_drop_is_an_ra_guard_and_sa
 
 
 def test_the_guard_on_top_of_a_profile_is_safe_and_keeps_the_routers_ra_first():
-    policy = profiles.extend(profiles.profile_policy("rfc4890-host"), [rule(source=ROUTER_LL, action="accept"),
-                                                                     rule(action="drop")], {})
+    guard_rules = [rule(source=ROUTER_LL, action="accept"), rule(action="drop")]
+    policy = profiles.extend(profiles.profile_policy("rfc4890-host"), guard_rules, {})
     assert model.unsafe_findings(policy) == []
     chain = [r.text() for r in policy.chain("ipv6", "input") if r.icmp_type == 134]
     assert chain == ["ipv6 input type nd-router-advert from %s/128 accept" % ROUTER_LL,
