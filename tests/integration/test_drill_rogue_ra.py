@@ -132,3 +132,35 @@ def test_a_lan_without_ipv6_refuses_the_drill_naming_what_is_missing(make_lab: t
     assert "Nothing was changed." in run.stdout
     assert not (tmp_path / "reports").exists()
     assert snapshot(lab, "c1", "x1", "lan") == before
+
+
+
+def test_a_rogue_that_drops_what_it_forwards_is_found_too(make_lab: t.Any, tmp_path: Path) -> None:
+    """A black hole instead of a man in the middle: the hop limit expires before the forward hook, so the
+    rogue still answers traceroute's first probe; echo fails. The drill passes and the lab is back."""
+    lab = make_lab(DEFAULT_LAN)
+    lab.nft("x1", "table inet test_blackhole {\n  chain forward {\n    type filter hook forward priority 0; policy drop;\n  }\n}\n")
+    before = snapshot(lab, "h1", "x1", "lan")
+    run, check = run_drill(lab, tmp_path)
+    assert run.returncode == 0, run.stdout[-5000:]
+    assert check["status"] == "pass", check
+    assert check["notes"][0].endswith("traceroute's first hop is 2001:db8:1::66 (the rogue); echo to 2001:db8:2::10 fails "
+                                      "(the rogue drops it)"), check["notes"][0]
+    assert snapshot(lab, "h1", "x1", "lan") == before
+
+
+def test_a_client_that_already_drops_ras_fails_the_drill_which_still_cleans_up(make_lab: t.Any, tmp_path: Path) -> None:
+    """Detection broken on purpose: a foreign table on the client drops every RA, so the attack cannot work;
+    the drill fails, the play fails, the report says so, and the cleanup still restores everything."""
+    lab = make_lab(DEFAULT_LAN)
+    lab.nft("h1", "table inet test_no_ra {\n  chain input {\n    type filter hook input priority 0;\n"
+                  "    icmpv6 type nd-router-advert drop\n  }\n}\n")
+    before = snapshot(lab, "h1", "x1", "lan")
+    run, check = run_drill(lab, tmp_path)
+    assert run.returncode != 0
+    assert "drill(s) failed: rogue_ra" in run.stdout, run.stdout[-3000:]
+    assert "Rogue RA | the client took the rogue as its router" in run.stdout
+    assert check["status"] == "fail", check
+    assert check["measured"]["verdict"] == "healthy"
+    assert "the router advertisements changed nothing" in check["notes"][0]
+    assert snapshot(lab, "h1", "x1", "lan") == before, "sysctls, rules and routes restored after the failure"
