@@ -134,7 +134,6 @@ def test_a_lan_without_ipv6_refuses_the_drill_naming_what_is_missing(make_lab: t
     assert snapshot(lab, "c1", "x1", "lan") == before
 
 
-
 def test_a_rogue_that_drops_what_it_forwards_is_found_too(make_lab: t.Any, tmp_path: Path) -> None:
     """A black hole instead of a man in the middle: the hop limit expires before the forward hook, so the
     rogue still answers traceroute's first probe; echo fails. The drill passes and the lab is back."""
