@@ -55,6 +55,7 @@ SECTIONS: t.List[t.Tuple[str, t.List[t.Tuple[str, str]]]] = [
         ("drill_policy_cutoff", "docs/drills/policy_cutoff.md"),
         ("drill_flood", "docs/drills/flood.md"),
         ("drill_redirect", "docs/drills/redirect.md"),
+        ("drill_rogue_ra", "docs/drills/rogue_ra.md"),
         ("drill_bgp_pmtud", "docs/drills/bgp_pmtud.md"),
         ("drill_overlay_mtu", "docs/drills/overlay_mtu.md"),
         ("drill_ecmp_partial", "docs/drills/ecmp_partial.md"),

@@ -12,6 +12,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.netdevops.icmp.plugins.plugin_utils._drills import bgp as bgp_drill
 from ansible_collections.netdevops.icmp.plugins.plugin_utils._drills import ecmp as ecmp_drill
 from ansible_collections.netdevops.icmp.plugins.plugin_utils._drills import overlay as overlay_drill
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._drills import ra as ra_drill
 from ansible_collections.netdevops.icmp.plugins.plugin_utils._report import capture
 
 
@@ -61,12 +62,17 @@ def _redirected(route: t.Any, gateway: t.Any) -> t.Optional[str]:
 def drill_diagnosis(ping: t.Any, tcp: t.Any = None, pmtud: t.Any = None, traceroute: t.Any = None,
                     neighbour: t.Any = None, target: str = "", reverse: t.Any = None, route: t.Any = None,
                     gateway: t.Any = None, bgp: t.Any = None, tunnel: t.Any = None,
-                    ecmp: t.Any = None) -> t.Dict[str, t.Any]:
+                    ecmp: t.Any = None, ra: t.Any = None) -> t.Dict[str, t.Any]:
     """The verdict, with ``capture`` (the report's section) and ``evidence`` when a probe ran with ``capture``."""
     if isinstance(ecmp, t.Mapping):
         try:
             return ecmp_drill.diagnose(ecmp)
         except ecmp_drill.EcmpDataError as err:
+            raise AnsibleFilterError("netdevops.icmp.drill_diagnosis: %s" % err) from err
+    if isinstance(ra, t.Mapping):
+        try:
+            return ra_drill.diagnose(_ping_entry(ping), traceroute, ra)
+        except ra_drill.RaDataError as err:
             raise AnsibleFilterError("netdevops.icmp.drill_diagnosis: %s" % err) from err
     if isinstance(tunnel, t.Mapping):
         verdict: t.Dict[str, t.Any] = overlay_drill.diagnose(pmtud, tcp, tunnel)

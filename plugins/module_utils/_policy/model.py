@@ -344,6 +344,8 @@ PMTUD_MUST_PASS: t.Tuple[t.Tuple[str, int, int, t.Tuple[str, ...], str], ...] = 
      "ICMPv6 'packet too big' (type 2) is the only PMTU signal in IPv6, where routers never fragment "
      "(RFC 8201, RFC 4890 4.3.1); dropping it black-holes every path with an MTU below the sender's"),
 )
+ROUTER_ADVERTISEMENT = 134
+LINK_LOCAL_V6 = ("fe80::/10",)  # where router advertisements come from (RFC 4861 6.1.2)
 MUST_PASS: t.Tuple[t.Tuple[str, int, int, t.Tuple[str, ...], str], ...] = PMTUD_MUST_PASS + tuple(
     (IPV6, nd_type, 0, ("input", "output"),
      "ICMPv6 neighbour discovery (types 133-137, RFC 4861, RFC 4890 4.4.1) replaces ARP; dropping type "
@@ -367,17 +369,41 @@ def unsafe_findings(policy: Policy) -> t.List[str]:
     findings = []
     for family, icmp_type, code, directions, why in MUST_PASS:
         for direction in directions:
-            for rule in deciding_rules(policy.chain(family, direction), icmp_type, code):
+            chain = policy.chain(family, direction)
+            guarded = (family, icmp_type, direction) == (IPV6, ROUTER_ADVERTISEMENT, "input") and ra_guard(chain)
+            for rule in deciding_rules(chain, icmp_type, code):
                 what = "%s type %d code %d" % (family, icmp_type, code)
-                where = _where(rule, policy.chain(family, direction), icmp_type, code)
-                if rule.action == "drop":
-                    findings.append("drops %s%s (%s %s rule '%s'). %s"
-                                    % (what, where, family, direction, rule.text(), why))
+                where = _where(rule, chain, icmp_type, code)
+                if rule.action == "drop" and not guarded:
+                    findings.append("drops %s%s (%s %s rule '%s'). %s%s"
+                                    % (what, where, family, direction, rule.text(), why,
+                                       _ra_hint(chain) if icmp_type == ROUTER_ADVERTISEMENT else ""))
                 elif below_floor(rule.rate):
                     findings.append(
                         "rate-limits %s%s below the floor of %d/second, which drops the rest (%s %s rule '%s'). %s"
                         % (what, where, MUST_PASS_FLOOR_PER_SECOND, family, direction, rule.text(), why))
     return findings
+
+
+def ra_guard(chain: t.Sequence[Rule]) -> bool:
+    """An RA guard on the host (RFC 6105's filter, done by the host's own firewall): the input chain accepts
+    router advertisements from some link-local addresses (the LAN's real routers) before it drops the rest.
+
+    Only link-local sources count: a router sends its advertisements from its link-local address
+    (RFC 4861 6.1.2, and Linux ignores any other), so an accept from a global address keeps no router.
+    """
+    return any(rule.action == "accept" and rule.source and not below_floor(rule.rate)
+               and prefixes.covers(LINK_LOCAL_V6, rule.source)
+               for rule in deciding_rules(chain, ROUTER_ADVERTISEMENT, 0) if rule.addressed)
+
+
+def _ra_hint(chain: t.Sequence[Rule]) -> str:
+    accepted = [source for rule in deciding_rules(chain, ROUTER_ADVERTISEMENT, 0)
+                if rule.action == "accept" and rule.addressed for source in rule.source]
+    if not accepted:
+        return ""
+    return (" (the accept from %s keeps no router: router advertisements come from the router's link-local address,"
+            " RFC 4861 6.1.2; accept them from its fe80:: address/128 for an RA guard)" % ",".join(accepted))
 
 
 def _where(rule: Rule, chain: t.Sequence[Rule], icmp_type: int, code: int) -> str:

@@ -38,22 +38,34 @@ def _unused_v4(prefix: t.Optional[str], used: t.Iterable[t.Optional[str]]) -> t.
     return None
 
 
-def lan_parts(lab: Lab) -> t.Optional[t.Dict[str, t.Any]]:
-    """Client, gateway (the router) and rogue on one segment with IPv4, or None when the lab has none.
+def cast(lab: Lab, address: t.Callable[[t.Any], t.Optional[str]]) -> t.Optional[t.Tuple[t.Mapping[str, t.Any], str]]:
+    """The first segment where the client, the router and a rogue all have an ``address`` (a member's
+    address of one family), with the rogue's name; None when no segment has them.
 
     The rogue is ``lab['rogue']`` when given, else the first other member of that segment that is
     neither the client, the router nor the server.
     """
     client, router, server = lab.get("client"), lab.get("router"), lab.get("server")
-    interfaces = lab.get("interfaces") or {}
     for segment in lab.get("segments") or []:
         members = segment.get("members") or {}
-        if client not in members or router not in members or not _v4(members[client]) or not _v4(members[router]):
+        if client not in members or router not in members or not address(members[client]) \
+                or not address(members[router]):
             continue
-        others = [name for name in members if name not in (client, router, server) and _v4(members[name])]
+        others = [name for name in members if name not in (client, router, server) and address(members[name])]
         rogue = lab.get("rogue") or (others[0] if others else None)
-        if rogue not in others:
-            continue
+        if rogue in others:
+            return segment, str(rogue)
+    return None
+
+
+def lan_parts(lab: Lab) -> t.Optional[t.Dict[str, t.Any]]:
+    """Client, gateway (the router) and rogue on one segment with IPv4 (see ``cast``), or None when the lab has none."""
+    found = cast(lab, _v4)
+    if found is not None:
+        segment, rogue = found
+        client, router = lab.get("client"), lab.get("router")
+        members = segment.get("members") or {}
+        interfaces = lab.get("interfaces") or {}
         return {
             "segment": segment.get("name"), "client": client, "gateway": router, "rogue": rogue,
             "client_v4": _v4(members[client]), "gateway_v4": _v4(members[router]), "rogue_v4": _v4(members[rogue]),

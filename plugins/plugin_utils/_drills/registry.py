@@ -21,6 +21,7 @@ from ansible_collections.netdevops.icmp.plugins.plugin_utils._drills.bgp import 
 from ansible_collections.netdevops.icmp.plugins.plugin_utils._drills.ecmp import ecmp_parts
 from ansible_collections.netdevops.icmp.plugins.plugin_utils._drills.lan import lan_parts
 from ansible_collections.netdevops.icmp.plugins.plugin_utils._drills.overlay import overlay_parts
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._drills.ra import ra_parts
 
 Lab = t.Mapping[str, t.Any]
 
@@ -68,6 +69,9 @@ NEEDS: t.Dict[str, Need] = {need.name: need for need in (
     Need("lan_segment", lambda lab: lan_parts(lab) is not None,
          "a LAN segment with IPv4 that has the client, the router and a third node (the rogue, icmp_drill_rogue)"
          " as members ('segments' in the lab topology)"),
+    Need("lan_segment_v6", lambda lab: ra_parts(lab) is not None,
+         "a LAN segment with IPv6 that has the client, the router and a third node (the rogue, icmp_drill_rogue)"
+         " as members, each with an IPv6 address ('segments' in the lab topology)"),
     Need("bgp_pair", lambda lab: bgp_parts(lab) is not None,
          "two BGP routers peering across a path with a lower-MTU hop: 'frr' on two router nodes that name each"
          " other as neighbours, the speaker announcing prefixes, and a router between them with a link of a smaller"
@@ -99,6 +103,8 @@ DRILLS: t.Tuple[Drill, ...] = (
           "the client floods a server whose policy rate-limits echo: the limit holds, others still reach it"),
     Drill("redirect", ("router", "ipv4", "lan_segment"), "redirected",
           "a rogue on the LAN spoofs an ICMP redirect from the gateway: the client loses the server; strict-host stops it"),
+    Drill("rogue_ra", ("router", "ipv6", "lan_segment_v6"), "rogue_router",
+          "a rogue on the LAN sends router advertisements: the client routes via it; an RA guard or accept_ra 0 stops it"),
     Drill("bgp_pmtud", ("bgp_pair",), "bgp_pmtud_black_hole",
           "a BGP router drops frag-needed: the UPDATEs are black-holed across a lower-MTU hop and the session flaps"),
     Drill("overlay_mtu", ("tunnel",), "overlay_mtu_too_high",
@@ -149,7 +155,8 @@ def plan(names: t.Sequence[str], lab: Lab) -> t.Dict[str, t.Any]:
         elif drill not in drills:
             drills.append(drill)
     return {
-        "lab": dict(lab, lan=lan_parts(lab), bgp=bgp_parts(lab), overlay=overlay_parts(lab), ecmp=ecmp_parts(lab)),
+        "lab": dict(lab, lan=lan_parts(lab), ra=ra_parts(lab), bgp=bgp_parts(lab), overlay=overlay_parts(lab),
+                    ecmp=ecmp_parts(lab)),
         "drills": [{"name": d.name, "tasks": d.tasks, "verdict": d.verdict, "summary": d.summary} for d in drills],
         "refused": refused,
         "skipped": skipped,

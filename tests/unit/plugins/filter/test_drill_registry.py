@@ -24,6 +24,10 @@ REPO = Path(__file__).resolve().parents[4]
 SEGMENT = {"name": "lan1", "ipv4": "192.0.2.0/24", "members": {
     "h1": {"ipv4": "192.0.2.10", "ipv6": None}, "r1": {"ipv4": "192.0.2.1", "ipv6": None},
     "x1": {"ipv4": "192.0.2.66", "ipv6": None}}, "controller": None}
+# the same LAN with IPv6 too (drill rogue_ra)
+SEGMENT_V6 = dict(SEGMENT, ipv6="2001:db8:10::/64", members={
+    name: dict(member, ipv6="2001:db8:10::%s" % member["ipv4"].rsplit(".", 1)[1])
+    for name, member in SEGMENT["members"].items()})
 INTERFACES = {"h1": [{"ifname": "eth0", "ipv4": "198.51.100.10/24"}, {"ifname": "lan1", "ipv4": "192.0.2.10/24"}],
               "x1": [{"ifname": "lan0", "ipv4": "192.0.2.66/24"}]}
 # two BGP routers across a 1280 hop, for bgp_pmtud
@@ -66,7 +70,7 @@ def test_every_registered_drill_has_its_task_file_and_guide() -> None:
 
 
 def test_all_runs_every_drill_in_registry_order_on_a_lab_with_a_lan() -> None:
-    plan = drill_plan(["all"], lab(segments=[SEGMENT], interfaces=dict(INTERFACES, **BGP_INTERFACES, **ECMP_INTERFACES),
+    plan = drill_plan(["all"], lab(segments=[SEGMENT_V6], interfaces=dict(INTERFACES, **BGP_INTERFACES, **ECMP_INTERFACES),
                                    frr=BGP_FRR, tunnels=[TUNNEL], hosts=["h1", "h3", "h2"], multipath=ECMP_MULTIPATH))
     assert [d["name"] for d in plan["drills"]] == [d.name for d in registry.DRILLS]
     assert plan["drills"][0]["tasks"] == "drill_pmtud_blackhole.yml"
@@ -78,7 +82,8 @@ def test_all_on_a_lab_without_a_lan_skips_the_lan_drills_and_says_why() -> None:
     assert "redirect" not in [d["name"] for d in plan["drills"]]
     assert plan["skipped"][0] == ("redirect (needs a LAN segment with IPv4 that has the client, the router and a third node "
                                   "(the rogue, icmp_drill_rogue) as members ('segments' in the lab topology))")
-    assert [item.split(" ")[0] for item in plan["skipped"]] == ["redirect", "bgp_pmtud", "overlay_mtu", "ecmp_partial"]
+    assert [item.split(" ")[0] for item in plan["skipped"]] == ["redirect", "rogue_ra", "bgp_pmtud", "overlay_mtu",
+                                                               "ecmp_partial"]
     assert plan["lab"]["lan"] is None
 
 
