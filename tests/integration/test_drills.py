@@ -125,6 +125,8 @@ def test_all_drills_pass_and_the_play_succeeds(drills: t.Dict[str, t.Any]) -> No
                   "not the gateway 198.51.100.1"]),
     ("bgp_pmtud", ["BGP session flapping on a PMTUD black hole: the session r1 -> r3 dropped", "of 257 prefixes",
                    "pmtud from r1 finds a black hole towards 198.51.100.146", "packets up to 1280 bytes pass"]),
+    ("rogue_ra", ["rogue IPv6 router on LAN lan: x1", "advertised itself as a router and h1 took it",
+                  "instead of the gateway r1", "traceroute's first hop is 2001:db8:1::66 (the rogue)"]),
     ("overlay_mtu", ["overlay MTU too high on tunnel ov1: interface nl-ov1 has MTU 1500 but only 1450-byte packets",
                      "set the tunnel's MTU to 1450"]),
     ("ecmp_partial", ["partial ECMP failure towards 198.51.100.150 (h3)", "e1:", "e2:", "lost after e2",
