@@ -10,6 +10,7 @@ import typing as t
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.netdevops.icmp.plugins.plugin_utils._drills import bgp as bgp_drill
+from ansible_collections.netdevops.icmp.plugins.plugin_utils._drills import cutoff as cutoff_drill
 from ansible_collections.netdevops.icmp.plugins.plugin_utils._drills import ecmp as ecmp_drill
 from ansible_collections.netdevops.icmp.plugins.plugin_utils._drills import overlay as overlay_drill
 from ansible_collections.netdevops.icmp.plugins.plugin_utils._drills import ra as ra_drill
@@ -62,8 +63,13 @@ def _redirected(route: t.Any, gateway: t.Any) -> t.Optional[str]:
 def drill_diagnosis(ping: t.Any, tcp: t.Any = None, pmtud: t.Any = None, traceroute: t.Any = None,
                     neighbour: t.Any = None, target: str = "", reverse: t.Any = None, route: t.Any = None,
                     gateway: t.Any = None, bgp: t.Any = None, tunnel: t.Any = None,
-                    ecmp: t.Any = None, ra: t.Any = None) -> t.Dict[str, t.Any]:
+                    ecmp: t.Any = None, ra: t.Any = None, cutoff: t.Any = None) -> t.Dict[str, t.Any]:
     """The verdict, with ``capture`` (the report's section) and ``evidence`` when a probe ran with ``capture``."""
+    if isinstance(cutoff, t.Mapping):
+        try:
+            return cutoff_drill.diagnose(cutoff)
+        except cutoff_drill.CutoffDataError as err:
+            raise AnsibleFilterError("netdevops.icmp.drill_diagnosis: %s" % err) from err
     if isinstance(ecmp, t.Mapping):
         try:
             return ecmp_drill.diagnose(ecmp)

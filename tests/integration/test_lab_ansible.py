@@ -25,7 +25,8 @@ pytestmark = [pytest.mark.root, pytest.mark.lab]
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-TOPOLOGY = REPO / "roles" / "lab" / "files" / "topologies" / "default.yml"
+# h1 - r1 - h2 (the default lab before it grew a LAN, ECMP and BGP): three nodes are enough here
+TOPOLOGY = REPO / "tests" / "unit" / "plugins" / "module_utils" / "_lab" / "fixtures" / "small.yml"
 
 NODES_PLAY = """
 - name: Reach every node through the netns connection

@@ -34,7 +34,8 @@ def playbook(*args: str) -> subprocess.CompletedProcess:
 
 
 def plan_inventory(lab: t.Any, path: Path) -> str:
-    h2_v4, h2_v6, r1_v4 = lab.address("h2"), lab.address("h2", 6), lab.address("r1")
+    # r1's address on h1's LAN: the first hop of h1's traces (r1's first address is on its link to h2)
+    h2_v4, h2_v6, r1_v4 = lab.address("h2"), lab.address("h2", 6), "198.51.100.1"
     data = {"all": {"hosts": {
         "h1": {"icmp_validate_checks": {
             "ping": [{"target": h2_v4, "max_loss_pct": 0, "max_rtt_ms": 100}, {"target": r1_v4, "max_loss_pct": 0},
