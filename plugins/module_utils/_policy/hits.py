@@ -86,4 +86,3 @@ def deltas(first: t.Sequence[t.Mapping[str, t.Any]], second: t.Sequence[t.Mappin
             out[name + "_per_s"] = None if change is None or interval_s <= 0 else round(change / interval_s, 3)
         result.append(out)
     return result
-
