@@ -94,7 +94,9 @@ def changed_total(output: str) -> int:
 def test_policy_playbook_check_apply_idempotent(lab_default: t.Any, tmp_path: Path, backend: str) -> None:
     play = tmp_path / "play.yml"
     play.write_text(PLAY, encoding="utf-8")
-    common = ["-i", lab_default.inventory_path, str(play), "-e", "workdir=%s" % tmp_path, "-e", "backend=%s" % backend]
+    # h1, r1 and h2: the default lab's other nodes stay without a policy
+    common = ["-i", lab_default.inventory_path, str(play), "-l", "h1,r1,h2", "-e", "workdir=%s" % tmp_path,
+              "-e", "backend=%s" % backend]
     try:
         first_check = playbook(*common, "--check", "--diff")
         assert changed_total(first_check.stdout) == 3, first_check.stdout
