@@ -70,4 +70,6 @@ def test_size_and_memory_grow_linearly(own: bool) -> None:
             assert size_ratio <= 4.2, (name, size_ratio)
         else:
             assert 3.8 <= size_ratio <= 4.2, (name, size_ratio)
-        assert memory_ratio <= 4.6, (name, memory_ratio, small[name][1], large[name][1])
+        # 4x the hosts: linear is 4; allocation granularity adds up to about 15 % (the HTML writer measured
+        # 4.61 on Python 3.13); anything quadratic would be near 16
+        assert memory_ratio <= 4.8, (name, memory_ratio, small[name][1], large[name][1])
